@@ -1,0 +1,149 @@
+"""The values jitctl works with: grants, the catalog, findings, reviews and decisions.
+
+Everything here is a frozen dataclass or an enum; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+GRANTS_DIR = "grants"
+GRANT_SUFFIX = ".hcl"
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one file. ``rule`` is a stable id documented in the README."""
+
+    rule: str
+    file: str
+    line: int | None
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "file": self.file,
+            "line": self.line,
+            "message": self.message,
+            "severity": self.severity.value,
+        }
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One parsed, well-formed grant file ``grants/<id>.hcl``. Times are timezone-aware."""
+
+    id: str
+    path: str
+    principal: str
+    entitlement: str
+    expires_at: datetime
+    reason: str
+    starts_at: datetime | None = None
+    ticket: str | None = None
+    # attribute name -> 1-based line number in the file (``"grant"`` is the block's line)
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    def line_of(self, attribute: str) -> int:
+        return self.lines.get(attribute, self.lines.get("grant", 1))
+
+
+class GrantState(enum.StrEnum):
+    PENDING = "pending"  # starts_at in the future
+    ACTIVE = "active"
+    EXPIRED = "expired"  # expires_at <= now
+
+
+def grant_state(grant: Grant, now: datetime) -> GrantState:
+    if grant.expires_at <= now:
+        return GrantState.EXPIRED
+    if grant.starts_at is not None and grant.starts_at > now:
+        return GrantState.PENDING
+    return GrantState.ACTIVE
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    """At least ``count`` approvals from the logins or teams in ``from_``."""
+
+    from_: tuple[str, ...]
+    count: int
+
+    def describe(self) -> str:
+        return f"{self.count} of {', '.join(self.from_)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"from": list(self.from_), "count": self.count}
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    name: str
+    description: str
+    module: str
+    target: Mapping[str, Any] = field(compare=False, hash=False)
+    max_duration: timedelta
+    approvals: tuple[ApprovalRule, ...]
+    requesters: tuple[str, ...] | None = None  # None: anyone with an identity may ask
+
+
+@dataclass(frozen=True)
+class Catalog:
+    version: int
+    default_max_duration: timedelta
+    default_min_approvals: int
+    identities: Mapping[str, tuple[str, ...]] = field(compare=False, hash=False)
+    teams: Mapping[str, tuple[str, ...]] = field(compare=False, hash=False)
+    entitlements: Mapping[str, Entitlement] = field(compare=False, hash=False)
+
+
+class ReviewState(enum.StrEnum):
+    APPROVED = "APPROVED"
+    CHANGES_REQUESTED = "CHANGES_REQUESTED"
+    COMMENTED = "COMMENTED"
+    DISMISSED = "DISMISSED"
+    PENDING = "PENDING"
+
+
+@dataclass(frozen=True)
+class Review:
+    login: str
+    state: ReviewState
+    commit: str  # the head sha the review was given on
+    submitted_at: datetime | None = None
+    id: int = 0  # forge order; later reviews have larger ids
+
+
+class ChangeKind(enum.StrEnum):
+    REQUEST = "request"
+    EXTENSION = "extension"
+    REVOCATION = "revocation"
+    EXPIRY = "expiry"
+    MIXED = "mixed"
+    NONE = "none"
+
+
+class FileChange(enum.StrEnum):
+    ADDED = "A"
+    MODIFIED = "M"
+    DELETED = "D"
+
+
+@dataclass(frozen=True)
+class GrantFile:
+    """The result of reading one file under ``grants/``: a grant, or the findings that stop it."""
+
+    path: str
+    grant: Grant | None
+    findings: tuple[Finding, ...] = ()
