@@ -13,6 +13,8 @@ from typing import Any
 
 GRANTS_DIR = "grants"
 GRANT_SUFFIX = ".hcl"
+# an empty file that keeps grants/ in git; never a grant, never a finding
+GRANTS_PLACEHOLDER = "grants/.gitkeep"
 
 
 class Severity(enum.StrEnum):

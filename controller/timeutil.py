@@ -25,9 +25,7 @@ def parse_rfc3339(text: str) -> datetime:
         zone = "+00:00"
     if int(zone[1:3]) > 23 or int(zone[4:6]) > 59:
         raise ValueError(f"{text!r} has an invalid zone offset")
-    base = (
-        f"{m.group(1)}-{m.group(2)}-{m.group(3)}T{m.group(4)}:{m.group(5)}:{m.group(6)}{zone}"
-    )
+    base = f"{m.group(1)}-{m.group(2)}-{m.group(3)}T{m.group(4)}:{m.group(5)}:{m.group(6)}{zone}"
     try:
         value = datetime.fromisoformat(base)
     except ValueError as exc:

@@ -1,0 +1,342 @@
+"""The ``jitctl`` command line. Thin: parse options, call the library, format the result.
+
+Exit codes: 0 ok, 1 findings or policy violation, 2 usage, input or I/O error, 3 a bug.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import JitError
+from .gitrepo import GitRepo
+from .model import ChangeKind, Finding, GrantState, Severity, grant_state
+from .policy import check_change, check_tree
+from .render import render
+from .report import (
+    annotation,
+    decision_json,
+    decision_text,
+    finding_text,
+    summary_markdown,
+)
+from .snapshot import gather_change, read_catalog, read_grant_files
+from .timeutil import format_duration, format_rfc3339, parse_rfc3339
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Env:
+    repo_path: str
+    catalog_path: str
+    now_text: str | None
+
+    @property
+    def now(self) -> datetime:
+        if self.now_text is None:
+            return datetime.now(UTC)
+        return parse_rfc3339(self.now_text)
+
+    def repo(self) -> GitRepo:
+        return GitRepo(self.repo_path)
+
+
+class JitGroup(click.Group):
+    """Turns JitError into ``Error: ...`` / exit 2 and a bug into a short report / exit 3."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except JitError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # a bug: say so briefly, with where it happened
+            tb = traceback.extract_tb(exc.__traceback__)[-1]
+            click.echo(
+                f"Internal error (a bug in jitctl {__version__}): {type(exc).__name__}: {exc}\n"
+                f"  at {Path(tb.filename).name}:{tb.lineno} in {tb.name}\n"
+                "  Please report it with the command you ran.",
+                err=True,
+            )
+            ctx.exit(3)
+
+
+def _validate_now(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_rfc3339(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+@click.group(cls=JitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="jitctl")
+@click.option(
+    "--repo",
+    "repo_path",
+    default=".",
+    show_default=True,
+    help="The access repository (a git checkout).",
+)
+@click.option(
+    "--catalog",
+    "catalog_path",
+    default="catalog.yaml",
+    show_default=True,
+    help="Path of the catalog inside the repository, read at the judged ref.",
+)
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    callback=_validate_now,
+    help="The time to judge at, RFC 3339 (default: the clock). For tests and replays.",
+)
+@click.pass_context
+def main(ctx: click.Context, repo_path: str, catalog_path: str, now_text: str | None) -> None:
+    """jitctl: GitOps just-in-time privilege elevation for Terraform.
+
+    Every elevated permission is a file under grants/, added by a reviewed pull request,
+    applied by Terraform and removed when it expires.
+
+    Example: jitctl --repo . check --base origin/main --head HEAD --author alice
+    """
+    ctx.obj = Env(repo_path, catalog_path, now_text)
+
+
+def fmt_option(*choices: str) -> Callable[[F], F]:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="Output format; json is a stable schema on stdout.",
+    )
+
+
+def ref_option(f: F) -> F:
+    return click.option(
+        "--ref", default="HEAD", show_default=True, help="The git ref to read grants from."
+    )(f)
+
+
+@main.command()
+@click.option("--base", default=None, help="Base ref of the change (the catalog is read here).")
+@click.option("--head", default=None, help="Head ref of the change (default HEAD with --base).")
+@click.option("--author", default=None, help="GitHub login of the requester (the PR author).")
+@click.option(
+    "--expect-kind",
+    type=click.Choice([ChangeKind.EXPIRY.value]),
+    default=None,
+    help="Fail unless the change is exactly this kind (used for the expiry PR).",
+)
+@fmt_option("text", "json", "github")
+@click.pass_obj
+def check(
+    env: Env,
+    base: str | None,
+    head: str | None,
+    author: str | None,
+    expect_kind: str | None,
+    fmt: str,
+) -> None:
+    """Validate a change against the catalog at its base, or every grant at HEAD.
+
+    With --base/--head: the change from the merge base to head, judged by the catalog at
+    --base (a change cannot loosen the policy it is judged by). Without: every grant at HEAD.
+
+    Example: jitctl check --base main --head jit/request/alice-x --author alice --format json
+    """
+    if head is not None and base is None:
+        raise click.UsageError("--head needs --base")
+    now = env.now
+    with env.repo() as repo:
+        if base is None:
+            catalog = read_catalog(repo, "HEAD", env.catalog_path)
+            findings = check_tree(catalog, read_grant_files(repo, "HEAD").values(), now)
+            ok = not any(f.severity is Severity.ERROR for f in findings)
+            if fmt == "json":
+                click.echo(
+                    json.dumps(
+                        {
+                            "ok": ok,
+                            "kind": "none",
+                            "needs_approval": False,
+                            "approval_rules": [],
+                            "findings": [f.as_dict() for f in findings],
+                        },
+                        indent=2,
+                    )
+                )
+            elif fmt == "github":
+                _github(findings, ["Every grant at HEAD checked."])
+            else:
+                for f in findings:
+                    click.echo(finding_text(f))
+                click.echo("all grants ok" if ok else "grants have errors")
+            sys.exit(0 if ok else 1)
+        cs = gather_change(
+            repo,
+            base=base,
+            head=head or "HEAD",
+            author=author,
+            now=now,
+            catalog_path=env.catalog_path,
+            claimed_kind=ChangeKind(expect_kind) if expect_kind else None,
+        )
+    decision = check_change(cs)
+    if fmt == "json":
+        click.echo(json.dumps(decision_json(decision), indent=2))
+    elif fmt == "github":
+        _github(list(decision.findings), decision_text(decision)[len(decision.findings) :])
+    else:
+        for line in decision_text(decision):
+            click.echo(line)
+    sys.exit(0 if decision.ok else 1)
+
+
+def _github(findings: list[Any], extra: list[str]) -> None:
+    for f in findings:
+        click.echo(annotation(f))
+    for line in extra:
+        click.echo(line)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(summary_markdown("jitctl check", findings, extra))
+
+
+@main.command(name="list")
+@click.option(
+    "--state",
+    type=click.Choice(["active", "expired", "pending", "all"]),
+    default="all",
+    show_default=True,
+    help="Which grants to show.",
+)
+@ref_option
+@fmt_option("text", "json")
+@click.pass_obj
+def list_(env: Env, state: str, ref: str, fmt: str) -> None:
+    """List the grants at a ref and their state (active, pending, expired).
+
+    Invalid grant files are reported on stderr and make the exit code 1.
+
+    Example: jitctl --now 2026-11-25T00:00:00Z list --state expired --format json
+    """
+    now = env.now
+    with env.repo() as repo:
+        files = read_grant_files(repo, ref)
+    rows: list[dict[str, Any]] = []
+    bad: list[Finding] = []
+    for path in sorted(files):
+        gf = files[path]
+        if gf.grant is None:
+            bad.extend(gf.findings)
+            continue
+        g = gf.grant
+        st = grant_state(g, now)
+        if state != "all" and st.value != state:
+            continue
+        rows.append(
+            {
+                "id": g.id,
+                "path": g.path,
+                "state": st.value,
+                "principal": g.principal,
+                "entitlement": g.entitlement,
+                "starts_at": format_rfc3339(g.starts_at) if g.starts_at else None,
+                "expires_at": format_rfc3339(g.expires_at),
+                "reason": g.reason,
+                "ticket": g.ticket,
+            }
+        )
+    if fmt == "json":
+        click.echo(json.dumps({"now": format_rfc3339(now), "grants": rows}, indent=2))
+    else:
+        if not rows:
+            click.echo("no grants" if state == "all" else f"no {state} grants")
+        for r in rows:
+            exp = parse_rfc3339(r["expires_at"])
+            when = (
+                f"expired {format_duration(now - exp)} ago"
+                if r["state"] == GrantState.EXPIRED
+                else f"{format_duration(exp - now)} left"
+            )
+            starts = r["starts_at"]
+            if r["state"] == GrantState.PENDING and isinstance(starts, str):
+                when = f"starts in {format_duration(parse_rfc3339(starts) - now)}"
+            click.echo(
+                f"{r['state']:<8} {r['id']}  {r['principal']} -> {r['entitlement']}  "
+                f"until {r['expires_at']} ({when})"
+            )
+    for f in bad:
+        click.echo(finding_text(f), err=True)
+    sys.exit(1 if bad else 0)
+
+
+@main.command(name="render")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write here (- stdout).")
+@ref_option
+@click.pass_obj
+def render_(env: Env, out: str | None, ref: str) -> None:
+    """Write the Terraform input (JSON variables) for the grants active or pending now.
+
+    Expired grants are never passed on. If any grant file is invalid or names an unknown
+    entitlement, nothing is written and the exit code is 1.
+
+    Example: jitctl render --out terraform/grants.auto.tfvars.json
+    """
+    now = env.now
+    with env.repo() as repo:
+        catalog = read_catalog(repo, ref, env.catalog_path)
+        files = read_grant_files(repo, ref)
+    findings = [f for gf in files.values() for f in gf.findings if f.severity is Severity.ERROR]
+    grants = [gf.grant for gf in files.values() if gf.grant is not None]
+    result = render(grants, catalog, now)
+    findings.extend(result.findings)
+    if findings:
+        for f in findings:
+            click.echo(finding_text(f), err=True)
+        click.echo("render refused: fix the grant files above (nothing written)", err=True)
+        sys.exit(1)
+    text = json.dumps(result.document, indent=2, sort_keys=True) + "\n"
+    if out is None or out == "-":
+        click.echo(text, nl=False)
+    else:
+        _atomic_write(Path(out), text)
+        click.echo(
+            f"rendered {len(result.document['grants'])} grant(s) to {out}"
+            + (
+                f"; left out {len(result.skipped_expired)} expired"
+                if result.skipped_expired
+                else ""
+            ),
+            err=True,
+        )
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise JitError(f"cannot write {path}: {exc.strerror}", rule="io") from None

@@ -1,0 +1,85 @@
+"""Formatting of findings and decisions: text, JSON, and GitHub Actions annotations. Pure."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .model import Finding, Severity
+from .policy import Decision
+
+
+def finding_text(f: Finding) -> str:
+    where = f"{f.file}:{f.line}" if f.line else f.file
+    return f"{where}: {f.severity.value} [{f.rule}] {f.message}"
+
+
+def decision_json(d: Decision) -> dict[str, Any]:
+    return {
+        "ok": d.ok,
+        "kind": d.kind.value,
+        "needs_approval": d.needs_approval,
+        "approval_rules": [r.as_dict() for r in d.approval_rules],
+        "grants": [
+            {
+                "path": c.path,
+                "id": c.grant.id if c.grant else None,
+                "change": c.kind.value,
+            }
+            for c in d.changes
+        ],
+        "other_paths": list(d.other_paths),
+        "findings": [f.as_dict() for f in d.findings],
+    }
+
+
+def decision_text(d: Decision) -> list[str]:
+    lines = [finding_text(f) for f in d.findings]
+    verdict = "ok" if d.ok else f"{len(d.errors)} error(s)"
+    lines.append(f"change: {d.kind.value}; {verdict}")
+    if d.needs_approval:
+        rules = "; AND ".join(r.describe() for r in d.approval_rules) or "(no rule: denied)"
+        lines.append(f"needs approval: {rules}")
+    return lines
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(f: Finding) -> str:
+    """A GitHub Actions workflow command that puts the finding on the file's line."""
+    level = "error" if f.severity is Severity.ERROR else "warning"
+    props = [f"file={_escape_property(f.file)}"]
+    if f.line:
+        props.append(f"line={f.line}")
+    props.append(f"title={_escape_property(f.rule)}")
+    return f"::{level} {','.join(props)}::{_escape_data(f.message)}"
+
+
+def md(text: str) -> str:
+    """Escape user text for a Markdown table cell or line (no HTML, no links, no mentions)."""
+    out = html.escape(text, quote=True)
+    for ch in "\\`*_[]|<>#!~":
+        out = out.replace(ch, "\\" + ch)
+    return out.replace("@", "@\u200b").replace("\n", " ")
+
+
+def summary_markdown(title: str, findings: Sequence[Finding], extra: Iterable[str] = ()) -> str:
+    lines = [f"### {title}", ""]
+    lines.extend(extra)
+    if findings:
+        lines += ["", "| severity | rule | file | line | message |", "|---|---|---|---|---|"]
+        for f in findings:
+            lines.append(
+                f"| {f.severity.value} | `{f.rule}` | {md(f.file)} | {f.line or ''} "
+                f"| {md(f.message)} |"
+            )
+    else:
+        lines += ["", "No findings."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.gitutil import Repo, new_access_repo
+
+
+@pytest.fixture
+def access_repo(tmp_path: Path) -> Repo:
+    """A real access repository (example catalog, empty grants/) with a bare origin."""
+    return new_access_repo(tmp_path)
