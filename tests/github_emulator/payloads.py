@@ -464,7 +464,8 @@ class Shapes:
         }
 
     def team(self, team: Team) -> JSON:
-        org_api = f"{self.api}/organizations/{_stable_id(team.org)}/team/{team.id}"
+        # pygithub follows ``url``: point it at the /orgs/{org}/teams/{slug} routes.
+        org_api = f"{self.api}/orgs/{team.org}/teams/{team.slug}"
         return {
             "id": team.id,
             "node_id": node_id("Team", team.id),
@@ -489,3 +490,33 @@ def _stable_id(text: str) -> int:
     for ch in text.encode():
         value = (value * 131 + ch) % 9_000_000
     return 1_000_000 + value
+
+
+def organization(shapes: Shapes, login: str) -> JSON:
+    api = f"{shapes.api}/orgs/{login}"
+    oid = _stable_id(login)
+    return {
+        "login": login,
+        "id": oid,
+        "node_id": node_id("Organization", oid),
+        "url": api,
+        "repos_url": f"{api}/repos",
+        "events_url": f"{api}/events",
+        "hooks_url": f"{api}/hooks",
+        "issues_url": f"{api}/issues",
+        "members_url": f"{api}/members{{/member}}",
+        "public_members_url": f"{api}/public_members{{/member}}",
+        "avatar_url": f"https://avatars.githubusercontent.com/u/{oid}?v=4",
+        "description": None,
+        "html_url": f"{shapes.html}/{login}",
+        "has_organization_projects": False,
+        "has_repository_projects": False,
+        "public_repos": 1,
+        "public_gists": 0,
+        "followers": 0,
+        "following": 0,
+        "type": "Organization",
+        "created_at": "2020-01-01T00:00:00Z",
+        "updated_at": "2020-01-01T00:00:00Z",
+        "archived_at": None,
+    }

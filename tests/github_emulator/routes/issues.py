@@ -37,10 +37,12 @@ def create_status(ctx: Ctx) -> Response:
     return Response(201, ctx.emu.shapes.status(status))
 
 
+# pygithub's Commit.get_statuses() uses the legacy GET /repos/{o}/{r}/statuses/{sha}.
+@route("GET", "/repos/{owner}/{repo}/statuses/{sha}")
 @route("GET", "/repos/{owner}/{repo}/commits/{ref}/statuses")
 def list_statuses(ctx: Ctx) -> Response:
     check_repo(ctx)
-    sha = resolve(ctx.emu, ctx.params["ref"])
+    sha = resolve(ctx.emu, ctx.params.get("ref") or ctx.params["sha"])
     mine = [s for s in reversed(ctx.emu.state.statuses) if s.sha == sha]
     return ctx.paginate([ctx.emu.shapes.status(s) for s in mine])
 

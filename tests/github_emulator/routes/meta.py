@@ -6,6 +6,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..payloads import organization
 from ..routing import ApiError, Ctx, Response, not_found
 from ..state import App
 from . import ROUTER
@@ -64,6 +65,27 @@ def get_team(ctx: Ctx) -> Any:
     if team is None:
         raise not_found()
     return team
+
+
+@route("GET", "/orgs/{org}")
+def get_org(ctx: Ctx) -> Response:
+    org = ctx.params["org"]
+    if org not in {t.org for t in ctx.emu.state.teams.values()} | {ctx.emu.state.owner}:
+        raise not_found()
+    return Response(200, organization(ctx.emu.shapes, org))
+
+
+@route("GET", "/orgs/{org}/teams/{team_slug}")
+def get_team_route(ctx: Ctx) -> Response:
+    team = get_team(ctx)
+    body = ctx.emu.shapes.team(team) | {
+        "created_at": "2020-01-01T00:00:00Z",
+        "updated_at": "2020-01-01T00:00:00Z",
+        "members_count": len(team.members),
+        "repos_count": 1,
+        "organization": organization(ctx.emu.shapes, team.org),
+    }
+    return Response(200, body)
 
 
 @route("GET", "/orgs/{org}/teams/{team_slug}/members")

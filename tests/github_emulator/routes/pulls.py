@@ -299,6 +299,17 @@ def list_reviews(ctx: Ctx) -> Response:
     return ctx.paginate([ctx.emu.shapes.review(r) for r in mine])
 
 
+@route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}")
+def get_review(ctx: Ctx) -> Response:
+    check_repo(ctx)
+    pr = get_pull(ctx)
+    rid = ctx.int_param("review_id")
+    for review in ctx.emu.state.reviews:
+        if review.id == rid and review.pr_number == pr.number:
+            return Response(200, ctx.emu.shapes.review(review))
+    raise not_found()
+
+
 # Reviewing needs only read access on GitHub (a reader's approval just does not count).
 @route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")
 def create_review(ctx: Ctx) -> Response:
