@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -225,17 +224,18 @@ def test_contents_compare_and_settings(github_emulator: EmulatedGitHub, tmp_path
             404,
             "Branch not protected",
         )
+        prot = f"{gh.base_url}/repos/acme/access/branches/main/protection"
         gh.emu.protect_branch(
             "main",
             {
                 "required_status_checks": {
-                    "url": f"{gh.base_url}/repos/acme/access/branches/main/protection/required_status_checks",
+                    "url": f"{prot}/required_status_checks",
                     "strict": False,
                     "contexts": ["jitctl"],
                     "checks": [{"context": "jitctl", "app_id": gh.app_id}],
                 },
                 "enforce_admins": {
-                    "url": f"{gh.base_url}/repos/acme/access/branches/main/protection/enforce_admins",
+                    "url": f"{prot}/enforce_admins",
                     "enabled": True,
                 },
                 "allow_force_pushes": {"enabled": False},
@@ -333,7 +333,7 @@ def test_reviews_belong_to_head_sha_and_can_be_dismissed(
             ("APPROVED", first),
             ("CHANGES_REQUESTED", pr.head.sha),
         ]
-        pr.get_review(approval.id)  # noqa: B018
+        pr.get_review(approval.id)
     with client(gh, "alice") as g:
         g.get_repo("acme/access").get_pull(number).get_review(approval.id).dismiss("stale")
     assert [r.state for r in gh.emu.state.reviews] == ["DISMISSED", "CHANGES_REQUESTED"]
