@@ -99,6 +99,7 @@ class Shapes:
         }
         if private:
             body |= {
+                "user_view_type": "private",
                 "private_gists": 0,
                 "total_private_repos": 0,
                 "owned_private_repos": 0,
@@ -109,6 +110,8 @@ class Shapes:
         return body
 
     def login_for_email(self, email: str) -> str | None:
+        if email == "noreply@github.com":
+            return "web-flow"  # GitHub's own commits (merges) show this committer
         for u in self.state.users.values():
             if u.email and u.email.lower() == email.lower():
                 return u.login

@@ -230,12 +230,23 @@ def get_branch(ctx: Ctx) -> Response:
                 "html": f"{shapes.repo_html}/tree/{name}",
             },
             "protected": protected,
-            "protection": {"enabled": protected, "required_status_checks": None}
-            if protected
-            else {},
+            "protection": protection_summary(ctx, name),
             "protection_url": f"{shapes.repo_api}/branches/{name}/protection",
         },
     )
+
+
+def protection_summary(ctx: Ctx, branch: str) -> dict[str, Any]:
+    protection = ctx.emu.state.protections.get(branch)
+    checks = (protection or {}).get("required_status_checks") or {}
+    return {
+        "enabled": protection is not None,
+        "required_status_checks": {
+            "enforcement_level": "everyone" if checks else "off",
+            "contexts": list(checks.get("contexts", [])),
+            "checks": list(checks.get("checks", [])),
+        },
+    }
 
 
 @route("GET", "/repos/{owner}/{repo}/branches")
