@@ -429,6 +429,10 @@ def _report_proposal(p: Proposal, fmt: str, verb: str) -> None:
 @click.option("--ticket", default=None, help="Ticket or incident id.")
 @click.option("--as", "login", default=None, help="Your GitHub login (default: from git).")
 @click.option("--local", is_flag=True, help="Commit on a new branch jit/request/<id>.")
+@click.option(
+    "--open-pr", is_flag=True, help="Commit, push the branch to --remote and open the PR (GitHub)."
+)
+@click.option("--remote", default="origin", show_default=True, help="The git remote (GitHub).")
 @branch_option
 @fmt_option("text", "json")
 @click.pass_obj
@@ -442,6 +446,8 @@ def request(
     ticket: str | None,
     login: str | None,
     local: bool,
+    open_pr: bool,
+    remote: str,
     default_branch: str | None,
     fmt: str,
 ) -> None:
@@ -449,6 +455,8 @@ def request(
 
     expires_at = (starts_at or now) + DURATION. With --local the file is committed on a new
     branch jit/request/<id>; without, it is written into the work tree for you to commit.
+
+    With --open-pr it is also pushed to --remote and a pull request is opened on GitHub.
 
     Example: jitctl request aws-prod-readonly --for 4h --reason "INC-1234" --as alice --local
     """
@@ -463,8 +471,14 @@ def request(
             principal=principal,
             starts_at=starts_at,
             ticket=ticket,
-            commit=local,
+            commit=local or open_pr,
         )
+        if open_pr and proposal.decision.ok:
+            from .cli_github import open_request_pr
+
+            who = local_ops.whoami(repo, ctx.catalog(), login)
+            pr = open_request_pr(repo, proposal, base=ctx.branch, remote=remote, requester=who)
+            click.echo(f"opened PR #{pr.number} {pr.html_url}".rstrip(), err=True)
     _report_proposal(proposal, fmt, "wrote")
 
 
@@ -569,18 +583,48 @@ def merge(
 @main.command()
 @click.option("--local", is_flag=True, help="Commit on the default branch of this repository.")
 @click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
+@click.option(
+    "--merge/--no-merge",
+    default=True,
+    show_default=True,
+    help="GitHub: merge the expiry PR once checked (--no-merge: leave it to auto-merge).",
+)
+@click.option("--remote", default="origin", show_default=True, help="GitHub: the git remote.")
 @branch_option
 @fmt_option("text", "json")
 @click.pass_obj
-def expire(env: Env, local: bool, dry_run: bool, default_branch: str | None, fmt: str) -> None:
+def expire(
+    env: Env,
+    local: bool,
+    dry_run: bool,
+    merge: bool,
+    remote: str,
+    default_branch: str | None,
+    fmt: str,
+) -> None:
     """Remove every grant whose expires_at <= now, in one commit (idempotent).
 
     Nothing expired: no commit. The commit carries Jit-Kind: expiry and one Expired-Grant
-    trailer per grant.
+    trailer per grant. Without --local (GitHub): one PR from the fixed branch jit/expire is
+    created, updated or closed (reported as created|updated|closed|none), checked and merged.
 
     Example: jitctl expire --local --dry-run --format json
     """
-    _need_local(local, "expire")
+    if not local:
+        from .cli_github import expire_github
+
+        with env.repo() as repo:
+            expire_github(
+                repo,
+                now=env.now,
+                base=default_branch,
+                catalog_path=env.catalog_path,
+                remote=remote,
+                merge=merge,
+                dry_run=dry_run,
+                fmt=fmt,
+            )
+        return
     with env.repo() as repo:
         result = local_ops.expire(_ctx(env, repo, default_branch), dry_run=dry_run)
     removed = [
@@ -677,3 +721,11 @@ def demo(env: Env, directory: Path | None) -> None:
 
     now = env.now if env.now_text else None
     run_demo(directory, now, run)
+
+
+# --- GitHub commands (controller/cli_github.py) -----------------------------------------------
+from .cli_github import approvals as _approvals  # noqa: E402
+from .cli_github import doctor as _doctor  # noqa: E402
+
+main.add_command(_approvals)
+main.add_command(_doctor)
