@@ -258,7 +258,7 @@ class GitHubForge:
         self._default_branch: str | None = None
         common: dict[str, Any] = {
             "base_url": config.api_url,
-            "timeout": cast(int, config.timeout),  # pygithub types it int; requests takes float
+            "timeout": max(1, round(config.timeout)),  # pygithub insists on an int
             "seconds_between_requests": None,
             "seconds_between_writes": None,
             "retry": None,
@@ -273,19 +273,25 @@ class GitHubForge:
             self.gh = github.Github(auth=github.Auth.Token(config.token), **common)
         else:
             raise JitError("no GitHub credentials", rule="usage")
+        _set_timeout(self.gh.requester, config.timeout)
 
     def _discover_installation(self, app: github.Auth.AppAuth, common: dict[str, Any]) -> int:
         gi = github.GithubIntegration(auth=app, **common)
         try:
-            owner, name = self.repo.split("/", 1)
-            inst = self._call(
-                CallKind.READ, "find the app installation",
-                lambda: gi.get_repo_installation(owner, name),
-            )  # fmt: skip
-            slug = inst.raw_data.get("app_slug")
+            url = f"{self._api}/installation"
+
+            def get() -> tuple[dict[str, Any], Any]:
+                return gi.requester.requestJsonAndCheck("GET", url)
+
+            data = self._call(CallKind.READ, "find the app installation", get)[1]
+            slug = data.get("app_slug")
             if slug:
                 self._self_login = f"{slug}[bot]"
-            return int(inst.id)
+            return int(data["id"])
+        except GithubException as exc:
+            raise ForgeError(
+                f"the GitHub App is not installed on {self.repo}? {_message(exc)}", exc.status
+            ) from None
         finally:
             gi.close()
 
@@ -599,6 +605,13 @@ class GitHubForge:
             CallKind.IDEMPOTENT, f"update branch {branch}", "PATCH",
             f"{self._api}/git/refs/heads/{_q(branch)}", {"sha": sha, "force": False},
         )  # fmt: skip
+
+
+def _set_timeout(requester: Any, seconds: float) -> None:
+    """pygithub asserts an int timeout, but requests takes a float; sub-second timeouts
+    matter for tests and for fast failover. The attribute is the Requester's own."""
+    if hasattr(requester, "_Requester__timeout"):
+        requester._Requester__timeout = seconds
 
 
 def _q(path: str) -> str:
