@@ -16,6 +16,13 @@ Safe when runs overlap: the branch moves only by fast-forward (the new commit's 
 is the head it replaces, so GitHub's fast-forward check is a compare-and-swap), the commit is
 deterministic (pinned identity and date), the PR is created at most once (a refused or unclear
 create is followed by a re-read), and the merge names the verified head sha.
+
+The expiry PR is merged with a merge commit by default (``merge_method``): then the branch's
+commit is contained in the default branch the moment the PR merges, so GitHub itself refuses a
+second PR from the same commit ("No commits between"), and "an open PR exists" turns into
+"already merged" atomically: overlapping runs cannot open a duplicate. The merge commit carries
+the trailers (``Jit-Kind: expiry``, ``Expired-Grant``, ``Jit-PR``); the branch commit carries
+none. With ``squash`` a run that overlaps a merge can, rarely, open and then close a second PR.
 """
 
 from __future__ import annotations
@@ -112,6 +119,13 @@ def _commit_shape(repo: GitRepo, sha: str) -> tuple[str, tuple[str, ...]] | None
     return out[0], tuple(out[1:])
 
 
+def branch_message(expired: tuple[Grant, ...]) -> str:
+    """The branch commit's message: no trailers. The audit's record is the merge commit,
+    whose message is ``expiry_message`` plus ``Jit-PR`` (as ``--local`` writes it)."""
+    ids = ", ".join(g.id for g in expired)
+    return f"jitctl: remove {len(expired)} expired grant(s)\n\n{ids}\n"
+
+
 def pr_title(expired: tuple[Grant, ...]) -> str:
     return f"jitctl: expire {len(expired)} grant(s)"
 
@@ -145,6 +159,7 @@ def expire_on_github(
     merge: bool = True,
     dry_run: bool = False,
     rounds: int = 4,
+    merge_method: str = "merge",
 ) -> GhExpireResult:
     action = "none"
     note = "did not converge: the default branch or jit/expire kept moving; run again"
@@ -203,7 +218,7 @@ def expire_on_github(
                     "published",
                     rule="github",
                 )
-            msg = expiry_message(expired).text()
+            msg = branch_message(expired)
             made = forge.create_commit(msg, tree, [main_sha, *([head] if head else [])], now)
             if not _set_branch(forge, head, made.sha):
                 continue
@@ -234,7 +249,9 @@ def expire_on_github(
             trailers=(*expiry_message(expired).trailers, (PR, str(pr.number))),
         )
         mtitle, mrest = split_message(message.text())
-        result = forge.merge(pr.number, sha=commit, title=mtitle, message=mrest)
+        result = forge.merge(
+            pr.number, sha=commit, title=mtitle, message=mrest, method=merge_method
+        )
         if result.outcome is MergeOutcome.MERGED:
             return GhExpireResult(action, expired, number, True, result.sha, False, invalid, "")
         if result.outcome in (MergeOutcome.UNKNOWN, MergeOutcome.NOT_MERGEABLE):
