@@ -265,6 +265,8 @@ def test_contents_compare_and_settings(github_emulator: EmulatedGitHub, tmp_path
         assert [r["name"] for r in rulesets] == ["jitctl"]
         _, rules = g.requester.requestJsonAndCheck("GET", "/repos/acme/access/rules/branches/main")
         assert [r["type"] for r in rules] == ["non_fast_forward", "required_status_checks"]
+        _, full = g.requester.requestJsonAndCheck("GET", "/repos/acme/access/rulesets/7")
+        assert (full["name"], full["bypass_actors"]) == ("jitctl", [])
 
 
 @scenario

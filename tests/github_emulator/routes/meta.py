@@ -222,6 +222,27 @@ def summary(ctx: Ctx, ruleset: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@route("GET", "/repos/{owner}/{repo}/rulesets/{ruleset_id}")
+def get_ruleset(ctx: Ctx) -> Response:
+    """One ruleset in full: its conditions, rules and bypass actors (for `jitctl doctor`)."""
+    check_repo(ctx)
+    rid = ctx.int_param("ruleset_id")
+    for r in ctx.emu.state.rulesets:
+        if r["id"] == rid:
+            return Response(
+                200,
+                summary(ctx, r)
+                | {
+                    "bypass_actors": list(r.get("bypass_actors", [])),
+                    "conditions": r.get(
+                        "conditions", {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}}
+                    ),
+                    "rules": list(r.get("rules", [])),
+                },
+            )
+    raise not_found()
+
+
 @route("GET", "/repos/{owner}/{repo}/rules/branches/{branch}")
 def branch_rules(ctx: Ctx) -> Response:
     check_repo(ctx)
