@@ -44,9 +44,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from controller.model import GRANT_SUFFIX, GRANTS_DIR, Finding, Grant, GrantFile, Severity
 from controller.timeutil import format_rfc3339, parse_rfc3339
@@ -187,8 +186,7 @@ def _value_problem(name: str, value: str) -> str | None:
 # --------------------------------------------------------------------------- the shared judge
 
 
-@dataclass(frozen=True)
-class _Attr:
+class _Attr(NamedTuple):
     """One attribute of the grant block as read from the source."""
 
     name: str
@@ -360,23 +358,29 @@ def _parse_fast(path: str, text: str) -> GrantFile | None:
         return None
     block_line = i + 1
     attrs: list[_Attr] = []
+    n = len(lines)
+    i += 1
     while True:
-        i = _skip_gap(lines, i + 1)
-        if i is None or i >= len(lines):
+        if i >= n:
             return None
         line = lines[i]
         m = _ATTR_RE.fullmatch(line)
         if m is None:
             if _CLOSE_RE.fullmatch(line):
                 break
-            return None
+            skipped = _skip_gap(lines, i)
+            if skipped is None or skipped == i:
+                return None
+            i = skipped
+            continue
         raw = m.group(2)
         if "${" in raw or "%{" in raw:
             return None
         value, bad = _unescape(raw)
         if bad is not None:
             return None
-        attrs.append(_Attr(m.group(1), i + 1, value))
+        i += 1
+        attrs.append(_Attr(m.group(1), i, value))
     end = _skip_gap(lines, i + 1)
     if end != len(lines):
         return None
