@@ -495,9 +495,33 @@ def _block_finding(path: str, line: int | None, message: str) -> Finding:
     return Finding("grant.block", path, line, message)
 
 
+# python-hcl2's heredoc terminal backtracks quadratically over whitespace-only lines after an
+# opener (a 64 KiB file of newlines takes ~15 s); heredocs are never allowed in a grant anyway.
+_HEREDOC_OPENER_RE: Final = re.compile(r"<<-?[A-Za-z][A-Za-z0-9._-]*\r?\n")
+_HEREDOC_GUARD_LINES: Final = 2000
+
+
 def _parse_slow(path: str, text: str) -> GrantFile:
-    """Read any text with python-hcl2's parse tree (full HCL, line numbers everywhere)."""
+    """Read any text with python-hcl2's parse tree (full HCL, line numbers everywhere).
+
+    A file of more than 2000 lines that holds a heredoc opener (``<<EOT``) is refused as
+    ``grant.value.literal`` without parsing, to keep python-hcl2's heredoc lexer from spending
+    seconds on it (deny when unsure: the opener might sit in a comment).
+    """
     findings = _path_findings(path)
+    heredoc = _HEREDOC_OPENER_RE.search(text)
+    if heredoc is not None and text.count("\n") > _HEREDOC_GUARD_LINES:
+        line = text.count("\n", 0, heredoc.start()) + 1
+        findings.append(
+            Finding(
+                "grant.value.literal",
+                path,
+                line,
+                "a heredoc (<<EOT) is not allowed in a grant file; "
+                'write each value as one literal "string"',
+            )
+        )
+        return GrantFile(path, None, tuple(findings))
     try:
         from hcl2.api import parses_to_tree
 

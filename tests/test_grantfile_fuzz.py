@@ -9,6 +9,7 @@ Set JITCTL_FUZZ_EXAMPLES to run more examples (e.g. 50000) than the quick defaul
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, example, given, settings
@@ -357,3 +358,11 @@ def test_never_raises_on_deep_nesting() -> None:
         "x = " + "[" * 20000,
     ]:
         check_total(PATH, text.encode(), 0o100644)
+
+
+def test_heredoc_in_a_large_file_is_refused_quickly() -> None:
+    start = time.perf_counter()
+    text = "grant {\n  reason = <<EOT\n" + "\n" * 65000
+    result = parse_grant_file(PATH, text.encode())
+    assert [(f.rule, f.line) for f in result.findings] == [("grant.value.literal", 2)]
+    assert time.perf_counter() - start < 2
