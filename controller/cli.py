@@ -43,7 +43,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 @dataclass
 class Env:
     repo_path: str
-    catalog_path: str
+    catalog_path: str | None
     now_text: str | None
 
     @property
@@ -88,6 +88,24 @@ def _validate_now(ctx: click.Context, param: click.Parameter, value: str | None)
     return value
 
 
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> timedelta | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_rfc3339(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @click.group(cls=JitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="jitctl")
 @click.option(
@@ -100,9 +118,9 @@ def _validate_now(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option(
     "--catalog",
     "catalog_path",
-    default="catalog.yaml",
-    show_default=True,
-    help="Path of the catalog inside the repository, read at the judged ref.",
+    default=None,
+    help="A catalog file on disk to judge by (default: catalog.yaml as committed at the judged "
+    "ref, e.g. the base of a change). Give it only from a trusted checkout.",
 )
 @click.option(
     "--now",
@@ -112,7 +130,9 @@ def _validate_now(ctx: click.Context, param: click.Parameter, value: str | None)
     help="The time to judge at, RFC 3339 (default: the clock). For tests and replays.",
 )
 @click.pass_context
-def main(ctx: click.Context, repo_path: str, catalog_path: str, now_text: str | None) -> None:
+def main(
+    ctx: click.Context, repo_path: str, catalog_path: str | None, now_text: str | None
+) -> None:
     """jitctl: GitOps just-in-time privilege elevation for Terraform.
 
     Every elevated permission is a file under grants/, added by a reviewed pull request,
@@ -229,18 +249,26 @@ def _github(findings: list[Any], extra: list[str]) -> None:
 @main.command(name="list")
 @click.option(
     "--state",
-    type=click.Choice(["active", "expired", "pending", "all"]),
+    type=click.Choice(["active", "expired", "pending", "overdue", "all"]),
     default="all",
     show_default=True,
-    help="Which grants to show.",
+    help="Which grants to show; overdue = expired at least --grace ago and still here.",
+)
+@click.option(
+    "--grace",
+    default="30m",
+    show_default=True,
+    callback=_duration,
+    help="With --state overdue: how long an expired grant may stay before it is overdue.",
 )
 @ref_option
 @fmt_option("text", "json")
 @click.pass_obj
-def list_(env: Env, state: str, ref: str, fmt: str) -> None:
+def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
     """List the grants at a ref and their state (active, pending, expired).
 
-    Invalid grant files are reported on stderr and make the exit code 1.
+    Invalid grant files are reported on stderr and make the exit code 1. With --state
+    overdue (the watchdog for a late or dead expiry schedule) any grant listed makes it 1 too.
 
     Example: jitctl --now 2026-11-25T00:00:00Z list --state expired --format json
     """
@@ -256,7 +284,10 @@ def list_(env: Env, state: str, ref: str, fmt: str) -> None:
             continue
         g = gf.grant
         st = grant_state(g, now)
-        if state != "all" and st.value != state:
+        if state == "overdue":
+            if st is not GrantState.EXPIRED or now - g.expires_at < grace:
+                continue
+        elif state != "all" and st.value != state:
             continue
         rows.append(
             {
@@ -293,7 +324,14 @@ def list_(env: Env, state: str, ref: str, fmt: str) -> None:
             )
     for f in bad:
         click.echo(finding_text(f), err=True)
-    sys.exit(1 if bad else 0)
+    if state == "overdue" and rows:
+        click.echo(
+            f"{len(rows)} grant(s) expired more than {format_duration(grace)} ago and are still "
+            "on the branch: is the expiry schedule running? (cloud-side conditions have already "
+            "ended the access)",
+            err=True,
+        )
+    sys.exit(1 if bad or (state == "overdue" and rows) else 0)
 
 
 @main.command(name="render")
@@ -367,24 +405,6 @@ def _ctx(env: Env, repo: GitRepo, default_branch: str | None) -> Ctx:
         catalog_path=env.catalog_path,
         pin_dates=env.now_text is not None,
     )
-
-
-def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> timedelta | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_rfc3339(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def _need_local(local: bool, what: str) -> None:

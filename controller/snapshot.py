@@ -26,10 +26,19 @@ DEFAULT_CATALOG = "catalog.yaml"
 _CACHE_FORMAT = f"grants-v1-{__version__}"
 
 
-def read_catalog(repo: GitRepo, ref: str, path: str = DEFAULT_CATALOG) -> Catalog:
-    data = repo.read(ref, path)
-    if data is None:
-        raise JitError(f"{path}: not found at {ref}", rule="catalog.invalid")
+def read_catalog(repo: GitRepo, ref: str, path: str | None = None) -> Catalog:
+    """The catalog: ``catalog.yaml`` as committed at ``ref`` (the judged ref), or, when a path
+    is given (``--catalog``), that file on disk (e.g. the default branch's checkout in CI)."""
+    if path is None:
+        data = repo.read(ref, DEFAULT_CATALOG)
+        if data is None:
+            raise JitError(f"{DEFAULT_CATALOG}: not found at {ref}", rule="catalog.invalid")
+        return load_catalog(data, DEFAULT_CATALOG)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(2 * 1024 * 1024)
+    except OSError as exc:
+        raise JitError(f"{path}: cannot read the catalog: {exc.strerror}", rule="io") from None
     return load_catalog(data, path)
 
 
@@ -69,7 +78,7 @@ def gather_change(
     head: str,
     author: str | None,
     now: datetime,
-    catalog_path: str = DEFAULT_CATALOG,
+    catalog_path: str | None = None,
     members: Mapping[str, frozenset[str]] | None = None,
     claimed_kind: Any = None,
 ) -> ChangeSet:

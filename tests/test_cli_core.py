@@ -290,3 +290,38 @@ def test_every_command_has_help_with_an_example() -> None:
         result = runner.invoke(main, [name, "-h"])
         assert result.exit_code == 0, name
     assert runner.invoke(main, ["--version"]).output.startswith("jitctl, version")
+
+
+def test_list_overdue_is_the_watchdog(access_repo: Repo) -> None:
+    access_repo.commit(
+        {
+            "grants/late.hcl": grant_text(expires_at="2026-11-24T11:30:00Z"),  # exactly 30m ago
+            "grants/recent.hcl": grant_text(expires_at="2026-11-24T11:30:01Z"),
+            "grants/live.hcl": grant_text(),
+        }
+    )
+    code, out, err = run(access_repo, "list", "--state", "overdue", "--format", "json")
+    assert code == 1
+    assert [g["id"] for g in json.loads(out)["grants"]] == ["late"]
+    assert "is the expiry schedule running?" in err
+    code, out, _ = run(access_repo, "list", "--state", "overdue", "--grace", "1h")
+    assert (code, out.strip()) == (0, "no overdue grants")
+
+
+def test_catalog_file_on_disk_overrides_the_committed_one(
+    access_repo: Repo, tmp_path: Path
+) -> None:
+    access_repo.commit({"grants/a.hcl": grant_text(entitlement="brand-new")})
+    code, _, _ = run(access_repo, "check")
+    assert code == 1  # unknown at HEAD's catalog
+    trusted = tmp_path / "trusted-catalog.yaml"
+    trusted.write_text(EXAMPLE_CATALOG_TEXT.replace("  gcp-prod-logs-viewer:", "  brand-new:"))
+    result = CliRunner().invoke(
+        main, ["--repo", str(access_repo.path), "--now", NOW, "--catalog", str(trusted), "check"]
+    )
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(
+        main, ["--repo", str(access_repo.path), "--catalog", str(tmp_path / "none.yaml"), "check"]
+    )
+    assert result.exit_code == 2
+    assert "cannot read the catalog" in result.stderr

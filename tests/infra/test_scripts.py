@@ -1,11 +1,10 @@
-"""The workflow helper scripts in .github/scripts/ (plan summary, overdue watchdog)."""
+"""The workflow helper scripts in .github/scripts/ (plan summary)."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -23,7 +22,6 @@ def _load(name: str) -> ModuleType:
 
 
 plan_summary = _load("plan_summary")
-overdue = _load("overdue")
 
 PLAN = {
     "resource_changes": [
@@ -120,43 +118,3 @@ def test_plan_summary_cli(tmp_path: Path) -> None:
     assert shown.returncode == 0 and "1 added" in shown.stdout
     (tmp_path / "bad.json").write_text('{"version": 1}')
     assert run([sys.executable, script, "markdown", str(tmp_path / "bad.json")]).returncode == 2
-
-
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("expires_at", "is_overdue"),
-    [
-        ("2026-11-24T11:30:00Z", True),  # exactly 30 minutes: overdue
-        ("2026-11-24T11:30:01Z", False),
-        ("2026-11-24T12:29:00+01:00", True),  # 11:29Z, with an offset
-        ("2026-11-24T11:59:00Z", False),
-    ],
-)
-def test_overdue(expires_at: str, is_overdue: bool) -> None:
-    found = overdue.overdue([{"id": "g", "expires_at": expires_at}], NOW, timedelta(minutes=30))
-    assert bool(found) is is_overdue
-
-
-def test_overdue_accepts_an_object_with_grants_and_rejects_garbage() -> None:
-    assert overdue.overdue({"grants": []}, NOW, timedelta(minutes=30)) == []
-    with pytest.raises(ValueError):
-        overdue.overdue({"x": 1}, NOW, timedelta(minutes=30))
-    with pytest.raises(ValueError):
-        overdue.overdue(
-            [{"id": "g", "expires_at": "2026-11-24T11:00:00"}], NOW, timedelta(minutes=30)
-        )
-
-
-def test_overdue_cli(tmp_path: Path) -> None:
-    listing = tmp_path / "l.json"
-    listing.write_text(json.dumps([{"id": "old", "expires_at": "2026-11-24T10:00:00Z"}]))
-    script = str(ROOT / ".github" / "scripts" / "overdue.py")
-    result = run([sys.executable, script, str(listing), "--now", "2026-11-24T12:00:00Z"])
-    assert result.returncode == 1
-    assert "::error::grant old expired at 2026-11-24T10:00:00Z" in result.stdout
-    listing.write_text("[]")
-    assert (
-        run([sys.executable, script, str(listing), "--now", "2026-11-24T12:00:00Z"]).returncode == 0
-    )
