@@ -208,8 +208,9 @@ class HistoryReader:
             ]
         )
         commits = [
-            (fields, [r for r in raws if _is_grant_path(r.path)])
+            (fields, grant_raws)
             for fields, raws in _parse_log(out)
+            if (grant_raws := [r for r in raws if _is_grant_path(r.path)])
         ]
         blobs = _cat_blobs(
             self.git,
