@@ -5,11 +5,13 @@ Exit codes: 0 ok, 1 findings or policy violation, 2 usage, input or I/O error, 3
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,11 +20,13 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
+from . import local as local_ops
 from .audit import build_report, replay
 from .auditlog import read_history
 from .auditreport import to_csv, to_html, to_jsonl, to_markdown
 from .errors import JitError
 from .gitrepo import GitRepo
+from .local import Ctx, Proposal
 from .model import ChangeKind, Finding, GrantState, Severity, grant_state
 from .policy import check_change, check_tree
 from .render import render
@@ -343,6 +347,339 @@ def _atomic_write(path: Path, text: str) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise JitError(f"cannot write {path}: {exc.strerror}", rule="io") from None
+
+
+# --- the local lifecycle -------------------------------------------------------------------
+
+
+def branch_option(f: F) -> F:
+    return click.option(
+        "--default-branch",
+        "default_branch",
+        default=None,
+        help="The branch grants live on (default: origin's HEAD, else main/master).",
+    )(f)
+
+
+def _ctx(env: Env, repo: GitRepo, default_branch: str | None) -> Ctx:
+    return Ctx(
+        repo=repo,
+        branch=default_branch or repo.default_branch(),
+        now=env.now,
+        catalog_path=env.catalog_path,
+        pin_dates=env.now_text is not None,
+    )
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> timedelta | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_rfc3339(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _need_local(local: bool, what: str) -> None:
+    if not local:
+        raise click.UsageError(
+            f"{what} on GitHub is not available in this build yet; use --local for a plain git "
+            "repository"
+        )
+
+
+def _report_proposal(p: Proposal, fmt: str, verb: str) -> None:
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    **decision_json(p.decision),
+                    "id": p.grant.id if p.grant else None,
+                    "path": p.path,
+                    "branch": p.branch,
+                    "commit": p.commit,
+                    "written": p.decision.ok,
+                },
+                indent=2,
+            )
+        )
+    else:
+        for line in decision_text(p.decision):
+            click.echo(line, err=not p.decision.ok)
+        if p.decision.ok:
+            where = f"on branch {p.branch} ({p.commit[:12]})" if p.branch and p.commit else ""
+            click.echo(f"{verb} {p.path} {where}".rstrip())
+        else:
+            click.echo(f"refused: nothing written ({p.path} would break policy)", err=True)
+    sys.exit(0 if p.decision.ok else 1)
+
+
+@main.command()
+@click.argument("entitlement")
+@click.option("--for", "duration", required=True, callback=_duration, help="How long: 30m, 8h.")
+@click.option("--reason", required=True, help="Why you need the access (ticket, incident).")
+@click.option("--principal", default=None, help="Identity in the target (default: yours).")
+@click.option("--starts-at", default=None, callback=_time, help="Start later (RFC 3339).")
+@click.option("--ticket", default=None, help="Ticket or incident id.")
+@click.option("--as", "login", default=None, help="Your GitHub login (default: from git).")
+@click.option("--local", is_flag=True, help="Commit on a new branch jit/request/<id>.")
+@branch_option
+@fmt_option("text", "json")
+@click.pass_obj
+def request(
+    env: Env,
+    entitlement: str,
+    duration: timedelta,
+    reason: str,
+    principal: str | None,
+    starts_at: datetime | None,
+    ticket: str | None,
+    login: str | None,
+    local: bool,
+    default_branch: str | None,
+    fmt: str,
+) -> None:
+    """Ask for an entitlement: write grants/<id>.hcl, judged by policy before anything is written.
+
+    expires_at = (starts_at or now) + DURATION. With --local the file is committed on a new
+    branch jit/request/<id>; without, it is written into the work tree for you to commit.
+
+    Example: jitctl request aws-prod-readonly --for 4h --reason "INC-1234" --as alice --local
+    """
+    with env.repo() as repo:
+        ctx = _ctx(env, repo, default_branch)
+        proposal = local_ops.request(
+            ctx,
+            entitlement=entitlement,
+            duration=duration,
+            reason=reason,
+            login=login,
+            principal=principal,
+            starts_at=starts_at,
+            ticket=ticket,
+            commit=local,
+        )
+    _report_proposal(proposal, fmt, "wrote")
+
+
+@main.command()
+@click.argument("grant_id", metavar="ID")
+@click.option("--for", "duration", required=True, callback=_duration, help="How much longer.")
+@click.option("--reason", default=None, help="A new reason (default: keep the old one).")
+@click.option("--as", "login", default=None, help="Your GitHub login (default: from git).")
+@click.option("--local", is_flag=True, help="Commit on a new branch jit/extend/<id>-<time>.")
+@branch_option
+@fmt_option("text", "json")
+@click.pass_obj
+def extend(
+    env: Env,
+    grant_id: str,
+    duration: timedelta,
+    reason: str | None,
+    login: str | None,
+    local: bool,
+    default_branch: str | None,
+    fmt: str,
+) -> None:
+    """Extend a grant: expires_at moves later by DURATION (from now if it already passed).
+
+    The change needs approval again, like a request, and stays within max_duration.
+
+    Example: jitctl extend alice-aws-prod-readonly-20261124t1200 --for 2h --as alice --local
+    """
+    with env.repo() as repo:
+        ctx = _ctx(env, repo, default_branch)
+        proposal = local_ops.extend(
+            ctx, grant_id=grant_id, duration=duration, login=login, reason=reason, commit=local
+        )
+    _report_proposal(proposal, fmt, "extended")
+
+
+@main.command()
+@click.argument("branch")
+@click.option("--local", is_flag=True, help="Merge in this git repository (no GitHub).")
+@click.option(
+    "--approved-by",
+    "approved_by",
+    default="",
+    help="Comma-separated logins who approved (the author's own approval never counts).",
+)
+@click.option("--author", default=None, help="The requester (default: the Requested-by trailer).")
+@branch_option
+@fmt_option("text", "json")
+@click.pass_obj
+def merge(
+    env: Env,
+    branch: str,
+    local: bool,
+    approved_by: str,
+    author: str | None,
+    default_branch: str | None,
+    fmt: str,
+) -> None:
+    """Merge a request branch if policy and approvals allow it, with audit trailers.
+
+    The branch is checked exactly as `check` does; the approvals must meet every rule of the
+    entitlement. A refused merge changes nothing.
+
+    Example: jitctl merge jit/request/alice-gcp-x-20261124t1200 --local --approved-by carol
+    """
+    _need_local(local, "merge")
+    approvers = [a.strip() for a in approved_by.split(",") if a.strip()]
+    with env.repo() as repo:
+        result = local_ops.merge(
+            _ctx(env, repo, default_branch), branch=branch, approvers=approvers, author=author
+        )
+    a = result.approval
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    **decision_json(result.decision),
+                    "merged": result.merged,
+                    "commit": result.commit,
+                    "requester": result.requester,
+                    "refusal": result.refusal,
+                    "approvers": list(a.approvers) if a else [],
+                    "missing": list(a.missing) if a else [],
+                    "ignored": [{"login": w, "why": y} for w, y in a.ignored] if a else [],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for f in result.decision.findings:
+            click.echo(finding_text(f), err=True)
+        if a:
+            for who, why in a.ignored:
+                click.echo(f"approval by {who} does not count: {why}", err=not result.merged)
+        if result.merged and result.commit:
+            click.echo(f"merged {branch} ({result.decision.kind.value}) as {result.commit[:12]}")
+        else:
+            click.echo(f"refused: {result.refusal}; nothing changed", err=True)
+    sys.exit(0 if result.merged else 1)
+
+
+@main.command()
+@click.option("--local", is_flag=True, help="Commit on the default branch of this repository.")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
+@branch_option
+@fmt_option("text", "json")
+@click.pass_obj
+def expire(env: Env, local: bool, dry_run: bool, default_branch: str | None, fmt: str) -> None:
+    """Remove every grant whose expires_at <= now, in one commit (idempotent).
+
+    Nothing expired: no commit. The commit carries Jit-Kind: expiry and one Expired-Grant
+    trailer per grant.
+
+    Example: jitctl expire --local --dry-run --format json
+    """
+    _need_local(local, "expire")
+    with env.repo() as repo:
+        result = local_ops.expire(_ctx(env, repo, default_branch), dry_run=dry_run)
+    removed = [
+        {"id": g.id, "path": g.path, "expires_at": format_rfc3339(g.expires_at)}
+        for g in result.expired
+    ]
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "removed": removed,
+                    "commit": result.commit,
+                    "dry_run": dry_run,
+                    "invalid": list(result.invalid),
+                },
+                indent=2,
+            )
+        )
+    else:
+        if not removed:
+            click.echo("nothing has expired")
+        for r in removed:
+            click.echo(
+                f"{'would remove' if dry_run else 'removed'} {r['path']} "
+                f"(expired {r['expires_at']})"
+            )
+        if result.commit:
+            click.echo(f"committed {result.commit[:12]}")
+    for path in result.invalid:
+        click.echo(f"warning: {path} is not a valid grant; `jitctl check` says why", err=True)
+
+
+@main.command()
+@click.argument("grant_id", metavar="ID")
+@click.option("--local", is_flag=True, help="Commit on the default branch of this repository.")
+@click.option("--reason", default=None, help="Why (recorded in the commit).")
+@click.option("--as", "login", default=None, help="Your GitHub login (default: from git).")
+@branch_option
+@click.pass_obj
+def revoke(
+    env: Env,
+    grant_id: str,
+    local: bool,
+    reason: str | None,
+    login: str | None,
+    default_branch: str | None,
+) -> None:
+    """Revoke a grant early: delete its file (lowers privilege, so no approval is needed).
+
+    Example: jitctl revoke alice-aws-prod-readonly-20261124t1200 --local --as carol
+    """
+    _need_local(local, "revoke")
+    with env.repo() as repo:
+        grant, sha = local_ops.revoke(
+            _ctx(env, repo, default_branch), grant_id=grant_id, login=login, reason=reason
+        )
+    click.echo(f"revoked {grant.id} ({grant.entitlement} for {grant.principal}) in {sha[:12]}")
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to build the sandbox repository (default: a new temporary folder).",
+)
+@click.pass_obj
+def demo(env: Env, directory: Path | None) -> None:
+    """Run the whole lifecycle in a local sandbox repository: no GitHub, no cloud.
+
+    alice requests access, the policy check runs, a self-approval is refused, carol approves and
+    it merges, render shows the Terraform input and its cloud-side expiry, time passes, expire
+    removes the grant, and git log shows the trail.
+
+    Example: jitctl demo --dir /tmp/jitctl-demo
+    """
+    from .demo import run_demo
+
+    def run(argv: Sequence[str]) -> tuple[int, str]:
+        runner_out = io.StringIO()
+        with contextlib.redirect_stdout(runner_out), contextlib.redirect_stderr(runner_out):
+            try:
+                main.main(args=list(argv), prog_name="jitctl", standalone_mode=False)
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except click.ClickException as exc:
+                exc.show()
+                code = exc.exit_code
+            except click.exceptions.Exit as exc:
+                code = exc.exit_code
+        return code, runner_out.getvalue()
+
+    now = env.now if env.now_text else None
+    run_demo(directory, now, run)
 
 
 # --- audit ---------------------------------------------------------------------------------

@@ -70,3 +70,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+def describe_cloud_condition(entry: dict[str, Any]) -> str:
+    """One line saying how the target cloud itself ends this grant (what the module builds)."""
+    start, end = entry.get("starts_at"), entry["expires_at"]
+    module = entry["module"]
+    if module == "aws-iam-role":
+        lower = f" or before {start}" if start else ""
+        return f'AWS: explicit Deny "*" when aws:CurrentTime is after {end}{lower}'
+    if module == "gcp-iam":
+        cond = f'request.time < timestamp("{end}")'
+        if start:
+            cond = f'request.time >= timestamp("{start}") && {cond}'
+        return f"GCP: IAM Condition {cond}"
+    if module == "azure-pim":
+        return f"Azure: PIM active assignment from {start or 'apply time'} until {end}"
+    return f"{module}: ends at {end}"

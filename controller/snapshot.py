@@ -84,7 +84,7 @@ def gather_change(
     head_files = read_grant_files(
         repo, head, [p for p in grant_paths if changed[p] is not FileChange.DELETED]
     )
-    related = _related(repo, head, head_files.values())
+    related = related_grants(repo, head, head_files.values())
     return ChangeSet(
         catalog=catalog,
         changed=changed,
@@ -98,7 +98,7 @@ def gather_change(
     )
 
 
-def _related(repo: GitRepo, ref: str, files: Iterable[GrantFile]) -> list[Grant]:
+def related_grants(repo: GitRepo, ref: str, files: Iterable[GrantFile]) -> list[Grant]:
     """Other grants at ``ref`` for the same principal: found by git grep, not a full parse."""
     out: list[Grant] = []
     seen: set[str] = set()

@@ -6,6 +6,8 @@ import pytest
 
 from tests.gitutil import Repo, new_access_repo
 
+pytest_plugins = ["tests.github_emulator.fixtures"]
+
 
 @pytest.fixture
 def access_repo(tmp_path: Path) -> Repo:
