@@ -21,6 +21,7 @@ from tests.gitutil import Repo
 
 COMMITTER = "Test Committer <committer@example.com>"
 UNTIL = "2026-11-24T21:00:00Z"
+USER = "Test User <test@example.com>"  # the clone's git config (the CLI runs unpinned)
 
 GRANTS: dict[str, dict[str, str]] = {
     "alice-ro": {
@@ -407,3 +408,70 @@ def test_markdown_report(history: tuple[Repo, dict[str, str]]) -> None:
     assert out.index("### Findings") < out.index("### Expiry lag") < out.index("### Events")
     assert "<script>" not in out
     assert "lag p50 5m, p95 1h30m, max 1h30m" in out
+
+
+# --- end to end: the local lifecycle commands, then the audit ------------------------------
+
+
+def jit(repo: Repo, now: str, *args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(
+        main, ["--repo", str(repo.path), "--now", f"2026-11-24T{now}:00Z", *args]
+    )
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout) if "--format" in args else {}
+
+
+def test_audit_of_the_local_lifecycle(access_repo: Repo) -> None:
+    repo = access_repo
+    ro = "alice-aws-prod-readonly-20261124t1200"
+    req = ("--as", "alice", "--local", "--format", "json")
+    b1 = jit(
+        repo, "12:00", "request", "aws-prod-readonly", "--for", "4h", "--reason", "INC-1", *req
+    )
+    jit(repo, "12:30", "merge", b1["branch"], "--local", "--approved-by", "carol")
+    b2 = jit(
+        repo,
+        "13:00",
+        "request",
+        "aws-prod-readonly",
+        "--for",
+        "1h",
+        "--reason",
+        "INC-2",
+        "--as",
+        "bob",
+        "--local",
+        "--format",
+        "json",
+    )
+    jit(repo, "13:05", "merge", b2["branch"], "--local", "--approved-by", "carol,dave")
+    bob = b2["branch"].removeprefix("jit/request/")
+    jit(repo, "13:30", "revoke", bob, "--local", "--as", "carol", "--reason", "done")
+    b3 = jit(repo, "15:00", "extend", ro, "--for", "2h", *req)
+    jit(repo, "15:10", "merge", b3["branch"], "--local", "--approved-by", "dave")
+    jit(repo, "18:20", "expire", "--local")
+
+    code, out, err = audit(repo)
+    assert code == 0, err
+    rows = [
+        (r["event"], r["grant"], r["at"][11:16], r["actor"], r["approvers"], r["unreviewed"])
+        for r in map(json.loads, out.splitlines())
+    ]
+    assert rows == [
+        ("requested", ro, "12:00", "alice", [], False),
+        ("approved", ro, "12:30", "carol", ["carol"], False),
+        ("granted", ro, "12:30", USER, ["carol"], False),
+        ("requested", bob, "13:00", "bob", [], False),
+        ("approved", bob, "13:05", "carol", ["carol"], False),  # one approval was needed
+        ("granted", bob, "13:05", USER, ["carol"], False),
+        ("revoked", bob, "13:30", "carol", [], False),
+        ("requested", ro, "15:00", "alice", [], False),
+        ("approved", ro, "15:10", "dave", ["dave"], False),
+        ("extended", ro, "15:10", USER, ["dave"], False),
+        ("expired", ro, "18:20", USER, [], False),
+    ]
+    records = [json.loads(x) for x in out.splitlines()]
+    assert records[-1]["lag_seconds"] == 20 * 60
+    assert records[-1]["expires_at"] == "2026-11-24T18:00:00Z"
+    assert all(not r["flags"] for r in records)
+    assert "no findings" in err
