@@ -275,7 +275,8 @@ def list_(env: Env, state: str, ref: str, fmt: str) -> None:
             }
         )
     if fmt == "json":
-        click.echo(json.dumps({"now": format_rfc3339(now), "grants": rows}, indent=2))
+        # one line: the C encoder (indent falls back to a pure-Python one, 10x slower)
+        click.echo(json.dumps({"now": format_rfc3339(now), "grants": rows}))
     else:
         if not rows:
             click.echo("no grants" if state == "all" else f"no {state} grants")

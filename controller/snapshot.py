@@ -40,7 +40,7 @@ def read_grant_files(
     if paths is None:
         entries = [e for e in repo.entries(ref) if e.path != GRANTS_PLACEHOLDER]
     else:
-        entries = [e for e in (repo.entry(ref, p) for p in paths) if e is not None]
+        entries = list(repo.entries_at(ref, paths).values())
     store = _Cache(repo) if cache else None
     out: dict[str, GrantFile] = {}
     missing: list[Entry] = []
@@ -106,7 +106,9 @@ def related_grants(repo: GitRepo, ref: str, files: Iterable[GrantFile]) -> list[
         if gf.grant is None or gf.grant.principal in seen:
             continue
         seen.add(gf.grant.principal)
-        paths = [p for p in repo.grep(ref, gf.grant.principal) if p != gf.path]
+        paths = [
+            p for p in repo.grep(ref, gf.grant.principal, also=gf.grant.entitlement) if p != gf.path
+        ]
         for other in read_grant_files(repo, ref, paths).values():
             if other.grant is not None:
                 out.append(other.grant)
