@@ -28,7 +28,10 @@ def jitctl(repo: Path, *args: str) -> tuple[float, str]:
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "controller", "--repo", str(repo), "--now", NOW, *args],
-        env=ENV, capture_output=True, text=True, check=False,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):
@@ -59,10 +62,14 @@ def main() -> None:
         t_big = best(5, lambda: jitctl(big, *check)[0])
         t_small = best(5, lambda: jitctl(small, *check)[0])
         t_version = best(5, lambda: jitctl(small, "--version")[0])
-        print(f"(a) check, 1-grant PR, {n} grants in repo: {t_big:.3f} s wall (best of 5, "
-              "start-up included)")
-        print(f"    same check, 10 grants in repo: {t_small:.3f} s; ratio big/small "
-              f"{t_big / t_small:.2f}; `jitctl --version` start-up alone: {t_version:.3f} s")
+        print(
+            f"(a) check, 1-grant PR, {n} grants in repo: {t_big:.3f} s wall (best of 5, "
+            "start-up included)"
+        )
+        print(
+            f"    same check, 10 grants in repo: {t_small:.3f} s; ratio big/small "
+            f"{t_big / t_small:.2f}; `jitctl --version` start-up alone: {t_version:.3f} s"
+        )
 
         t_first, out_first = jitctl(big, "list", "--format", "json")
         t_second, out_second = jitctl(big, "list", "--format", "json")
@@ -71,15 +78,19 @@ def main() -> None:
             for path in sorted((big / "grants").glob("*.hcl")):
                 data = hcl2.loads(path.read_text())
                 block = data["grant"][0]
-                naive.append((path.stem, block["principal"].strip('"'),
-                               block["expires_at"].strip('"')))
-        ours = [(g["id"], g["principal"], g["expires_at"])
-                for g in json.loads(out_first)["grants"]]
+                naive.append(
+                    (path.stem, block["principal"].strip('"'), block["expires_at"].strip('"'))
+                )
+        ours = [(g["id"], g["principal"], g["expires_at"]) for g in json.loads(out_first)["grants"]]
         same = ours == naive and out_first == out_second
-        print(f"(b) list, {n} grants: first run {t_first:.2f} s (fresh clone, no cache), second "
-              f"run {t_second:.2f} s (cache); naive python-hcl2 loop {naive_t[0]:.2f} s")
-        print(f"    ratios: naive/first {naive_t[0] / t_first:.1f}x, naive/second "
-              f"{naive_t[0] / t_second:.1f}x; same results as the naive loop: {same}")
+        print(
+            f"(b) list, {n} grants: first run {t_first:.2f} s (fresh clone, no cache), second "
+            f"run {t_second:.2f} s (cache); naive python-hcl2 loop {naive_t[0]:.2f} s"
+        )
+        print(
+            f"    ratios: naive/first {naive_t[0] / t_first:.1f}x, naive/second "
+            f"{naive_t[0] / t_second:.1f}x; same results as the naive loop: {same}"
+        )
 
 
 if __name__ == "__main__":
