@@ -11,6 +11,7 @@ Run: .venv/bin/python bench/bench_core.py [N]
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -71,6 +72,7 @@ def main() -> None:
             f"{t_big / t_small:.2f}; `jitctl --version` start-up alone: {t_version:.3f} s"
         )
 
+        shutil.rmtree(big / ".git" / "jitctl", ignore_errors=True)  # as in a fresh clone
         t_first, out_first = jitctl(big, "list", "--format", "json")
         t_second, out_second = jitctl(big, "list", "--format", "json")
         with timed() as naive_t:

@@ -20,13 +20,15 @@ ENV = {
     "GIT_COMMITTER_EMAIL": "bench@example.com",
 }
 
-PRINCIPALS = ["alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com"]
+def principal(i: int) -> str:
+    """Mostly distinct people, as in a real repository; every 1,000th grant is alice's."""
+    return "alice@example.com" if i % 1000 == 0 else f"user{i % 5000}@example.com"
 
 
 def grant_bytes(i: int, expires: str = "2026-11-25T00:00:00Z") -> bytes:
     return (
         "grant {\n"
-        f'  principal   = "{PRINCIPALS[i % len(PRINCIPALS)]}"\n'
+        f'  principal   = "{principal(i)}"\n'
         '  entitlement = "aws-prod-readonly"\n'
         f'  expires_at  = "{expires}"\n'
         f'  reason      = "INC-{i}: benchmark grant"\n'
