@@ -168,3 +168,64 @@ def test_missing_target_key_is_refused(terraform: str, tmp_path: Path) -> None:
     code, text, _ = plan(terraform, tmp_path, render)
     assert code != 0
     assert "saml_provider_arn" in text
+
+
+def test_jitctl_render_feeds_the_dispatcher(terraform: str, tmp_path: Path) -> None:
+    """End to end: grants committed in a real repository -> `jitctl render` -> the dispatcher."""
+    from click.testing import CliRunner
+
+    from controller.cli import main
+    from controller.render import describe_cloud_condition
+    from tests.factories import grant_text
+    from tests.gitutil import new_access_repo
+
+    (tmp_path / "repo").mkdir()
+    repo = new_access_repo(tmp_path / "repo")
+    repo.commit(
+        {
+            "grants/aws.hcl": grant_text(expires_at="2026-11-24T20:00:00Z"),
+            "grants/gcp.hcl": grant_text(
+                principal="bob@example.com",
+                entitlement="gcp-prod-logs-viewer",
+                starts_at="2026-11-24T11:00:00Z",
+                expires_at="2026-11-24T19:30:00Z",
+            ),
+            "grants/azure.hcl": grant_text(
+                principal="11111111-1111-4111-8111-111111111111",
+                entitlement="azure-prod-contributor",
+                expires_at="2026-11-24T15:30:00Z",
+            ),
+            "grants/later.hcl": grant_text(
+                starts_at="2026-11-24T18:00:00Z", expires_at="2026-11-24T19:00:00Z"
+            ),
+            "grants/gone.hcl": grant_text(expires_at="2026-11-24T12:00:00Z"),
+        }
+    )
+    out = tmp_path / "grants.auto.tfvars.json"
+    result = CliRunner().invoke(
+        main,
+        ["--repo", str(repo.path), "--now", "2026-11-24T12:00:00Z", "render", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    render = json.loads(out.read_text())
+    (tmp_path / "tf").mkdir()
+    code, text, got = plan(terraform, tmp_path / "tf", render)
+    assert code == 0, text
+    assert sorted(got["aws_iam_role"]) == ["aws", "later"]
+    assert sorted(got["gcp_iam"]) == ["gcp"]
+    assert sorted(got["azure_pim"]) == ["azure"]
+    assert got["pending"] == ["later"]
+    assert got["expired"] == []  # render already left "gone" out: it reaches no module
+    assert all("gone" not in got[m] for m in ("aws_iam_role", "gcp_iam", "azure_pim"))
+    assert got["aws_iam_role"]["aws"]["window"] == {"start": None, "end": "2026-11-24T20:00:00Z"}
+    assert got["aws_iam_role"]["later"]["window"] == {
+        "start": "2026-11-24T18:00:00Z",
+        "end": "2026-11-24T19:00:00Z",
+    }
+    assert got["azure_pim"]["azure"]["schedule"] == {
+        "start_date_time": None,
+        "end_date_time": "2026-11-24T15:30:00Z",
+    }
+    expression = got["gcp_iam"]["gcp"]["condition"]["expression"]
+    # what `jitctl demo` tells a newcomer is what the module really builds
+    assert describe_cloud_condition(render["grants"]["gcp"]) == f"GCP: IAM Condition {expression}"
