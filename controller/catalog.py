@@ -17,11 +17,12 @@ from .errors import JitError
 from .model import ApprovalRule, Catalog, Entitlement
 from .timeutil import parse_duration
 
-MODULES: Mapping[str, tuple[str, ...]] = {
-    # module -> keys its target must carry
-    "aws-iam-role": ("account_id", "policy_arns"),
-    "gcp-iam": ("project", "role"),
-    "azure-pim": ("scope", "role_definition_name"),
+# module -> the keys its target carries (all required, no others: Terraform would silently drop
+# an unknown key) and whether each is one string or a list of strings
+MODULES: Mapping[str, Mapping[str, type]] = {
+    "aws-iam-role": {"account_id": str, "policy_arns": list, "saml_provider_arn": str},
+    "gcp-iam": {"project": str, "role": str},
+    "azure-pim": {"scope": str, "role_definition_name": str},
 }
 TOP_KEYS = ("version", "defaults", "identities", "teams", "entitlements")
 ENTITLEMENT_KEYS = (
@@ -241,14 +242,16 @@ def _entitlement(
     if module not in MODULES:
         raise v.fail((*path, "module"), f"{module!r} is not one of: {', '.join(MODULES)}")
     target = dict(v.mapping(body["target"], (*path, "target")))
-    for key in MODULES[module]:
+    shape = MODULES[module]
+    v.only(target, tuple(shape), (*path, "target"))
+    for key, kind in shape.items():
+        kpath = (*path, "target", key)
         if key not in target:
-            raise v.fail((*path, "target", key), f"is missing; module {module} needs it")
-    for key, value in target.items():
-        if isinstance(value, list):
-            v.strings(value, (*path, "target", key))
-        elif not isinstance(value, str) or not value:
-            raise v.fail((*path, "target", key), "must be a non-empty string or a list of strings")
+            raise v.fail(kpath, f"is missing; module {module} needs it")
+        if kind is list:
+            v.strings(target[key], kpath)
+        else:
+            v.string(target[key], kpath)
     max_duration = (
         v.duration(body["max_duration"], (*path, "max_duration"))
         if "max_duration" in body

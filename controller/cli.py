@@ -21,6 +21,9 @@ import click
 
 from . import __version__
 from . import local as local_ops
+from .audit import build_report, replay
+from .auditlog import read_history
+from .auditreport import to_csv, to_html, to_jsonl, to_markdown
 from .errors import JitError
 from .gitrepo import GitRepo
 from .local import Ctx, Proposal
@@ -43,7 +46,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 @dataclass
 class Env:
     repo_path: str
-    catalog_path: str
+    catalog_path: str | None
     now_text: str | None
 
     @property
@@ -88,6 +91,24 @@ def _validate_now(ctx: click.Context, param: click.Parameter, value: str | None)
     return value
 
 
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> timedelta | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_rfc3339(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @click.group(cls=JitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="jitctl")
 @click.option(
@@ -100,9 +121,9 @@ def _validate_now(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option(
     "--catalog",
     "catalog_path",
-    default="catalog.yaml",
-    show_default=True,
-    help="Path of the catalog inside the repository, read at the judged ref.",
+    default=None,
+    help="A catalog file on disk to judge by (default: catalog.yaml as committed at the judged "
+    "ref, e.g. the base of a change). Give it only from a trusted checkout.",
 )
 @click.option(
     "--now",
@@ -112,7 +133,9 @@ def _validate_now(ctx: click.Context, param: click.Parameter, value: str | None)
     help="The time to judge at, RFC 3339 (default: the clock). For tests and replays.",
 )
 @click.pass_context
-def main(ctx: click.Context, repo_path: str, catalog_path: str, now_text: str | None) -> None:
+def main(
+    ctx: click.Context, repo_path: str, catalog_path: str | None, now_text: str | None
+) -> None:
     """jitctl: GitOps just-in-time privilege elevation for Terraform.
 
     Every elevated permission is a file under grants/, added by a reviewed pull request,
@@ -229,18 +252,26 @@ def _github(findings: list[Any], extra: list[str]) -> None:
 @main.command(name="list")
 @click.option(
     "--state",
-    type=click.Choice(["active", "expired", "pending", "all"]),
+    type=click.Choice(["active", "expired", "pending", "overdue", "all"]),
     default="all",
     show_default=True,
-    help="Which grants to show.",
+    help="Which grants to show; overdue = expired at least --grace ago and still here.",
+)
+@click.option(
+    "--grace",
+    default="30m",
+    show_default=True,
+    callback=_duration,
+    help="With --state overdue: how long an expired grant may stay before it is overdue.",
 )
 @ref_option
 @fmt_option("text", "json")
 @click.pass_obj
-def list_(env: Env, state: str, ref: str, fmt: str) -> None:
+def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
     """List the grants at a ref and their state (active, pending, expired).
 
-    Invalid grant files are reported on stderr and make the exit code 1.
+    Invalid grant files are reported on stderr and make the exit code 1. With --state
+    overdue (the watchdog for a late or dead expiry schedule) any grant listed makes it 1 too.
 
     Example: jitctl --now 2026-11-25T00:00:00Z list --state expired --format json
     """
@@ -256,7 +287,10 @@ def list_(env: Env, state: str, ref: str, fmt: str) -> None:
             continue
         g = gf.grant
         st = grant_state(g, now)
-        if state != "all" and st.value != state:
+        if state == "overdue":
+            if st is not GrantState.EXPIRED or now - g.expires_at < grace:
+                continue
+        elif state != "all" and st.value != state:
             continue
         rows.append(
             {
@@ -272,7 +306,8 @@ def list_(env: Env, state: str, ref: str, fmt: str) -> None:
             }
         )
     if fmt == "json":
-        click.echo(json.dumps({"now": format_rfc3339(now), "grants": rows}, indent=2))
+        # one line: the C encoder (indent falls back to a pure-Python one, 10x slower)
+        click.echo(json.dumps({"now": format_rfc3339(now), "grants": rows}))
     else:
         if not rows:
             click.echo("no grants" if state == "all" else f"no {state} grants")
@@ -292,7 +327,14 @@ def list_(env: Env, state: str, ref: str, fmt: str) -> None:
             )
     for f in bad:
         click.echo(finding_text(f), err=True)
-    sys.exit(1 if bad else 0)
+    if state == "overdue" and rows:
+        click.echo(
+            f"{len(rows)} grant(s) expired more than {format_duration(grace)} ago and are still "
+            "on the branch: is the expiry schedule running? (cloud-side conditions have already "
+            "ended the access)",
+            err=True,
+        )
+    sys.exit(1 if bad or (state == "overdue" and rows) else 0)
 
 
 @main.command(name="render")
@@ -366,24 +408,6 @@ def _ctx(env: Env, repo: GitRepo, default_branch: str | None) -> Ctx:
         catalog_path=env.catalog_path,
         pin_dates=env.now_text is not None,
     )
-
-
-def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> timedelta | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_rfc3339(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def _need_local(local: bool, what: str) -> None:
@@ -721,6 +745,116 @@ def demo(env: Env, directory: Path | None) -> None:
 
     now = env.now if env.now_text else None
     run_demo(directory, now, run)
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+def _rfc3339_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_rfc3339(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _duration_option(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command(name="audit")
+@click.option("--since", callback=_rfc3339_option, help="Start of the period (RFC 3339).")
+@click.option(
+    "--until", callback=_rfc3339_option, help="End of the period (RFC 3339; default --now)."
+)
+@click.option("--principal", default=None, help="Only this principal (a glob: '*@example.com').")
+@click.option("--entitlement", default=None, help="Only this entitlement (a glob).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "md", "html"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl/csv: one event per line (stable columns); md, html: findings first.",
+)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write here (- stdout).")
+@click.option("--ref", default=None, help="The branch to audit (default: the default branch).")
+@click.option(
+    "--late-after",
+    default="1h",
+    show_default=True,
+    callback=_duration_option,
+    help="A removal this long after expires_at is an audit.removed-late finding.",
+)
+@click.option(
+    "--fail-on-findings",
+    is_flag=True,
+    help="Exit 1 when the report has warnings (audit.live is information only).",
+)
+@click.pass_obj
+def audit_(
+    env: Env,
+    since: datetime | None,
+    until: datetime | None,
+    principal: str | None,
+    entitlement: str | None,
+    fmt: str,
+    out: str | None,
+    ref: str | None,
+    late_after: timedelta,
+    fail_on_findings: bool,
+) -> None:
+    """The audit log of every grant, rebuilt from git history alone (no network).
+
+    Walks the first-parent history of the default branch once: who asked for which access,
+    who approved it, when it was granted, extended, revoked or expired, by which commit. The
+    report is the product: the exit code is 0 unless --fail-on-findings and a warning. A
+    summary of the findings goes to stderr.
+
+    Example: jitctl audit --since 2026-01-01T00:00:00Z --format html --out audit.html
+    """
+    end = until or env.now
+    if since is not None and since > end:
+        raise click.BadParameter("--since is after --until", param_hint="--since")
+    with env.repo() as repo:
+        branch = ref or repo.default_branch()
+        repo.rev(branch)
+        records = read_history(repo.path, branch)
+    report = build_report(
+        replay(records),
+        until=end,
+        since=since,
+        principal=principal,
+        entitlement=entitlement,
+        late_after=late_after,
+    )
+    if fmt == "jsonl":
+        text = to_jsonl(report)
+    elif fmt == "csv":
+        text = to_csv(report)
+    elif fmt == "md":
+        text = to_markdown(report, branch)
+    else:
+        text = to_html(report, branch)
+    if out is None or out == "-":
+        click.echo(text, nl=False)
+    else:
+        _atomic_write(Path(out), text)
+    counts: dict[str, int] = {}
+    for f in report.findings:
+        counts[f.rule] = counts.get(f.rule, 0) + 1
+    click.echo(
+        f"audit of {branch}: {len(report.events)} event(s), {len(report.windows)} window(s); "
+        + (", ".join(f"{rule}: {n}" for rule, n in sorted(counts.items())) or "no findings"),
+        err=True,
+    )
+    sys.exit(1 if fail_on_findings and report.warnings else 0)
 
 
 # --- GitHub commands (controller/cli_github.py) -----------------------------------------------

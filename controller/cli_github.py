@@ -148,7 +148,7 @@ def doctor(branch: str | None, fmt: str) -> None:
 
 
 def expire_github(
-    repo: GitRepo, *, now: Any, base: str | None, catalog_path: str, remote: str,
+    repo: GitRepo, *, now: Any, base: str | None, catalog_path: str | None, remote: str,
     merge: bool, dry_run: bool, fmt: str,
 ) -> None:  # fmt: skip
     forge = open_forge()

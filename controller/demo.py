@@ -88,8 +88,8 @@ def run_demo(
 
     d.step("The platform team keeps a catalog of entitlements (AWS, GCP, Azure)")
     d.git("init", "-q", "-b", "main")
-    d.git("config", "user.name", "Alice")
-    d.git("config", "user.email", "alice@example.com")
+    d.git("config", "user.name", "jitctl-bot")
+    d.git("config", "user.email", "jitctl-bot@example.com")
     (root / "catalog.yaml").write_text(example_catalog_text(), encoding="utf-8")
     (root / "grants").mkdir()
     (root / "grants" / ".gitkeep").write_text("", encoding="utf-8")
@@ -170,5 +170,12 @@ def run_demo(
     for line in log.rstrip().splitlines():
         if line.strip():
             d.say("     " + line)
+    d.step("The audit, rebuilt from git alone (jitctl audit; also csv, md, html)")
+    _, out = d.jitctl("audit", "--format", "jsonl", now=later, show=False)
+    for line in out.splitlines():
+        if line.startswith("{"):
+            e = json.loads(line)
+            d.say(f"     {e['at']}  {e['event']:<9} {e['grant']}  by {e['actor']}")
+
     d.say(f"\nDone. Look around: cd {root} && git log --stat  (grant id: {gid})")
     return root

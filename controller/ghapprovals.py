@@ -38,7 +38,7 @@ class ApprovalsResult:
 
 
 def evaluate(
-    forge: Forge, number: int, *, now: datetime, catalog_path: str
+    forge: Forge, number: int, *, now: datetime, catalog_path: str | None
 ) -> tuple[ApprovalsResult, str | None]:
     """Judge PR ``number`` and publish the status and comment. Returns the result and the
     merge commit message (None when jitctl may not merge it)."""
@@ -94,7 +94,7 @@ def upsert_comment(forge: Forge, number: int, body: str) -> None:
 
 
 def approvals(
-    forge: Forge, number: int, *, now: datetime, catalog_path: str = "catalog.yaml", merge: bool
+    forge: Forge, number: int, *, now: datetime, catalog_path: str | None = None, merge: bool
 ) -> ApprovalsResult:
     """Evaluate PR ``number``; with ``merge``, merge it when policy allows, re-judging after a
     moved head or an unclear merge answer (at most three rounds)."""

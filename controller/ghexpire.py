@@ -154,7 +154,7 @@ def expire_on_github(
     *,
     now: datetime,
     base: str,
-    catalog_path: str = "catalog.yaml",
+    catalog_path: str | None = None,
     remote: str = "origin",
     merge: bool = True,
     dry_run: bool = False,

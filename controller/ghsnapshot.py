@@ -17,6 +17,7 @@ from .forge import Forge, PullRequest
 from .grantfile import parse_grant_file
 from .model import Catalog, ChangeKind, FileChange, GrantFile, Review
 from .policy import ChangeSet, Decision, check_change, is_grant_path
+from .snapshot import DEFAULT_CATALOG
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,19 @@ class PullSnapshot:
     reviews: tuple[Review, ...]
 
 
-def read_catalog_at(forge: Forge, sha: str, path: str = "catalog.yaml") -> Catalog:
-    data = forge.read_file(path, sha)
+def read_catalog_at(forge: Forge, sha: str, path: str | None = None) -> Catalog:
+    """``catalog.yaml`` as committed at ``sha`` (the base), or ``path`` on disk (``--catalog``,
+    from a trusted checkout of the default branch)."""
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                return load_catalog(fh.read(), path)
+        except OSError as exc:
+            raise JitError(f"{path}: cannot read the catalog: {exc.strerror}", rule="io") from None
+    data = forge.read_file(DEFAULT_CATALOG, sha)
     if data is None:
-        raise JitError(f"{path}: not found at {sha[:12]}", rule="catalog.invalid")
-    return load_catalog(data, path)
+        raise JitError(f"{DEFAULT_CATALOG}: not found at {sha[:12]}", rule="catalog.invalid")
+    return load_catalog(data, DEFAULT_CATALOG)
 
 
 def read_grants_at(forge: Forge, sha: str, paths: Iterable[str]) -> dict[str, GrantFile]:
@@ -69,7 +78,7 @@ def gather_pull(
     number: int,
     *,
     now: datetime,
-    catalog_path: str = "catalog.yaml",
+    catalog_path: str | None = None,
     claimed_kind: ChangeKind | None = None,
 ) -> tuple[PullSnapshot, Decision]:
     """One snapshot of PR ``number`` and the engine's decision on it."""

@@ -94,21 +94,50 @@ class GitRepo:
         return entries
 
     def entry(self, ref: str, path: str) -> Entry | None:
-        out = self.git("ls-tree", "-z", "--full-tree", self.rev(ref), "--", path)
-        for record in out.split("\0"):
-            if record:
-                meta, found = record.split("\t", 1)
-                mode, kind, sha = meta.split()
-                if found == path and kind == "blob":
-                    return Entry(path, int(mode, 8), sha)
-        return None
+        return self.entries_at(ref, [path]).get(path)
+
+    def entries_at(self, ref: str, paths: Iterable[str]) -> dict[str, Entry]:
+        """The files among ``paths`` that exist at ``ref`` (one git call for all of them)."""
+        wanted = list(dict.fromkeys(paths))
+        if not wanted:
+            return {}
+        found: dict[str, Entry] = {}
+        sha = self.rev(ref)
+        for start in range(0, len(wanted), 2000):  # stay under the command line limit
+            chunk = wanted[start : start + 2000]
+            out = self.git("ls-tree", "-z", "--full-tree", sha, "--", *chunk)
+            for record in out.split("\0"):
+                if record:
+                    meta, path = record.split("\t", 1)
+                    mode, kind, blob = meta.split()
+                    if kind == "blob" and path in chunk:
+                        found[path] = Entry(path, int(mode, 8), blob)
+        return found
 
     def blobs(self, shas: Iterable[str]) -> dict[str, bytes]:
-        """Blob contents by id, through one long-lived ``git cat-file --batch``."""
+        """Blob contents by id, all through one ``git cat-file --batch`` run."""
+        wanted = list(dict.fromkeys(shas))
+        if not wanted:
+            return {}
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=self.repo.git_dir,
+            input="".join(f"{s}\n" for s in wanted).encode(),
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise JitError(f"git cat-file: {proc.stderr.decode(errors='replace')}", rule="git")
         out: dict[str, bytes] = {}
-        for sha in shas:
-            if sha not in out:
-                out[sha] = self.repo.odb.stream(bytes.fromhex(sha)).read()
+        data, pos = proc.stdout, 0
+        for sha in wanted:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].split()
+            if len(header) != 3 or header[1] != b"blob":
+                raise JitError(f"git object {sha} is not a blob", rule="git")
+            size = int(header[2])
+            out[sha] = data[end + 1 : end + 1 + size]
+            pos = end + 1 + size + 1
         return out
 
     def read(self, ref: str, path: str) -> bytes | None:
@@ -125,11 +154,14 @@ class GitRepo:
             changes[path] = _STATUS.get(status[0], FileChange.MODIFIED)
         return changes
 
-    def grep(self, ref: str, needle: str, under: str = GRANTS_DIR) -> list[str]:
-        """Paths under ``under`` at ``ref`` whose text contains ``needle`` (fixed string)."""
+    def grep(
+        self, ref: str, needle: str, under: str = GRANTS_DIR, also: str | None = None
+    ) -> list[str]:
+        """Paths under ``under`` at ``ref`` whose text contains ``needle`` (and ``also``)."""
         sha = self.rev(ref)
+        patterns = ["-e", needle] + (["--all-match", "-e", also] if also else [])
         try:
-            out = self.repo.git.grep("-l", "-z", "-F", "-e", needle, sha, "--", under + "/")
+            out = self.repo.git.grep("-l", "-z", "-F", *patterns, sha, "--", under + "/")
         except GitCommandError as exc:
             if exc.status == 1:
                 return []

@@ -44,9 +44,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from controller.model import GRANT_SUFFIX, GRANTS_DIR, Finding, Grant, GrantFile, Severity
 from controller.timeutil import format_rfc3339, parse_rfc3339
@@ -187,8 +186,7 @@ def _value_problem(name: str, value: str) -> str | None:
 # --------------------------------------------------------------------------- the shared judge
 
 
-@dataclass(frozen=True)
-class _Attr:
+class _Attr(NamedTuple):
     """One attribute of the grant block as read from the source."""
 
     name: str
@@ -360,23 +358,29 @@ def _parse_fast(path: str, text: str) -> GrantFile | None:
         return None
     block_line = i + 1
     attrs: list[_Attr] = []
+    n = len(lines)
+    i += 1
     while True:
-        i = _skip_gap(lines, i + 1)
-        if i is None or i >= len(lines):
+        if i >= n:
             return None
         line = lines[i]
         m = _ATTR_RE.fullmatch(line)
         if m is None:
             if _CLOSE_RE.fullmatch(line):
                 break
-            return None
+            skipped = _skip_gap(lines, i)
+            if skipped is None or skipped == i:
+                return None
+            i = skipped
+            continue
         raw = m.group(2)
         if "${" in raw or "%{" in raw:
             return None
         value, bad = _unescape(raw)
         if bad is not None:
             return None
-        attrs.append(_Attr(m.group(1), i + 1, value))
+        i += 1
+        attrs.append(_Attr(m.group(1), i, value))
     end = _skip_gap(lines, i + 1)
     if end != len(lines):
         return None
@@ -491,9 +495,33 @@ def _block_finding(path: str, line: int | None, message: str) -> Finding:
     return Finding("grant.block", path, line, message)
 
 
+# python-hcl2's heredoc terminal backtracks quadratically over whitespace-only lines after an
+# opener (a 64 KiB file of newlines takes ~15 s); heredocs are never allowed in a grant anyway.
+_HEREDOC_OPENER_RE: Final = re.compile(r"<<-?[A-Za-z][A-Za-z0-9._-]*\r?\n")
+_HEREDOC_GUARD_LINES: Final = 2000
+
+
 def _parse_slow(path: str, text: str) -> GrantFile:
-    """Read any text with python-hcl2's parse tree (full HCL, line numbers everywhere)."""
+    """Read any text with python-hcl2's parse tree (full HCL, line numbers everywhere).
+
+    A file of more than 2000 lines that holds a heredoc opener (``<<EOT``) is refused as
+    ``grant.value.literal`` without parsing, to keep python-hcl2's heredoc lexer from spending
+    seconds on it (deny when unsure: the opener might sit in a comment).
+    """
     findings = _path_findings(path)
+    heredoc = _HEREDOC_OPENER_RE.search(text)
+    if heredoc is not None and text.count("\n") > _HEREDOC_GUARD_LINES:
+        line = text.count("\n", 0, heredoc.start()) + 1
+        findings.append(
+            Finding(
+                "grant.value.literal",
+                path,
+                line,
+                "a heredoc (<<EOT) is not allowed in a grant file; "
+                'write each value as one literal "string"',
+            )
+        )
+        return GrantFile(path, None, tuple(findings))
     try:
         from hcl2.api import parses_to_tree
 

@@ -55,7 +55,7 @@ class Ctx:
     repo: GitRepo
     branch: str
     now: datetime
-    catalog_path: str
+    catalog_path: str | None
     pin_dates: bool  # date commits at ``now`` (replays, tests, the demo)
 
     @property

@@ -26,10 +26,19 @@ DEFAULT_CATALOG = "catalog.yaml"
 _CACHE_FORMAT = f"grants-v1-{__version__}"
 
 
-def read_catalog(repo: GitRepo, ref: str, path: str = DEFAULT_CATALOG) -> Catalog:
-    data = repo.read(ref, path)
-    if data is None:
-        raise JitError(f"{path}: not found at {ref}", rule="catalog.invalid")
+def read_catalog(repo: GitRepo, ref: str, path: str | None = None) -> Catalog:
+    """The catalog: ``catalog.yaml`` as committed at ``ref`` (the judged ref), or, when a path
+    is given (``--catalog``), that file on disk (e.g. the default branch's checkout in CI)."""
+    if path is None:
+        data = repo.read(ref, DEFAULT_CATALOG)
+        if data is None:
+            raise JitError(f"{DEFAULT_CATALOG}: not found at {ref}", rule="catalog.invalid")
+        return load_catalog(data, DEFAULT_CATALOG)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(2 * 1024 * 1024)
+    except OSError as exc:
+        raise JitError(f"{path}: cannot read the catalog: {exc.strerror}", rule="io") from None
     return load_catalog(data, path)
 
 
@@ -40,7 +49,7 @@ def read_grant_files(
     if paths is None:
         entries = [e for e in repo.entries(ref) if e.path != GRANTS_PLACEHOLDER]
     else:
-        entries = [e for e in (repo.entry(ref, p) for p in paths) if e is not None]
+        entries = list(repo.entries_at(ref, paths).values())
     store = _Cache(repo) if cache else None
     out: dict[str, GrantFile] = {}
     missing: list[Entry] = []
@@ -69,7 +78,7 @@ def gather_change(
     head: str,
     author: str | None,
     now: datetime,
-    catalog_path: str = DEFAULT_CATALOG,
+    catalog_path: str | None = None,
     members: Mapping[str, frozenset[str]] | None = None,
     claimed_kind: Any = None,
 ) -> ChangeSet:
@@ -106,7 +115,9 @@ def related_grants(repo: GitRepo, ref: str, files: Iterable[GrantFile]) -> list[
         if gf.grant is None or gf.grant.principal in seen:
             continue
         seen.add(gf.grant.principal)
-        paths = [p for p in repo.grep(ref, gf.grant.principal) if p != gf.path]
+        paths = [
+            p for p in repo.grep(ref, gf.grant.principal, also=gf.grant.entitlement) if p != gf.path
+        ]
         for other in read_grant_files(repo, ref, paths).values():
             if other.grant is not None:
                 out.append(other.grant)

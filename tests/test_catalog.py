@@ -84,6 +84,13 @@ def _edit(path: list[str], value: object) -> str:
         (["entitlements", "Bad Name"], {}, "entitlement name"),
         (["entitlements"], {}, "at least one entitlement"),
         (["entitlements", "gcp-prod-logs-viewer", "target"], "acme-prod", "must be a mapping"),
+        (["entitlements", "gcp-prod-logs-viewer", "target", "zone"], "eu", "target.zone: unknown"),
+        (["entitlements", "gcp-prod-logs-viewer", "target", "role"], ["a"], "target.role: must be"),
+        (
+            ["entitlements", "aws-prod-readonly", "target", "policy_arns"],
+            "arn:x",
+            "target.policy_arns: must be a non-empty list",
+        ),
     ],
 )
 def test_broken_catalog_names_the_key(path: list[str], value: object, needle: str) -> None:

@@ -82,6 +82,18 @@ FAILING = [
         "grant.attribute.duplicate",
         5,
     ),
+    ({"grants/a.hcl": "grant {\n  principal = \n}\n"}, "alice", "grant.syntax", 2),
+    ({"grants/a.hcl": grant_text(colour="red")}, "alice", "grant.attribute.unknown", 6),
+    ({"grants/a.hcl": grant_text(reason=None)}, "alice", "grant.attribute.missing", 1),
+    ({"grants/a.hcl": grant_text(principal=" ")}, "alice", "grant.value.empty", 2),
+    ({"grants/a.hcl": grant_text(reason="a\\u001b[31mred")}, "alice", "grant.value.control", 5),
+    (
+        {"grants/a.hcl": grant_text(starts_at="2026-11-24T16:00:00Z")},
+        "alice",
+        "grant.time.order",
+        6,
+    ),
+    ({"grants/a.hcl": b"#" * 70_000}, "alice", "grant.size", None),
 ]
 
 
@@ -97,6 +109,43 @@ def test_failing_rules(
     assert not data["ok"]
     got = [(f["rule"], f["line"]) for f in data["findings"] if f["severity"] == "error"]
     assert (rule, line) in got, data["findings"]
+
+
+def test_symlinked_grant_is_refused(access_repo: Repo) -> None:
+    access_repo.checkout("req", new=True, start="main")
+    (access_repo.path / "grants/real.txt").write_text(grant_text())
+    (access_repo.path / "grants/a.hcl").symlink_to("real.txt")
+    access_repo.git("add", "grants")
+    access_repo.git("commit", "-q", "-m", "symlink")
+    code, data = check_json(access_repo)
+    assert code == 1
+    rules = {(f["file"], f["rule"]) for f in data["findings"]}
+    assert ("grants/a.hcl", "grant.symlink") in rules
+    assert ("grants/real.txt", "grant.path") in rules
+
+
+def test_every_rule_is_exercised_through_the_cli() -> None:
+    """Each rule id has a failing case in this file (the valid request passes them all)."""
+    from controller import grantfile, policy
+
+    here = Path(__file__).read_text()
+    missing = [r for r in (*grantfile.RULES, *policy.RULES) if f'"{r}"' not in here]
+    assert missing == []
+
+
+def test_check_without_author_cannot_judge_a_request(access_repo: Repo) -> None:
+    propose(access_repo, {"grants/a.hcl": grant_text()})
+    code, out, _ = run(access_repo, "check", "--base", "main", "--head", "req")
+    assert code == 1
+    assert "requester.unknown" in out
+
+
+def test_check_at_head_warns_about_expired(access_repo: Repo) -> None:
+    access_repo.commit({"grants/old.hcl": grant_text(expires_at="2026-11-24T11:00:00Z")})
+    code, out, _ = run(access_repo, "check", "--format", "json")
+    assert code == 0
+    [f] = json.loads(out)["findings"]
+    assert (f["rule"], f["severity"], f["line"]) == ("grant.expired", "warning", 4)
 
 
 def test_modified_grant_is_extension_and_immutables_hold(access_repo: Repo) -> None:
@@ -290,3 +339,38 @@ def test_every_command_has_help_with_an_example() -> None:
         result = runner.invoke(main, [name, "-h"])
         assert result.exit_code == 0, name
     assert runner.invoke(main, ["--version"]).output.startswith("jitctl, version")
+
+
+def test_list_overdue_is_the_watchdog(access_repo: Repo) -> None:
+    access_repo.commit(
+        {
+            "grants/late.hcl": grant_text(expires_at="2026-11-24T11:30:00Z"),  # exactly 30m ago
+            "grants/recent.hcl": grant_text(expires_at="2026-11-24T11:30:01Z"),
+            "grants/live.hcl": grant_text(),
+        }
+    )
+    code, out, err = run(access_repo, "list", "--state", "overdue", "--format", "json")
+    assert code == 1
+    assert [g["id"] for g in json.loads(out)["grants"]] == ["late"]
+    assert "is the expiry schedule running?" in err
+    code, out, _ = run(access_repo, "list", "--state", "overdue", "--grace", "1h")
+    assert (code, out.strip()) == (0, "no overdue grants")
+
+
+def test_catalog_file_on_disk_overrides_the_committed_one(
+    access_repo: Repo, tmp_path: Path
+) -> None:
+    access_repo.commit({"grants/a.hcl": grant_text(entitlement="brand-new")})
+    code, _, _ = run(access_repo, "check")
+    assert code == 1  # unknown at HEAD's catalog
+    trusted = tmp_path / "trusted-catalog.yaml"
+    trusted.write_text(EXAMPLE_CATALOG_TEXT.replace("  gcp-prod-logs-viewer:", "  brand-new:"))
+    result = CliRunner().invoke(
+        main, ["--repo", str(access_repo.path), "--now", NOW, "--catalog", str(trusted), "check"]
+    )
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(
+        main, ["--repo", str(access_repo.path), "--catalog", str(tmp_path / "none.yaml"), "check"]
+    )
+    assert result.exit_code == 2
+    assert "cannot read the catalog" in result.stderr

@@ -488,6 +488,8 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path) -> None:
         "nothing has expired",
         "Approved-by: carol",
         "Expired-Grant: alice-aws-prod-readonly-20261124t1200 2026-11-24T16:00:00Z",
+        "2026-11-24T12:00:00Z  approved  alice-aws-prod-readonly-20261124t1200  by carol",
+        "2026-11-24T16:00:00Z  expired   alice-aws-prod-readonly-20261124t1200",
     ]:
         assert needle in out, needle
     repo = Repo.__new__(Repo)

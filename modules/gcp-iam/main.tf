@@ -1,0 +1,27 @@
+# One conditional IAM binding per grant: the member gets the role on the project only while
+# request.time is inside the grant's window, checked by GCP on every request. The member, the role
+# check and the CEL condition are computed in ./condition (provider-free, tested).
+
+module "condition" {
+  source = "./condition"
+
+  grant_id   = var.grant_id
+  principal  = var.principal
+  project    = var.project
+  role       = var.role
+  starts_at  = var.starts_at
+  expires_at = var.expires_at
+}
+
+# google_project_iam_member is additive: it never touches bindings that jitctl does not manage.
+resource "google_project_iam_member" "grant" {
+  project = module.condition.project
+  role    = module.condition.role
+  member  = module.condition.member
+
+  condition {
+    title       = module.condition.condition.title
+    description = module.condition.condition.description
+    expression  = module.condition.condition.expression
+  }
+}
