@@ -615,7 +615,7 @@ def merge(
 )
 @click.option("--remote", default="origin", show_default=True, help="GitHub: the git remote.")
 @branch_option
-@fmt_option("text", "json")
+@fmt_option("text", "json", "github")
 @click.pass_obj
 def expire(
     env: Env,

@@ -9,6 +9,7 @@ GITHUB_REPOSITORY, GITHUB_API_URL, and JITCTL_APP_ID + JITCTL_APP_PRIVATE_KEY(_F
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +23,8 @@ from .ghapprovals import approvals as run_approvals
 from .ghexpire import GhExpireResult, expire_on_github
 from .gitrepo import GitRepo
 from .local import Proposal
-from .report import decision_json, finding_text, md
+from .model import Finding
+from .report import annotation, decision_json, finding_text, md, summary_markdown
 from .retry import RetryPolicy, Uncertain
 from .timeutil import format_rfc3339
 
@@ -48,8 +50,9 @@ def open_forge() -> Forge:
 @click.option("--pr", "number", type=int, required=True, help="The pull request number.")
 @click.option("--merge", is_flag=True, help="Merge the PR when policy allows it (squash).")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-    help="Output format; json is a stable schema on stdout.",
+    "--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+    show_default=True,
+    help="Output format; json is a stable schema on stdout; github adds annotations.",
 )  # fmt: skip
 @click.pass_obj
 def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
@@ -90,7 +93,9 @@ def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
     else:
         if r.decision is not None:
             for f in r.decision.findings:
-                click.echo(finding_text(f), err=True)
+                click.echo(
+                    annotation(f) if fmt == "github" else finding_text(f), err=fmt != "github"
+                )
         if a:
             for who, why in a.ignored:
                 click.echo(f"approval by {who} does not count: {why}", err=True)
@@ -102,6 +107,12 @@ def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
             )
         elif r.note:
             click.echo(f"PR #{number}: {r.note}")
+        if fmt == "github":
+            _summary(
+                f"jitctl approvals #{number}",
+                list(r.decision.findings) if r.decision else [],
+                [f"{v.state.value}: {md(v.description)}" if v else md(r.note)],
+            )
     wanted_merge = merge and v is not None and v.auto_merge
     sys.exit(0 if r.merged or (r.ok and not wanted_merge) else 1)
 
@@ -183,6 +194,13 @@ def report_expire(r: GhExpireResult, fmt: str) -> None:
             )
         )
     else:
+        if fmt == "github":
+            _summary(
+                "jitctl expire",
+                [],
+                [f"expiry PR: {r.action}" + (f" #{r.pr}" if r.pr else "")]
+                + [f"- {md(g.id)} (expired {format_rfc3339(g.expires_at)})" for g in r.expired],
+            )
         verb = "would remove" if r.dry_run else "removes"
         for item in removed:
             click.echo(f"{verb} {item['path']} (expired {item['expires_at']})")
@@ -196,6 +214,13 @@ def report_expire(r: GhExpireResult, fmt: str) -> None:
         click.echo(f"warning: {path} is not a valid grant; `jitctl check` says why", err=True)
     done = r.dry_run or r.merged or not r.expired or r.note.startswith("left open")
     sys.exit(0 if done else 1)
+
+
+def _summary(title: str, findings: list[Finding], extra: list[str]) -> None:
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(summary_markdown(title, findings, extra))
 
 
 def request_body(p: Proposal, requester: str) -> str:

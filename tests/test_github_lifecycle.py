@@ -125,3 +125,22 @@ def test_end_to_end(world: World) -> None:
     assert json.loads(r.stdout)["action"] == "none"
     assert w.pulls("jit/expire") == [out["pr"]]
     assert not w.gh.emu.errors
+
+
+def test_github_format_for_the_workflows(world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    w = world
+    number, _ = open_request(w)
+    summary = tmp_path / "summary.md"
+    env_summary = {"GITHUB_STEP_SUMMARY": str(summary)}
+    import os
+
+    os.environ.update(env_summary)
+    try:
+        r = w.jitctl("approvals", "--pr", str(number), "--merge", "--format", "github")
+        assert r.exit_code == 1 and "pending" in r.output
+        r = w.jitctl("expire", "--format", "github", now=LATER)
+        assert r.exit_code == 0, r.output
+        assert "expiry PR: none" in r.output  # the request is not merged: nothing on main
+    finally:
+        os.environ.pop("GITHUB_STEP_SUMMARY")
+    assert "jitctl approvals" in summary.read_text() and "jitctl expire" in summary.read_text()
