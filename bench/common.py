@@ -20,6 +20,7 @@ ENV = {
     "GIT_COMMITTER_EMAIL": "bench@example.com",
 }
 
+
 def principal(i: int) -> str:
     """Mostly distinct people, as in a real repository; every 1,000th grant is alice's."""
     return "alice@example.com" if i % 1000 == 0 else f"user{i % 5000}@example.com"
