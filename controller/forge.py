@@ -115,6 +115,11 @@ class Forge(Protocol):
     repo: str  # owner/name
 
     def close(self) -> None: ...
+
+    def git_token(self) -> str | None:
+        """A token git can fetch with over HTTPS (the same credentials as the API), if any."""
+        ...
+
     def default_branch(self) -> str: ...
     def self_login(self) -> str | None: ...
     def get_ref(self, branch: str) -> str | None: ...
@@ -268,11 +273,16 @@ class GitHubForge:
             installation = config.installation_id
             if installation is None:
                 installation = self._discover_installation(app, common)
-            self.gh = github.Github(auth=app.get_installation_auth(installation), **common)
+            auth: github.Auth.AppInstallationAuth | github.Auth.Token = app.get_installation_auth(
+                installation
+            )
+            self.gh = github.Github(auth=auth, **common)
         elif config.token:
-            self.gh = github.Github(auth=github.Auth.Token(config.token), **common)
+            auth = github.Auth.Token(config.token)
+            self.gh = github.Github(auth=auth, **common)
         else:
             raise JitError("no GitHub credentials", rule="usage")
+        self._auth = auth
         _set_timeout(self.gh.requester, config.timeout)
 
     def _discover_installation(self, app: github.Auth.AppAuth, common: dict[str, Any]) -> int:
@@ -297,6 +307,9 @@ class GitHubForge:
 
     def close(self) -> None:
         self.gh.close()
+
+    def git_token(self) -> str | None:
+        return str(self._auth.token) if self._auth is not None else None
 
     def __enter__(self) -> GitHubForge:
         return self

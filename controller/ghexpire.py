@@ -27,6 +27,7 @@ none. With ``squash`` a run that overlaps a merge can, rarely, open and then clo
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 import subprocess
@@ -64,17 +65,7 @@ class GhExpireResult:
 def _git(
     repo: GitRepo, *args: str, data: bytes | None = None, env: dict[str, str] | None = None
 ) -> str:
-    proc = subprocess.run(
-        ["git", *args],
-        cwd=repo.repo.working_tree_dir or repo.repo.git_dir,
-        input=data,
-        capture_output=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-    if proc.returncode != 0:
-        raise JitError(f"git {args[0]}: {proc.stderr.decode(errors='replace').strip()}", rule="git")
-    return proc.stdout.decode()
+    return repo.run(list(args), env, data)
 
 
 def _has_commit(repo: GitRepo, sha: str) -> bool:
@@ -87,15 +78,32 @@ def _has_commit(repo: GitRepo, sha: str) -> bool:
     return proc.returncode == 0
 
 
-def fetch(repo: GitRepo, remote: str, base: str) -> str | None:
-    """Fetch the default branch and jit/expire (git, not the API). Returns jit/expire's sha."""
+def fetch(repo: GitRepo, remote: str, base: str, token: str | None = None) -> str | None:
+    """Fetch the default branch and jit/expire (git, not the API). Returns jit/expire's sha.
+
+    With ``token`` (the forge's credentials) an HTTPS remote is fetched with it, handed to git
+    through GIT_CONFIG_* environment variables: never on a command line, never written to
+    .git/config, so a checkout with persist-credentials: false still works."""
     _git(
         repo, "fetch", "-q", "--no-tags", remote,
         f"+refs/heads/{base}:refs/remotes/{remote}/{base}",
         f"+refs/heads/{BRANCH}*:refs/remotes/{remote}/{BRANCH}*",
+        env=git_auth_env(token),
     )  # fmt: skip
     out = _git(repo, "for-each-ref", "--format=%(objectname)", f"refs/remotes/{remote}/{BRANCH}")
     return out.strip() or None
+
+
+def git_auth_env(token: str | None) -> dict[str, str]:
+    if not token:
+        return {}
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.extraHeader",
+        "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+        "GIT_TERMINAL_PROMPT": "0",
+    }
 
 
 def local_tree(repo: GitRepo, commit: str, deletions: list[str]) -> str:
@@ -170,7 +178,7 @@ def expire_on_github(
         main_sha = forge.get_ref(base)
         if main_sha is None:
             raise JitError(f"branch {base} not found on GitHub", rule="github")
-        remote_head = fetch(repo, remote, base)
+        remote_head = fetch(repo, remote, base, forge.git_token())
         if not _has_commit(repo, main_sha):
             continue  # the branch moved between the API read and the fetch: read again
         files = read_grant_files(repo, main_sha)

@@ -230,22 +230,20 @@ class GitRepo:
         """
         index_file = self.cache_dir() / f"index.{os.getpid()}"
         index_file.parent.mkdir(parents=True, exist_ok=True)
-        genv = {**os.environ, "GIT_INDEX_FILE": str(index_file), **(env or {})}
+        genv = {"GIT_INDEX_FILE": str(index_file), **(env or {})}
         try:
-            self._run(["read-tree", parent], genv)
+            self.run(["read-tree", parent], genv)
             for path, data in sorted(changes.items()):
                 if data is None:
-                    self._run(["update-index", "--force-remove", "--", path], genv)
+                    self.run(["update-index", "--force-remove", "--", path], genv)
                 else:
-                    sha = self._run(["hash-object", "-w", "--stdin"], genv, data).strip()
-                    self._run(
-                        ["update-index", "--add", "--cacheinfo", f"100644,{sha},{path}"], genv
-                    )
-            tree = self._run(["write-tree"], genv).strip()
+                    sha = self.run(["hash-object", "-w", "--stdin"], genv, data).strip()
+                    self.run(["update-index", "--add", "--cacheinfo", f"100644,{sha},{path}"], genv)
+            tree = self.run(["write-tree"], genv).strip()
             args = ["commit-tree", tree, "-p", parent]
             for p in extra_parents:
                 args += ["-p", p]
-            return self._run([*args, "-F", "-"], genv, message.encode()).strip()
+            return self.run([*args, "-F", "-"], genv, message.encode()).strip()
         finally:
             index_file.unlink(missing_ok=True)
 
@@ -255,11 +253,11 @@ class GitRepo:
     def commit_with_tree(
         self, tree: str, parents: tuple[str, ...], message: str, env: Mapping[str, str] | None
     ) -> str:
-        genv = {**os.environ, **(env or {})}
+        genv = dict(env or {})
         args = ["commit-tree", tree]
         for p in parents:
             args += ["-p", p]
-        return self._run([*args, "-F", "-"], genv, message.encode()).strip()
+        return self.run([*args, "-F", "-"], genv, message.encode()).strip()
 
     def update_ref(self, ref: str, new: str, old: str | None) -> None:
         """Move ``ref`` to ``new`` only if it still points at ``old`` (None: must not exist)."""
@@ -271,11 +269,14 @@ class GitRepo:
             return
         self.git("read-tree", "-m", "-u", old, new)
 
-    def _run(self, args: list[str], env: Mapping[str, str], data: bytes | None = None) -> str:
+    def run(
+        self, args: list[str], env: Mapping[str, str] | None = None, data: bytes | None = None
+    ) -> str:
+        """Run ``git ARGS`` in this repository with ``env`` over the process environment."""
         proc = subprocess.run(
             ["git", *args],
             cwd=self.repo.working_tree_dir or self.repo.git_dir,
-            env=dict(env),
+            env={**os.environ, **(env or {})},
             input=data,
             capture_output=True,
             check=False,

@@ -372,20 +372,20 @@ def test_expire_interrupted_leaves_the_repository_as_it_was(
 ) -> None:
     _seed_expiring(access_repo)
     before = state(access_repo)
-    real_run = GitRepo._run
+    real_run = GitRepo.run
 
     def failing(self: GitRepo, args: list[str], *a: object, **kw: object) -> str:
         if args[0] == "commit-tree":
             raise JitError("git commit-tree: simulated failure (disk full)", rule="git")
         return real_run(self, args, *a, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(GitRepo, "_run", failing)
+    monkeypatch.setattr(GitRepo, "run", failing)
     code, _, err = run(access_repo, "expire", "--local")
     assert code == 2
     assert "simulated failure" in err
     assert state(access_repo) == before
     assert not list((access_repo.path / ".git/jitctl").glob("index.*"))
-    monkeypatch.setattr(GitRepo, "_run", real_run)
+    monkeypatch.setattr(GitRepo, "run", real_run)
     assert run(access_repo, "expire", "--local")[0] == 0  # and a later run still works
 
 

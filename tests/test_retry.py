@@ -89,3 +89,26 @@ def test_config_from_env() -> None:
         ForgeConfig.from_env(base)
     with pytest.raises(JitError, match="GITHUB_REPOSITORY"):
         ForgeConfig.from_env({"GITHUB_TOKEN": "t"})
+
+
+def test_expire_fetch_credentials_reach_git_but_not_config_or_argv(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """git reads the token from GIT_CONFIG_* in its environment (checkout may not persist it)."""
+    import base64
+    import os
+    import subprocess
+
+    from controller.ghexpire import git_auth_env
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    env = {**os.environ, **git_auth_env("ghs_secret")}
+    out = subprocess.run(
+        ["git", "config", "--get", "http.extraHeader"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert out == "Authorization: Basic " + base64.b64encode(b"x-access-token:ghs_secret").decode()
+    assert "ghs_secret" not in (tmp_path / ".git" / "config").read_text()
+    assert git_auth_env(None) == {}
