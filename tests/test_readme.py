@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from controller import audit, grantfile, policy
+from controller import audit, doctor, grantfile, policy
 from tests.factories import ROOT
 
 README = (ROOT / "README.md").read_text("utf-8")
@@ -13,13 +13,13 @@ DOCUMENTED = set(re.findall(r"^\| `([a-z][a-z.-]+)` \|", README, re.M))
 
 
 def test_every_rule_id_is_documented() -> None:
-    emitted = set(grantfile.RULES) | set(policy.RULES) | set(audit.RULES)
+    emitted = set(grantfile.RULES) | set(policy.RULES) | set(audit.RULES) | set(doctor.RULES)
     emitted |= {"catalog.invalid", "catalog.syntax"}
     assert emitted - DOCUMENTED == set()
 
 
 def test_no_documented_rule_is_stale() -> None:
-    emitted = set(grantfile.RULES) | set(policy.RULES) | set(audit.RULES)
+    emitted = set(grantfile.RULES) | set(policy.RULES) | set(audit.RULES) | set(doctor.RULES)
     emitted |= {"catalog.invalid", "catalog.syntax"}
     assert DOCUMENTED - emitted == set()
 
