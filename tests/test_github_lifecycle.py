@@ -126,6 +126,20 @@ def test_end_to_end(world: World) -> None:
     assert w.pulls("jit/expire") == [out["pr"]]
     assert not w.gh.emu.errors
 
+    # the audit reads GitHub's merges like the local ones: from git alone, no network
+    git(w.clone, "fetch", "-q", "origin", "+refs/heads/main:refs/remotes/origin/main")
+    r = w.jitctl("audit", "--ref", "origin/main", "--format", "jsonl", now=LATER)
+    assert r.exit_code == 0, r.output
+    events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    got = [(e["event"], e["grant"], e["actor"], e["pr"], e["unreviewed"]) for e in events]
+    assert got == [
+        ("requested", gid, "alice", number, False),
+        ("approved", gid, "carol", number, False),
+        ("granted", gid, got[2][2], number, False),
+        ("expired", gid, got[3][2], out["pr"], False),
+    ]
+    assert events[3]["expires_at"] == "2026-11-24T16:00:00Z"
+
 
 def test_github_format_for_the_workflows(world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]
     w = world
