@@ -251,6 +251,21 @@ class _Life:
     granted_at: datetime
     unreviewed: bool
 
+    def window(self, rec: CommitRecord | None = None, end: EventKind | None = None) -> Window:
+        """This lifecycle's access window, ended by ``rec`` (None: still open)."""
+        return Window(
+            lifecycle=self.key,
+            grant=self.grant.id,
+            principal=self.grant.principal,
+            entitlement=self.grant.entitlement,
+            granted_at=self.granted_at,
+            expires_at=self.grant.expires_at,
+            ended_at=rec.committed_at if rec else None,
+            end=end,
+            end_commit=rec.sha if rec else None,
+            unreviewed=self.unreviewed,
+        )
+
 
 @dataclass
 class _Replay:
@@ -308,20 +323,7 @@ class _Replay:
                 break
 
     def close(self, life: _Life, end: EventKind, rec: CommitRecord) -> None:
-        self.windows.append(
-            Window(
-                lifecycle=life.key,
-                grant=life.grant.id,
-                principal=life.grant.principal,
-                entitlement=life.grant.entitlement,
-                granted_at=life.granted_at,
-                expires_at=life.grant.expires_at,
-                ended_at=rec.committed_at,
-                end=end,
-                end_commit=rec.sha,
-                unreviewed=life.unreviewed,
-            )
-        )
+        self.windows.append(life.window(rec, end))
 
 
 def _pr(rec: CommitRecord) -> int | None:
@@ -347,19 +349,7 @@ def replay(records: Iterable[CommitRecord]) -> History:
     for rec in records:
         _replay_commit(st, rec)
     for life in st.open.values():
-        st.windows.append(
-            Window(
-                lifecycle=life.key,
-                grant=life.grant.id,
-                principal=life.grant.principal,
-                entitlement=life.grant.entitlement,
-                granted_at=life.granted_at,
-                expires_at=life.grant.expires_at,
-                ended_at=None,
-                end=None,
-                unreviewed=life.unreviewed,
-            )
-        )
+        st.windows.append(life.window())
     return History(tuple(st.events), tuple(st.windows), tuple(st.findings))
 
 

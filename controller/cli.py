@@ -82,12 +82,7 @@ class JitGroup(click.Group):
 
 
 def _validate_now(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        parse_rfc3339(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    _time(ctx, param, value)
     return value
 
 
