@@ -52,6 +52,19 @@ def evaluate(
             ),
             None,
         )
+    default = forge.default_branch()
+    if pr.base_ref != default:
+        # only the default branch is applied; a grant PR elsewhere is judged by a catalog the
+        # platform team does not guard, so jitctl neither approves nor merges it
+        v = Verdict(
+            StatusState.FAILURE,
+            f"jitctl judges pull requests into {default} only, not {pr.base_ref}"[:140],
+            False,
+        )
+        forge.set_status(pr.head_sha, v.state.value, v.description, STATUS_CONTEXT)
+        return ApprovalsResult(
+            number, pr.head_sha, decision, None, v, False, None, v.description
+        ), None
     approval = None
     if decision.needs_approval:
         approval = evaluate_approvals(

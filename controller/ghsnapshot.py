@@ -85,7 +85,12 @@ def gather_pull(
     pr = forge.get_pull(number)
     files = forge.pull_files(number)
     changed: dict[str, FileChange] = {f.path: f.change for f in files}
-    catalog = read_catalog_at(forge, pr.base_sha, catalog_path)
+    # the policy in force now: the base branch's current tip, not the (possibly older) sha
+    # GitHub recorded when the PR was last synced, so a tightened catalog applies at once
+    base_tip = forge.get_ref(pr.base_ref)
+    if base_tip is None:
+        raise JitError(f"the base branch {pr.base_ref!r} of #{number} is gone", rule="github")
+    catalog = read_catalog_at(forge, base_tip, catalog_path)
     grant_paths = [p for p in changed if is_grant_path(p)]
     need_base = [p for p in grant_paths if changed[p] is not FileChange.ADDED]
     mb = forge.merge_base(pr.base_sha, pr.head_sha) if need_base else pr.base_sha

@@ -9,6 +9,7 @@ import github
 import pytest
 
 from controller.trailers import parse_trailers
+from tests.factories import EXAMPLE_CATALOG_TEXT, grant_text
 from tests.ghworld import REPO, World, git, world
 
 __all__ = ["world"]
@@ -158,3 +159,39 @@ def test_github_format_for_the_workflows(world: World, tmp_path) -> None:  # typ
     finally:
         os.environ.pop("GITHUB_STEP_SUMMARY")
     assert "jitctl approvals" in summary.read_text() and "jitctl expire" in summary.read_text()
+
+
+def test_pull_requests_into_another_branch_are_never_approved(world: World) -> None:
+    w = world
+    main_sha = w.gh.emu.ref("main")
+    w.gh.emu.commit_files("side", {"README.md": "a side branch"}, "side", start=main_sha)
+    w.gh.emu.commit_files(
+        "req-side", {"grants/alice-ro.hcl": grant_text(expires_at="2026-11-24T16:00:00Z")},
+        "request", author="alice", start=w.gh.emu.ref("side"),
+    )  # fmt: skip
+    with w.client("alice") as g:
+        number = (
+            g.get_repo(REPO)
+            .create_pull(title="grant", body="", head="req-side", base="side")
+            .number
+        )
+    w.approve(number, "carol")
+    r = w.jitctl("approvals", "--pr", str(number), "--merge", "--format", "json")
+    assert r.exit_code == 1, r.output
+    pr = w.gh.emu.pull(number)
+    assert pr.merged_at is None
+    state, desc = w.status(pr.head_sha) or ("", "")
+    assert state == "failure" and "into main only" in (desc or "")
+
+
+def test_the_catalog_in_force_is_the_base_branch_tip(world: World) -> None:
+    """A catalog tightened after the PR was opened applies at once."""
+    w = world
+    number, _ = open_request(w)
+    w.approve(number, "carol")
+    tightened = EXAMPLE_CATALOG_TEXT.replace("max_duration: 12h", "max_duration: 1h")
+    w.gh.emu.commit_files("main", {"catalog.yaml": tightened}, "tighten", author="carol")
+    r = w.jitctl("approvals", "--pr", str(number), "--merge", "--format", "json")
+    assert r.exit_code == 1, r.output
+    assert w.gh.emu.pull(number).merged_at is None
+    assert "duration.exceeded" in r.stdout

@@ -376,7 +376,7 @@ class Shapes:
             "requested_reviewers": [],
             "requested_teams": [],
             "head": self.pr_side(pr.head_ref, pr.head_sha),
-            "base": self.pr_side(pr.base_ref, pr.base_sha),
+            "base": self.pr_side(pr.base_ref, pr.reported_base_sha or pr.base_sha),
             "_links": {
                 "self": link(pr_api),
                 "html": link(html),

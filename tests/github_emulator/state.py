@@ -87,7 +87,7 @@ class PullRequest:
     head_ref: str  # branch name in this repository
     base_ref: str
     head_sha: str  # last known head (kept after the branch is deleted)
-    base_sha: str
+    base_sha: str  # the base branch's current tip (what merges and mergeability use)
     created_at: datetime
     updated_at: datetime
     state: str = "open"
@@ -97,6 +97,9 @@ class PullRequest:
     merged_by: str | None = None
     merge_commit_sha: str | None = None
     labels: list[str] = field(default_factory=list)
+    # what the API reports as base.sha: like GitHub, the base tip when the PR was opened or its
+    # head last moved, NOT kept up to date when only the base branch moves
+    reported_base_sha: str = ""
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,11 @@ def refresh(emu: GitHubEmulator, pr: PullRequest) -> None:
         return
     head = emu.ref(pr.head_ref)
     base = emu.ref(pr.base_ref)
-    if head and head != pr.head_sha:
-        pr.head_sha = head
     if base:
         pr.base_sha = base
+    if head and head != pr.head_sha:
+        pr.head_sha = head
+        pr.reported_base_sha = pr.base_sha  # a synchronize event records the base anew
 
 
 def mergeability(emu: GitHubEmulator, pr: PullRequest) -> tuple[bool | None, str]:

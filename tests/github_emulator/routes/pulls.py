@@ -105,6 +105,7 @@ def create_pull(ctx: Ctx) -> Response:
         base_ref=base,
         head_sha=head_sha,
         base_sha=base_sha,
+        reported_base_sha=base_sha,
         created_at=now,
         updated_at=now,
         draft=bool(ctx.json("draft", False)),
