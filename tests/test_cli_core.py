@@ -374,3 +374,18 @@ def test_catalog_file_on_disk_overrides_the_committed_one(
     )
     assert result.exit_code == 2
     assert "cannot read the catalog" in result.stderr
+
+
+def test_a_bug_exits_3_with_a_short_report(
+    access_repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import controller.cli as cli
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "render", broken)
+    code, _, err = run(access_repo, "render")
+    assert code == 3
+    assert "Internal error (a bug in jitctl" in err and "RuntimeError: boom" in err
+    assert "Traceback" not in err
