@@ -28,8 +28,10 @@ from pathlib import Path
 
 from .audit import CommitRecord, PathChange
 from .errors import JitError
+from .gitrepo import parse_cat_file_batch
 from .grantfile import parse_grant_file
-from .model import GRANTS_DIR, GRANTS_PLACEHOLDER, FileChange, Grant
+from .model import GRANTS_DIR, FileChange, Grant
+from .policy import is_grant_path
 
 _TRAILERS = "%(trailers:only,unfold,separator=%x1f,key_value_separator=%x1d)"
 # sha, parents, author name/email/time, committer name/email/time, subject, trailers
@@ -152,22 +154,11 @@ def _cat_blobs(git: _Git, shas: Iterable[str]) -> dict[str, bytes]:
     if not wanted:
         return {}
     out = git.run(["cat-file", "--batch"], ("\n".join(wanted) + "\n").encode())
-    blobs: dict[str, bytes] = {}
-    pos = 0
-    for sha in wanted:
-        eol = out.index(b"\n", pos)
-        header = out[pos:eol].split()
-        pos = eol + 1
-        if len(header) == 2 and header[1] == b"missing":
-            continue
-        size = int(header[2])
-        blobs[sha] = out[pos : pos + size]
-        pos += size + 1
-    return blobs
-
-
-def _is_grant_path(path: str) -> bool:
-    return path.startswith(GRANTS_DIR + "/") and path != GRANTS_PLACEHOLDER
+    return {
+        sha: data
+        for sha, (kind, data) in parse_cat_file_batch(out, wanted).items()
+        if kind != "missing"
+    }
 
 
 def read_history(repo_path: str | os.PathLike[str], ref: str) -> list[CommitRecord]:
@@ -210,7 +201,7 @@ class HistoryReader:
         commits = [
             (fields, grant_raws)
             for fields, raws in _parse_log(out)
-            if (grant_raws := [r for r in raws if _is_grant_path(r.path)])
+            if (grant_raws := [r for r in raws if is_grant_path(r.path)])
         ]
         blobs = _cat_blobs(
             self.git,

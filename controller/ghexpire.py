@@ -30,7 +30,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import os
-import subprocess
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,16 +65,6 @@ def _git(
     repo: GitRepo, *args: str, data: bytes | None = None, env: dict[str, str] | None = None
 ) -> str:
     return repo.run(list(args), env, data)
-
-
-def _has_commit(repo: GitRepo, sha: str) -> bool:
-    proc = subprocess.run(
-        ["git", "cat-file", "-e", f"{sha}^{{commit}}"],
-        cwd=repo.repo.working_tree_dir or repo.repo.git_dir,
-        capture_output=True,
-        check=False,
-    )
-    return proc.returncode == 0
 
 
 def fetch(repo: GitRepo, remote: str, base: str, token: str | None = None) -> str | None:
@@ -121,7 +110,7 @@ def local_tree(repo: GitRepo, commit: str, deletions: list[str]) -> str:
 
 
 def _commit_shape(repo: GitRepo, sha: str) -> tuple[str, tuple[str, ...]] | None:
-    if not _has_commit(repo, sha):
+    if not repo.has_commit(sha):
         return None
     out = _git(repo, "show", "-s", "--format=%T %P", sha).split()
     return out[0], tuple(out[1:])
@@ -179,7 +168,7 @@ def expire_on_github(
         if main_sha is None:
             raise JitError(f"branch {base} not found on GitHub", rule="github")
         remote_head = fetch(repo, remote, base, forge.git_token())
-        if not _has_commit(repo, main_sha):
+        if not repo.has_commit(main_sha):
             continue  # the branch moved between the API read and the fetch: read again
         files = read_grant_files(repo, main_sha)
         invalid = tuple(sorted(p for p, gf in files.items() if gf.grant is None))

@@ -17,7 +17,7 @@ from .forge import Forge, PullRequest
 from .grantfile import parse_grant_file
 from .model import Catalog, ChangeKind, FileChange, GrantFile, Review
 from .policy import ChangeSet, Decision, check_change, is_grant_path
-from .snapshot import DEFAULT_CATALOG
+from .snapshot import DEFAULT_CATALOG, load_catalog_file
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,7 @@ def read_catalog_at(forge: Forge, sha: str, path: str | None = None) -> Catalog:
     """``catalog.yaml`` as committed at ``sha`` (the base), or ``path`` on disk (``--catalog``,
     from a trusted checkout of the default branch)."""
     if path is not None:
-        try:
-            with open(path, "rb") as fh:
-                return load_catalog(fh.read(), path)
-        except OSError as exc:
-            raise JitError(f"{path}: cannot read the catalog: {exc.strerror}", rule="io") from None
+        return load_catalog_file(path)
     data = forge.read_file(DEFAULT_CATALOG, sha)
     if data is None:
         raise JitError(f"{DEFAULT_CATALOG}: not found at {sha[:12]}", rule="catalog.invalid")

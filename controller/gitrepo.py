@@ -129,16 +129,18 @@ class GitRepo:
         if proc.returncode != 0:
             raise JitError(f"git cat-file: {proc.stderr.decode(errors='replace')}", rule="git")
         out: dict[str, bytes] = {}
-        data, pos = proc.stdout, 0
-        for sha in wanted:
-            end = data.index(b"\n", pos)
-            header = data[pos:end].split()
-            if len(header) != 3 or header[1] != b"blob":
+        for sha, (kind, data) in parse_cat_file_batch(proc.stdout, wanted).items():
+            if kind != "blob":
                 raise JitError(f"git object {sha} is not a blob", rule="git")
-            size = int(header[2])
-            out[sha] = data[end + 1 : end + 1 + size]
-            pos = end + 1 + size + 1
+            out[sha] = data
         return out
+
+    def has_commit(self, sha: str) -> bool:
+        try:
+            self.repo.git.cat_file("-e", f"{sha}^{{commit}}")
+            return True
+        except GitCommandError:
+            return False
 
     def read(self, ref: str, path: str) -> bytes | None:
         e = self.entry(ref, path)
@@ -285,3 +287,21 @@ class GitRepo:
             msg = proc.stderr.decode(errors="replace").strip()
             raise JitError(f"git {args[0]}: {msg}", rule="git")
         return proc.stdout.decode()
+
+
+def parse_cat_file_batch(out: bytes, wanted: Iterable[str]) -> dict[str, tuple[str, bytes]]:
+    """``git cat-file --batch`` output for ``wanted`` (in the order written) -> id -> (object
+    type, contents); an id git does not have maps to ("missing", b"")."""
+    found: dict[str, tuple[str, bytes]] = {}
+    pos = 0
+    for sha in wanted:
+        eol = out.index(b"\n", pos)
+        header = out[pos:eol].split()
+        pos = eol + 1
+        if len(header) == 2 and header[1] == b"missing":
+            found[sha] = ("missing", b"")
+            continue
+        size = int(header[2])
+        found[sha] = (header[1].decode(), out[pos : pos + size])
+        pos += size + 1
+    return found

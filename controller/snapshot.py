@@ -34,6 +34,11 @@ def read_catalog(repo: GitRepo, ref: str, path: str | None = None) -> Catalog:
         if data is None:
             raise JitError(f"{DEFAULT_CATALOG}: not found at {ref}", rule="catalog.invalid")
         return load_catalog(data, DEFAULT_CATALOG)
+    return load_catalog_file(path)
+
+
+def load_catalog_file(path: str) -> Catalog:
+    """A catalog file on disk (``--catalog``, from a trusted checkout)."""
     try:
         with open(path, "rb") as fh:
             data = fh.read(2 * 1024 * 1024)
