@@ -32,10 +32,10 @@ from .policy import check_change, check_tree
 from .render import render
 from .report import (
     annotation,
+    append_step_summary,
     decision_json,
     decision_text,
     finding_text,
-    summary_markdown,
 )
 from .snapshot import gather_change, read_catalog, read_grant_files
 from .timeutil import format_duration, format_rfc3339, parse_duration, parse_rfc3339
@@ -238,10 +238,7 @@ def _github(findings: list[Any], extra: list[str]) -> None:
         click.echo(annotation(f))
     for line in extra:
         click.echo(line)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(summary_markdown("jitctl check", findings, extra))
+    append_step_summary("jitctl check", findings, extra)
 
 
 @main.command(name="list")

@@ -9,7 +9,6 @@ GITHUB_REPOSITORY, GITHUB_API_URL, and JITCTL_APP_ID + JITCTL_APP_PRIVATE_KEY(_F
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -23,8 +22,13 @@ from .ghapprovals import approvals as run_approvals
 from .ghexpire import GhExpireResult, expire_on_github
 from .gitrepo import GitRepo
 from .local import Proposal
-from .model import Finding
-from .report import annotation, decision_json, finding_text, md, summary_markdown
+from .report import (
+    annotation,
+    append_step_summary,
+    decision_json,
+    finding_text,
+    md,
+)
 from .retry import RetryPolicy, Uncertain
 from .timeutil import format_rfc3339
 
@@ -108,7 +112,7 @@ def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
         elif r.note:
             click.echo(f"PR #{number}: {r.note}")
         if fmt == "github":
-            _summary(
+            append_step_summary(
                 f"jitctl approvals #{number}",
                 list(r.decision.findings) if r.decision else [],
                 [f"{v.state.value}: {md(v.description)}" if v else md(r.note)],
@@ -195,7 +199,7 @@ def report_expire(r: GhExpireResult, fmt: str) -> None:
         )
     else:
         if fmt == "github":
-            _summary(
+            append_step_summary(
                 "jitctl expire",
                 [],
                 [f"expiry PR: {r.action}" + (f" #{r.pr}" if r.pr else "")]
@@ -214,13 +218,6 @@ def report_expire(r: GhExpireResult, fmt: str) -> None:
         click.echo(f"warning: {path} is not a valid grant; `jitctl check` says why", err=True)
     done = r.dry_run or r.merged or not r.expired or r.note.startswith("left open")
     sys.exit(0 if done else 1)
-
-
-def _summary(title: str, findings: list[Finding], extra: list[str]) -> None:
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if path:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(summary_markdown(title, findings, extra))
 
 
 def request_body(p: Proposal, requester: str) -> str:

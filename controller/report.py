@@ -1,8 +1,12 @@
-"""Formatting of findings and decisions: text, JSON, and GitHub Actions annotations. Pure."""
+"""Formatting of findings and decisions: text, JSON, and GitHub Actions annotations.
+
+Pure but for ``append_step_summary``, which appends to ``$GITHUB_STEP_SUMMARY`` when set.
+"""
 
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -83,3 +87,11 @@ def summary_markdown(title: str, findings: Sequence[Finding], extra: Iterable[st
     else:
         lines += ["", "No findings."]
     return "\n".join(lines) + "\n"
+
+
+def append_step_summary(title: str, findings: Sequence[Finding], extra: Iterable[str] = ()) -> None:
+    """Append a Markdown summary to the GitHub Actions job summary, if there is one."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(summary_markdown(title, findings, extra))
