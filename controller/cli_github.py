@@ -11,15 +11,11 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .doctor import diagnose
 from .errors import JitError
-from .forge import Forge, ForgeConfig, GitHubForge, PullRequest
-from .ghapprovals import approvals as run_approvals
-from .ghexpire import GhExpireResult, expire_on_github
 from .gitrepo import GitRepo
 from .local import Proposal
 from .report import (
@@ -32,11 +28,17 @@ from .report import (
 from .retry import RetryPolicy, Uncertain
 from .timeutil import format_rfc3339
 
+if TYPE_CHECKING:  # the GitHub modules import pygithub (~0.1 s): only GitHub commands pay it
+    from .forge import Forge, PullRequest
+    from .ghexpire import GhExpireResult
+
 # Tests swap these (a no-op sleep; an emulator-backed forge).
 retry_policy: RetryPolicy = RetryPolicy()
 
 
 def _default_factory() -> Forge:
+    from .forge import ForgeConfig, GitHubForge
+
     return GitHubForge(ForgeConfig.from_env(), retry_policy)
 
 
@@ -73,6 +75,8 @@ def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
     """
     forge = open_forge()
     try:
+        from .ghapprovals import approvals as run_approvals
+
         r = run_approvals(forge, number, now=env.now, catalog_path=env.catalog_path, merge=merge)
     finally:
         forge.close()
@@ -144,6 +148,8 @@ def doctor(branch: str | None, fmt: str) -> None:
         settings = forge.settings(branch or forge.default_branch())
     finally:
         forge.close()
+    from .doctor import diagnose
+
     findings = diagnose(settings)
     if fmt == "json":
         click.echo(
@@ -168,6 +174,8 @@ def expire_github(
 ) -> None:  # fmt: skip
     forge = open_forge()
     try:
+        from .ghexpire import expire_on_github
+
         result = expire_on_github(
             forge, repo, now=now, base=base or forge.default_branch(), catalog_path=catalog_path,
             remote=remote, merge=merge, dry_run=dry_run,
