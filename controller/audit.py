@@ -110,10 +110,6 @@ class CommitRecord:
     side: CommitRecord | None = None
 
     @property
-    def author_login(self) -> str | None:
-        return _noreply_login(self.author_email)
-
-    @property
     def author(self) -> str:
         return person(self.author_name, self.author_email)
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
-from .audit import AuditEvent, AuditFinding, AuditReport, Window
+from .audit import AuditEvent, AuditReport, Window
 from .report import md
 from .timeutil import format_duration, format_rfc3339
 
@@ -66,20 +66,6 @@ def event_dict(e: AuditEvent) -> dict[str, Any]:
         "previous": e.previous,
         "lag_seconds": e.lag_seconds,
         "flags": list(e.flags),
-    }
-
-
-def finding_dict(f: AuditFinding) -> dict[str, Any]:
-    return {
-        "rule": f.rule,
-        "severity": f.severity,
-        "grant": f.grant,
-        "lifecycle": f.lifecycle,
-        "principal": f.principal,
-        "entitlement": f.entitlement,
-        "at": format_rfc3339(f.at),
-        "commit": f.commit,
-        "message": f.message,
     }
 
 

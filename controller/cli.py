@@ -742,29 +742,9 @@ def demo(env: Env, directory: Path | None) -> None:
 # --- audit ---------------------------------------------------------------------------------
 
 
-def _rfc3339_option(
-    ctx: click.Context, param: click.Parameter, value: str | None
-) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_rfc3339(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _duration_option(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 @main.command(name="audit")
-@click.option("--since", callback=_rfc3339_option, help="Start of the period (RFC 3339).")
-@click.option(
-    "--until", callback=_rfc3339_option, help="End of the period (RFC 3339; default --now)."
-)
+@click.option("--since", callback=_time, help="Start of the period (RFC 3339).")
+@click.option("--until", callback=_time, help="End of the period (RFC 3339; default --now).")
 @click.option("--principal", default=None, help="Only this principal (a glob: '*@example.com').")
 @click.option("--entitlement", default=None, help="Only this entitlement (a glob).")
 @click.option(
@@ -781,7 +761,7 @@ def _duration_option(ctx: click.Context, param: click.Parameter, value: str) -> 
     "--late-after",
     default="1h",
     show_default=True,
-    callback=_duration_option,
+    callback=_duration,
     help="A removal this long after expires_at is an audit.removed-late finding.",
 )
 @click.option(

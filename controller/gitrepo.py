@@ -63,13 +63,6 @@ class GitRepo:
         except GitCommandError:
             raise JitError(f"unknown git ref {ref!r}", rule="git") from None
 
-    def has_commits(self) -> bool:
-        try:
-            self.repo.git.rev_parse("--verify", "--quiet", "HEAD")
-            return True
-        except GitCommandError:
-            return False
-
     def merge_base(self, a: str, b: str) -> str:
         return self.git("merge-base", a, b).strip()
 
@@ -248,9 +241,6 @@ class GitRepo:
             return self.run([*args, "-F", "-"], genv, message.encode()).strip()
         finally:
             index_file.unlink(missing_ok=True)
-
-    def tree_of(self, commit: str) -> str:
-        return self.git("rev-parse", f"{commit}^{{tree}}").strip()
 
     def commit_with_tree(
         self, tree: str, parents: tuple[str, ...], message: str, env: Mapping[str, str] | None
