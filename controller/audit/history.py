@@ -17,27 +17,46 @@ One pass over git, a fixed number of processes however long the history:
 
 No git command runs per commit or per file. Replace refs are ignored (``--no-replace-objects``)
 so the audit reads the objects as they are.
+
+Proof of who made a commit comes from the same ``git log``: ``%G?``, ``%GS``, ``%GK`` and
+``%GP`` make git verify each signed commit (git runs ``ssh-keygen``/``gpg`` for signed commits
+only; an unsigned commit costs nothing). What git trusts is fixed by the audited tree alone:
+before the log, one ``git cat-file --batch`` reads ``catalog.yaml`` at REF and one more the
+files its ``audit`` key names (the SSH allowed-signers file; GitHub's OpenPGP key, imported
+once into a keyring of its own). The auditor's own git configuration, keyring and allowed
+signers are never used. The log also lists the commits that changed ``catalog.yaml`` (their
+blobs go into the same ``cat-file --batch``), so each change is judged by the catalog as it was
+at its first parent, and the commits that changed the trust files.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from controller.audit.lifecycles import CommitRecord, PathChange
+from controller.audit.lifecycles import CommitRecord, CommitSignature, PathChange, Trust
 from controller.core.errors import JitError
-from controller.core.model import GRANTS_DIR, FileChange, Grant
+from controller.core.model import GRANTS_DIR, Catalog, FileChange, Grant
 from controller.core.policy import is_grant_path
+from controller.formats.catalog import load_catalog
 from controller.formats.grantfile import parse_grant_file
 from controller.git.repo import parse_cat_file_batch
 
+CATALOG_PATH = "catalog.yaml"
+
 _TRAILERS = "%(trailers:only,unfold,separator=%x1f,key_value_separator=%x1d)"
-# sha, parents, author name/email/time, committer name/email/time, subject, trailers
-_HEADER = ("%H", "%P", "%an", "%ae", "%at", "%cn", "%ce", "%ct", "%s", _TRAILERS)
+# sha, parents, author name/email/time, committer name/email/time, subject, trailers,
+# signature: status, signer, key, primary key fingerprint
+_HEADER = (
+    "%H", "%P", "%an", "%ae", "%at", "%cn", "%ce", "%ct", "%s", _TRAILERS,
+    "%G?", "%GS", "%GK", "%GP",
+)  # fmt: skip
 _NFIELDS = len(_HEADER)
 FORMAT = "%x1e" + "%x00".join(_HEADER) + "%x00"
 _ZERO = "0" * 40
@@ -65,16 +84,18 @@ class _Git:
         self.env = {
             k: v
             for k, v in os.environ.items()
-            if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")
+            if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GNUPGHOME")
         }
         self.env["GIT_NO_REPLACE_OBJECTS"] = "1"
         self.processes = 0  # how many git processes this reader started (the benchmark prints it)
+        self.config: list[str] = []  # extra ``-c`` settings (signature verification)
 
     def run(self, args: Sequence[str], data: bytes | None = None) -> bytes:
         self.processes += 1
         try:
+            base = ["git", "-c", "log.showRoot=true", "-c", "log.showSignature=false"]
             proc = subprocess.run(
-                ["git", "-c", "log.showRoot=true", "-c", "log.showSignature=false", *args],
+                [*base, *self.config, *args],
                 cwd=self.path,
                 env=self.env,
                 input=data,
@@ -97,8 +118,15 @@ def _when(epoch: str) -> datetime:
     return datetime.fromtimestamp(int(epoch), UTC)
 
 
-def _record(fields: Sequence[str], changes: tuple[PathChange, ...] = ()) -> CommitRecord:
-    sha, parents, an, ae, at, cn, ce, ct, subject, trailers = fields
+def _record(
+    fields: Sequence[str],
+    changes: tuple[PathChange, ...] = (),
+    catalog: Catalog | None = None,
+    catalog_problem: str | None = None,
+) -> CommitRecord:
+    sha, parents, an, ae, at, cn, ce, ct, subject, trailers, g_status, g_signer, g_key, g_fpr = (
+        fields
+    )
     pairs: list[tuple[str, str]] = []
     for item in trailers.split("\x1f"):
         key, sep, value = item.partition("\x1d")
@@ -116,6 +144,9 @@ def _record(fields: Sequence[str], changes: tuple[PathChange, ...] = ()) -> Comm
         subject=subject,
         trailers=tuple(pairs),
         changes=changes,
+        signature=CommitSignature(g_status.strip() or "N", g_signer, g_key, g_fpr),
+        catalog=catalog,
+        catalog_problem=catalog_problem,
     )
 
 
@@ -150,6 +181,26 @@ def _parse_log(out: bytes) -> Iterator[tuple[list[str], list[_Raw]]]:
             yield fields, raws
 
 
+def _import_keys(data: bytes, gnupg: Path, env: Mapping[str, str]) -> str | None:
+    """Import OpenPGP public keys into the audit's own keyring (one gpg process). Why not."""
+    gpg = shutil.which("gpg")
+    if gpg is None:
+        return "gpg is not installed, so GitHub's signatures cannot be verified"
+    try:
+        proc = subprocess.run(
+            [gpg, "--batch", "--quiet", "--no-tty", "--import"],
+            input=data,
+            env={**env, "GNUPGHOME": str(gnupg)},
+            capture_output=True,
+            check=False,
+        )
+    except OSError as exc:
+        return f"cannot run gpg: {exc.strerror}"
+    if proc.returncode != 0:
+        return "not an OpenPGP public key: " + proc.stderr.decode(errors="replace").strip()[:200]
+    return None
+
+
 def _cat_blobs(git: _Git, shas: Iterable[str]) -> dict[str, bytes]:
     """Blob contents by id, from ONE ``git cat-file --batch`` (all ids written at once)."""
     wanted = sorted(set(shas))
@@ -174,6 +225,10 @@ class HistoryReader:
     def __init__(self, repo_path: str | os.PathLike[str]) -> None:
         self.git = _Git(repo_path)
         self.parsed: dict[tuple[str, str, int], tuple[Grant | None, str | None]] = {}
+        self.catalogs: dict[str, tuple[Catalog | None, str | None]] = {}
+        self.trust = Trust()  # set by read(): what the audited tree says to trust
+        self.tip_catalog: Catalog | None = None  # catalog.yaml at the audited ref
+        self.trust_changes: list[CommitRecord] = []  # commits that changed the trust files
 
     @property
     def processes(self) -> int:
@@ -181,6 +236,69 @@ class HistoryReader:
 
     def read(self, ref: str) -> list[CommitRecord]:
         """Every commit on ``ref``'s first-parent chain that changed grants/, oldest first."""
+        with tempfile.TemporaryDirectory(prefix="jitctl-audit-") as tmp:
+            trust_paths = self._trust(ref, Path(tmp))
+            return self._read(ref, trust_paths)
+
+    def _trust(self, ref: str, tmp: Path) -> list[str]:
+        """Read the audited tree's trust root and point git's verification at it alone."""
+        signers_file = tmp / "allowed_signers"
+        signers_file.write_bytes(b"")
+        gnupg = tmp / "gnupg"
+        gnupg.mkdir(mode=0o700)
+        (gnupg / "gpg.conf").write_text("trust-model always\nno-autostart\n")
+        self.git.config = [
+            "-c", f"gpg.ssh.allowedSignersFile={signers_file}",
+            "-c", "gpg.ssh.program=ssh-keygen",
+            "-c", "gpg.program=gpg",
+            "-c", "gpg.ssh.revocationFile=",
+        ]  # fmt: skip
+        self.git.env["GNUPGHOME"] = str(gnupg)
+        tip = _cat_blobs(self.git, [f"{ref}:{CATALOG_PATH}"]).get(f"{ref}:{CATALOG_PATH}")
+        if tip is None:
+            self.trust = Trust(problems=(f"no {CATALOG_PATH} at {ref}: nothing is trusted",))
+            return []
+        try:
+            self.tip_catalog = load_catalog(tip, CATALOG_PATH)
+            conf = self.tip_catalog.audit
+        except JitError as exc:
+            self.trust = Trust(problems=(f"{exc}: nothing is trusted",))
+            return []
+        problems: list[str] = []
+        if conf.signers is None and conf.github_keys is None:
+            problems.append(
+                f"{CATALOG_PATH} at {ref} has no audit.signers or audit.github_keys: no commit "
+                "can be proven to be jitctl's"
+            )
+        wanted = [p for p in (conf.signers, conf.github_keys) if p is not None]
+        files = _cat_blobs(self.git, [f"{ref}:{p}" for p in wanted])
+        ssh = github = False
+        if conf.signers is not None:
+            data = files.get(f"{ref}:{conf.signers}")
+            if data is None:
+                problems.append(f"audit.signers: {conf.signers} is missing at {ref}")
+            else:
+                signers_file.write_bytes(data)
+                ssh = True
+        if conf.github_keys is not None:
+            data = files.get(f"{ref}:{conf.github_keys}")
+            if data is None:
+                problems.append(f"audit.github_keys: {conf.github_keys} is missing at {ref}")
+            elif (why := _import_keys(data, gnupg, self.git.env)) is not None:
+                problems.append(f"audit.github_keys: {conf.github_keys}: {why}")
+            else:
+                github = True
+        self.trust = Trust(
+            ssh=ssh,
+            github=github,
+            github_bots=conf.github_bots,
+            signers_path=conf.signers,
+            github_keys_path=conf.github_keys,
+            problems=tuple(problems),
+        )
+        return wanted
+
+    def _read(self, ref: str, trust_paths: Sequence[str]) -> list[CommitRecord]:
         out = self.git.run(
             [
                 "log",
@@ -198,19 +316,55 @@ class HistoryReader:
                 ref,
                 "--",
                 GRANTS_DIR + "/",
+                CATALOG_PATH,
+                *trust_paths,
             ]
         )
-        commits = [
-            (fields, grant_raws)
-            for fields, raws in _parse_log(out)
-            if (grant_raws := [r for r in raws if is_grant_path(r.path)])
-        ]
+        commits: list[tuple[list[str], list[_Raw], str | None]] = []
+        catalog_blob: str | None = None  # catalog.yaml's blob at the current commit's parent
+        catalog_blobs: set[str] = set()
+        for fields, raws in _parse_log(out):
+            grant_raws = [r for r in raws if is_grant_path(r.path)]
+            if grant_raws:
+                commits.append((fields, grant_raws, catalog_blob))
+                if catalog_blob is not None:
+                    catalog_blobs.add(catalog_blob)
+            if any(r.path in trust_paths for r in raws):
+                self.trust_changes.append(_record(fields))
+            for r in raws:
+                if r.path == CATALOG_PATH:
+                    catalog_blob = None if r.new_sha == _ZERO else r.new_sha
         blobs = _cat_blobs(
             self.git,
-            (sha for _, raws in commits for r in raws for sha in (r.old_sha, r.new_sha)),
+            [
+                *(sha for _, raws, _ in commits for r in raws for sha in (r.old_sha, r.new_sha)),
+                *catalog_blobs,
+            ],
         )
-        records = [_record(fields, self._changes(raws, blobs)) for fields, raws in commits]
+        records = [
+            _record(fields, self._changes(raws, blobs), *self._catalog(cat, blobs))
+            for fields, raws, cat in commits
+        ]
         return self._with_sides(records)
+
+    def _catalog(
+        self, blob: str | None, blobs: Mapping[str, bytes]
+    ) -> tuple[Catalog | None, str | None]:
+        """The catalog in a blob, parsed once per blob (None and why when there is none)."""
+        if blob is None:
+            return None, f"no {CATALOG_PATH} in the parent commit"
+        hit = self.catalogs.get(blob)
+        if hit is None:
+            data = blobs.get(blob)
+            if data is None:
+                hit = (None, f"{CATALOG_PATH} blob {blob} is missing from the repository")
+            else:
+                try:
+                    hit = (load_catalog(data, CATALOG_PATH), None)
+                except JitError as exc:
+                    hit = (None, str(exc))
+            self.catalogs[blob] = hit
+        return hit
 
     def _grant(
         self, path: str, sha: str, mode: int, blobs: Mapping[str, bytes]

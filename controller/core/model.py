@@ -101,6 +101,23 @@ class Entitlement:
 
 
 @dataclass(frozen=True)
+class AuditTrust:
+    """Whom the audit trusts as jitctl's own hand (catalog key ``audit``).
+
+    ``signers``: a file in the repository in git's SSH allowed-signers format; a commit whose
+    SSH signature verifies against it (at the commit's date) was made by jitctl's local signer.
+    ``github_keys``: a file in the repository holding GitHub's OpenPGP commit-signing key
+    (web-flow); a commit it signed was made by GitHub, and its author is GitHub's record of who
+    made it. ``github_bots``: the GitHub App bot logins (``jitctl[bot]``) whose GitHub-signed
+    commits are jitctl's merges.
+    """
+
+    signers: str | None = None
+    github_keys: str | None = None
+    github_bots: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Catalog:
     version: int
     default_max_duration: timedelta
@@ -108,6 +125,7 @@ class Catalog:
     identities: Mapping[str, tuple[str, ...]] = field(compare=False, hash=False)
     teams: Mapping[str, tuple[str, ...]] = field(compare=False, hash=False)
     entitlements: Mapping[str, Entitlement] = field(compare=False, hash=False)
+    audit: AuditTrust = field(default_factory=AuditTrust)
 
 
 class ReviewState(enum.StrEnum):

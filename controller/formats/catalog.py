@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from controller.core.errors import JitError
-from controller.core.model import ApprovalRule, Catalog, Entitlement
+from controller.core.model import ApprovalRule, AuditTrust, Catalog, Entitlement
 from controller.core.times import parse_duration
 
 # module -> the keys its target carries (all required, no others: Terraform would silently drop
@@ -24,7 +24,9 @@ MODULES: Mapping[str, Mapping[str, type]] = {
     "gcp-iam": {"project": str, "role": str},
     "azure-pim": {"scope": str, "role_definition_name": str},
 }
-TOP_KEYS = ("version", "defaults", "identities", "teams", "entitlements")
+TOP_KEYS = ("version", "defaults", "identities", "teams", "entitlements", "audit")
+AUDIT_KEYS = ("signers", "github_keys", "github_bots")
+REPO_PATH_RE = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
 ENTITLEMENT_KEYS = (
     "description",
     "module",
@@ -221,7 +223,37 @@ def _catalog(v: _Validator, data: Any) -> Catalog:
         identities=identities,
         teams=teams,
         entitlements=entitlements,
+        audit=_audit(v, top.get("audit")),
     )
+
+
+def _audit(v: _Validator, value: Any) -> AuditTrust:
+    """The ``audit`` key: the files and identities the audit trusts as jitctl's own hand."""
+    if value is None:
+        return AuditTrust()
+    body = v.mapping(value, ("audit",))
+    v.only(body, AUDIT_KEYS, ("audit",))
+    paths: dict[str, str | None] = {}
+    for key in ("signers", "github_keys"):
+        if key not in body:
+            paths[key] = None
+            continue
+        path = v.string(body[key], ("audit", key))
+        if not REPO_PATH_RE.fullmatch(path) or ".." in path.split("/"):
+            raise v.fail(("audit", key), f"{path!r} is not a relative path in the repository")
+        paths[key] = path
+    bots: tuple[str, ...] = ()
+    if "github_bots" in body:
+        bots = v.strings(body["github_bots"], ("audit", "github_bots"))
+        for i, bot in enumerate(bots):
+            if not (LOGIN_RE.fullmatch(bot) and bot.endswith("[bot]")):
+                raise v.fail(
+                    ("audit", "github_bots", str(i)),
+                    f"{bot!r} is not a GitHub App bot login such as jitctl[bot]",
+                )
+    if bots and paths["github_keys"] is None:
+        raise v.fail(("audit", "github_bots"), "needs github_keys (GitHub's signing key)")
+    return AuditTrust(signers=paths["signers"], github_keys=paths["github_keys"], github_bots=bots)
 
 
 def _entitlement(
