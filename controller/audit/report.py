@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
-from controller.audit.lifecycles import AuditEvent, AuditReport, EventKind, Window
+from controller.audit.lifecycles import RULES, AuditEvent, AuditReport, EventKind, Window
 from controller.core.times import format_duration, format_rfc3339
 from controller.formats.markdown import md_code
 
@@ -315,6 +315,8 @@ text.bar{fill:#1b1f23}line.tick{stroke:#d0d7de}text.tick{fill:#57606a}
 table.sortable th{cursor:pointer;user-select:none}table.sortable th:after{content:" \\2195";
 color:#8c959f}td.no{background:#ffebe9;color:#cf222e;font-weight:600}
 #filter{width:24em;padding:3px}.count{color:#57606a;margin-left:1em}
+.scroll{max-height:30em;overflow:auto;display:inline-block;border:1px solid #d0d7de}
+.scroll table{margin:0}.scroll th{position:sticky;top:0}
 """
 
 # Sorting and filtering of the access-window table, without a server or any external resource.
@@ -322,17 +324,23 @@ _SCRIPT = """
 (function(){
 var t=document.getElementById('windows');if(!t)return;
 var body=t.tBodies[0],rows=Array.prototype.slice.call(body.rows),
+heads=Array.prototype.slice.call(t.tHead.rows[0].cells),
 f=document.getElementById('filter'),n=document.getElementById('shown');
 function show(){var q=(f.value||'').toLowerCase(),k=0;rows.forEach(function(r){
 var on=r.textContent.toLowerCase().indexOf(q)>=0;r.style.display=on?'':'none';if(on)k++;});
 n.textContent=k+' of '+rows.length+' window(s)';}
-f.addEventListener('input',show);
-Array.prototype.forEach.call(t.tHead.rows[0].cells,function(th,i){
-th.addEventListener('click',function(){var d=th.getAttribute('data-dir')==='asc'?-1:1;
-Array.prototype.forEach.call(t.tHead.rows[0].cells,function(o){o.removeAttribute('data-dir');});
-th.setAttribute('data-dir',d>0?'asc':'desc');
+function sortBy(i,d){heads.forEach(function(o){o.removeAttribute('data-dir');});
+heads[i].setAttribute('data-dir',d>0?'asc':'desc');
 rows.sort(function(a,b){var x=a.cells[i].textContent,y=b.cells[i].textContent;
-return x<y?-d:x>y?d:0;});rows.forEach(function(r){body.appendChild(r);});});});
+return x<y?-d:x>y?d:0;});rows.forEach(function(r){body.appendChild(r);});}
+f.addEventListener('input',show);
+heads.forEach(function(th,i){th.addEventListener('click',function(){
+sortBy(i,th.getAttribute('data-dir')==='asc'?-1:1);});});
+/* a link can carry the view: #filter=TEXT&sort=COLUMN (or sort=-COLUMN: descending) */
+location.hash.replace(/^#/,'').split('&').forEach(function(kv){var p=kv.split('=');
+var v=decodeURIComponent((p[1]||'').replace(/[+]/g,' '));if(p[0]==='filter')f.value=v;
+if(p[0]==='sort'){var d=v.charAt(0)==='-'?-1:1,c=v.replace(/^-/,'');
+heads.forEach(function(th,i){if(th.textContent===c)sortBy(i,d);});}});
 show();})();
 """
 
@@ -443,22 +451,10 @@ def _timeline(report: AuditReport) -> str:
     )
 
 
-def _table(
-    head: Sequence[str], rows: Sequence[Sequence[str]], attrs: str = "", classes: Sequence[str] = ()
-) -> str:
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     th = "".join(f"<th>{escape(h)}</th>" for h in head)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="{classes[i]}">{c}</td>'
-            if i < len(classes) and classes[i]
-            else f"<td>{c}</td>"
-            for i, c in enumerate(r)
-        )
-        + "</tr>"
-        for r in rows
-    )
-    return f"<table{attrs}><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _windows_html(report: AuditReport) -> str:
@@ -482,8 +478,8 @@ def _windows_html(report: AuditReport) -> str:
         '<p><input id="filter" type="search" placeholder="filter: principal, entitlement, '
         'approver, PR..." aria-label="filter the access windows">'
         '<span id="shown" class="count"></span></p>'
-        f'<table id="windows" class="sortable"><thead><tr>{th}</tr></thead>'
-        f"<tbody>{body}</tbody></table>"
+        f'<div class="scroll"><table id="windows" class="sortable"><thead><tr>{th}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
     )
 
 
@@ -545,6 +541,7 @@ def to_html(report: AuditReport, ref: str = "") -> str:
         ],
     )
     ref_text = f", ref <code>{e(ref)}</code>" if ref else ""
+    many = len(report.findings) > 20
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -554,17 +551,42 @@ def to_html(report: AuditReport, ref: str = "") -> str:
         f"<p>Period {e(_period(report))}{ref_text}: {len(report.events)} event(s), "
         f"{len(report.windows)} access window(s).</p>"
         f"<h2>Findings ({len(report.errors)} error(s), {len(report.warnings)} warning(s))</h2>"
-        + (findings if report.findings else "<p>No findings.</p>")
+        + (_summary_html(report) if report.findings else "<p>No findings.</p>")
         + "<h2>Access windows</h2>"
         + _windows_html(report)
-        + f"<h2>Expiry lag</h2><p>{e(_lag_line(report))}</p>"
-        "<h2>Timeline per principal</h2>"
+        + "<h2>Timeline per principal</h2>"
         '<p class="legend"><span style="background:#2f81f7"></span>granted to expires_at'
         '<span style="background:#bf8700"></span>not proven or not approved'
         '<span style="background:#cf222e"></span>after expires_at until removed</p>'
         + _timeline(report)
-        + "<h2>Events</h2>"
+        + f"<h2>Expiry lag</h2><p>{e(_lag_line(report))}</p>"
+        + (
+            f'<details{"" if many else " open"}><summary><h2 style="display:inline">'
+            f"Every finding ({len(report.findings)})</h2></summary>{findings}</details>"
+            if report.findings
+            else ""
+        )
+        + f"<details{' open' if len(report.events) <= 200 else ''}><summary>"
+        f'<h2 style="display:inline">Events ({len(report.events)})</h2></summary>'
         + (events if report.events else "<p>No events in the period.</p>")
+        + "</details>"
         + f"<script>{_SCRIPT}</script>"
         + "</body></html>\n"
     )
+
+
+def _summary_html(report: AuditReport) -> str:
+    """Findings at a glance: one line per rule, errors first, with its count and meaning."""
+    counts: dict[tuple[str, str], int] = {}
+    for f in report.findings:
+        counts[(f.severity, f.rule)] = counts.get((f.severity, f.rule), 0) + 1
+    rows = [
+        (
+            f'<span class="{escape(sev)}">{escape(sev)}</span>',
+            escape(rule),
+            str(n),
+            escape(RULES.get(rule, "")),
+        )
+        for (sev, rule), n in counts.items()  # findings are already ranked
+    ]
+    return _table(("severity", "rule", "count", "meaning"), rows)
