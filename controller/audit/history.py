@@ -18,15 +18,17 @@ One pass over git, a fixed number of processes however long the history:
 No git command runs per commit or per file. Replace refs are ignored (``--no-replace-objects``)
 so the audit reads the objects as they are.
 
-Proof of who made a commit comes from the same ``git log``: ``%G?``, ``%GS``, ``%GK`` and
-``%GP`` make git verify each signed commit (git runs ``ssh-keygen``/``gpg`` for signed commits
-only; an unsigned commit costs nothing). What git trusts is fixed by the audited tree alone:
-before the log, one ``git cat-file --batch`` reads ``catalog.yaml`` at REF and one more the
-files its ``audit`` key names (the SSH allowed-signers file; GitHub's OpenPGP key, imported
-once into a keyring of its own). The auditor's own git configuration, keyring and allowed
-signers are never used. The log also lists the commits that changed ``catalog.yaml`` (their
-blobs go into the same ``cat-file --batch``), so each change is judged by the catalog as it was
-at its first parent, and the commits that changed the trust files.
+Proof of who made a commit: one more ``git cat-file --batch`` reads the raw objects of the
+commits the audit judges; SSH signatures are verified in this process
+(:mod:`controller.audit.signatures`); only OpenPGP-signed ones (GitHub's) go to git, in ONE
+``git log --no-walk --stdin --format=%G?...`` (git runs gpg for each of those). What is trusted
+is fixed by the audited tree alone: before the log, one ``git cat-file --batch`` reads
+``catalog.yaml`` at REF and one more the files its ``audit`` key names (the SSH allowed-signers
+file; GitHub's OpenPGP key, imported once into a keyring of the audit's own). The auditor's own
+git configuration, keyring and allowed signers are never used. The log also lists the commits
+that changed ``catalog.yaml`` (their blobs go into the same ``cat-file --batch``), so each change
+is judged by the catalog as it was at its first parent, and the commits that changed the trust
+files.
 """
 
 from __future__ import annotations
@@ -41,6 +43,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from controller.audit.lifecycles import CommitRecord, CommitSignature, PathChange, Trust
+from controller.audit.signatures import (
+    PGP_ARMOR,
+    SSH_ARMOR,
+    AllowedKey,
+    parse_allowed_signers,
+    split_signed_commit,
+    verify_ssh,
+)
 from controller.core.errors import JitError
 from controller.core.model import GRANTS_DIR, Catalog, FileChange, Grant
 from controller.core.policy import is_grant_path
@@ -51,12 +61,10 @@ from controller.git.repo import parse_cat_file_batch
 CATALOG_PATH = "catalog.yaml"
 
 _TRAILERS = "%(trailers:only,unfold,separator=%x1f,key_value_separator=%x1d)"
-# sha, parents, author name/email/time, committer name/email/time, subject, trailers,
-# signature: status, signer, key, primary key fingerprint
-_HEADER = (
-    "%H", "%P", "%an", "%ae", "%at", "%cn", "%ce", "%ct", "%s", _TRAILERS,
-    "%G?", "%GS", "%GK", "%GP",
-)  # fmt: skip
+# sha, parents, author name/email/time, committer name/email/time, subject, trailers
+_HEADER = ("%H", "%P", "%an", "%ae", "%at", "%cn", "%ce", "%ct", "%s", _TRAILERS)
+# git's verdict on an OpenPGP signature: sha, status, signer, key, primary key fingerprint
+_SIG_FORMAT = "%x1e%H%x00%G?%x00%GS%x00%GK%x00%GP"
 _NFIELDS = len(_HEADER)
 FORMAT = "%x1e" + "%x00".join(_HEADER) + "%x00"
 _ZERO = "0" * 40
@@ -123,10 +131,9 @@ def _record(
     changes: tuple[PathChange, ...] = (),
     catalog: Catalog | None = None,
     catalog_problem: str | None = None,
+    signature: CommitSignature | None = None,
 ) -> CommitRecord:
-    sha, parents, an, ae, at, cn, ce, ct, subject, trailers, g_status, g_signer, g_key, g_fpr = (
-        fields
-    )
+    sha, parents, an, ae, at, cn, ce, ct, subject, trailers = fields
     pairs: list[tuple[str, str]] = []
     for item in trailers.split("\x1f"):
         key, sep, value = item.partition("\x1d")
@@ -144,7 +151,7 @@ def _record(
         subject=subject,
         trailers=tuple(pairs),
         changes=changes,
-        signature=CommitSignature(g_status.strip() or "N", g_signer, g_key, g_fpr),
+        signature=signature,
         catalog=catalog,
         catalog_problem=catalog_problem,
     )
@@ -229,6 +236,7 @@ class HistoryReader:
         self.trust = Trust()  # set by read(): what the audited tree says to trust
         self.tip_catalog: Catalog | None = None  # catalog.yaml at the audited ref
         self.trust_changes: list[CommitRecord] = []  # commits that changed the trust files
+        self.ssh_keys: list[AllowedKey] = []  # the audited tree's allowed signers
 
     @property
     def processes(self) -> int:
@@ -242,16 +250,14 @@ class HistoryReader:
 
     def _trust(self, ref: str, tmp: Path) -> list[str]:
         """Read the audited tree's trust root and point git's verification at it alone."""
-        signers_file = tmp / "allowed_signers"
-        signers_file.write_bytes(b"")
         gnupg = tmp / "gnupg"
         gnupg.mkdir(mode=0o700)
         (gnupg / "gpg.conf").write_text("trust-model always\nno-autostart\n")
+        empty = tmp / "allowed_signers"
+        empty.write_bytes(b"")
         self.git.config = [
-            "-c", f"gpg.ssh.allowedSignersFile={signers_file}",
-            "-c", "gpg.ssh.program=ssh-keygen",
             "-c", "gpg.program=gpg",
-            "-c", "gpg.ssh.revocationFile=",
+            "-c", f"gpg.ssh.allowedSignersFile={empty}",
         ]  # fmt: skip
         self.git.env["GNUPGHOME"] = str(gnupg)
         tip = _cat_blobs(self.git, [f"{ref}:{CATALOG_PATH}"]).get(f"{ref}:{CATALOG_PATH}")
@@ -278,7 +284,8 @@ class HistoryReader:
             if data is None:
                 problems.append(f"audit.signers: {conf.signers} is missing at {ref}")
             else:
-                signers_file.write_bytes(data)
+                self.ssh_keys, bad = parse_allowed_signers(data.decode("utf-8", "replace"))
+                problems += [f"audit.signers: {conf.signers} {why}" for why in bad]
                 ssh = True
         if conf.github_keys is not None:
             data = files.get(f"{ref}:{conf.github_keys}")
@@ -341,11 +348,47 @@ class HistoryReader:
                 *catalog_blobs,
             ],
         )
+        signatures = self._signatures([(f[0], _when(f[7])) for f, _, _ in commits])
         records = [
-            _record(fields, self._changes(raws, blobs), *self._catalog(cat, blobs))
+            _record(
+                fields,
+                self._changes(raws, blobs),
+                *self._catalog(cat, blobs),
+                signature=signatures.get(fields[0]),
+            )
             for fields, raws, cat in commits
         ]
         return self._with_sides(records)
+
+    def _signatures(self, commits: Sequence[tuple[str, datetime]]) -> dict[str, CommitSignature]:
+        """Each commit's signature verdict: one cat-file for the raw commits, SSH checked here,
+        OpenPGP by git (one git log over just those commits)."""
+        shas = [sha for sha, _ in commits]
+        if not shas:
+            return {}
+        out = self.git.run(["cat-file", "--batch"], ("\n".join(shas) + "\n").encode())
+        objects = parse_cat_file_batch(out, shas)
+        verdicts: dict[str, CommitSignature] = {}
+        pgp: list[str] = []
+        for sha, when in commits:
+            payload, sig = split_signed_commit(objects.get(sha, ("missing", b""))[1])
+            if sig is None:
+                verdicts[sha] = CommitSignature("N")
+            elif sig.startswith(SSH_ARMOR):
+                verdicts[sha] = verify_ssh(payload, sig, self.ssh_keys, when)
+            elif sig.startswith(PGP_ARMOR):
+                pgp.append(sha)
+            else:
+                verdicts[sha] = CommitSignature("E")
+        if pgp:
+            out = self.git.run(
+                ["log", "--no-walk=unsorted", "--stdin", "--no-color", f"--format={_SIG_FORMAT}"],
+                ("\n".join(pgp) + "\n").encode(),
+            )
+            for item in _text(out).split("\x1e")[1:]:
+                sha, status, signer, key, primary = (item.rstrip("\n").split("\0") + [""] * 5)[:5]
+                verdicts[sha] = CommitSignature(status or "E", signer, key, primary)
+        return verdicts
 
     def _catalog(
         self, blob: str | None, blobs: Mapping[str, bytes]
