@@ -401,3 +401,37 @@ def test_list_from_inside_grants(access_repo: Repo, monkeypatch: pytest.MonkeyPa
     assert [g["id"] for g in json.loads(result.stdout)["grants"]] == ["alice-ro"]
     result = CliRunner().invoke(main, ["--repo", "..", "--now", NOW, "list", "--format", "json"])
     assert [g["id"] for g in json.loads(result.stdout)["grants"]] == ["alice-ro"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list", "--repo", "{repo}", "--now", NOW, "--format", "json"],
+        ["list", "--format", "json", "--repo={repo}", "--now={now}"],
+        ["--now", NOW, "list", "--repo", "{repo}", "--format", "json"],
+    ],
+)
+def test_global_options_after_the_command(access_repo: Repo, argv: list[str]) -> None:
+    access_repo.commit({"grants/alice-ro.hcl": grant_text()})
+    args = [a.format(repo=access_repo.path, now=NOW) for a in argv]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert [g["id"] for g in json.loads(result.stdout)["grants"]] == ["alice-ro"]
+
+
+def test_global_option_twice_is_a_usage_error(access_repo: Repo) -> None:
+    result = CliRunner().invoke(
+        main, ["--repo", str(access_repo.path), "list", "--repo", str(access_repo.path)]
+    )
+    assert result.exit_code == 2
+    assert "--repo is given twice" in result.stderr
+
+
+def test_an_option_value_that_looks_global_stays_with_its_option(access_repo: Repo) -> None:
+    """`--reason --now` is a reason, not the global --now: nothing is hoisted from a value."""
+    from controller.cli.app import hoist_global_options
+
+    args = ["request", "x", "--reason", "--now", "--for", "1h", "--now", NOW]
+    assert hoist_global_options(args, main.commands) == [
+        "--now", NOW, "request", "x", "--reason", "--now", "--for", "1h",
+    ]  # fmt: skip
