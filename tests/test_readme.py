@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from controller.audit import lifecycles as audit
-from controller.core import policy
+from controller.core import lint, policy
 from controller.formats import grantfile
 from controller.github import doctor
 from tests.factories import ROOT
@@ -17,12 +17,14 @@ DOCUMENTED = set(re.findall(r"^\| `([a-z][a-z.-]+)` \|", README, re.M))
 
 def test_every_rule_id_is_documented() -> None:
     emitted = set(grantfile.RULES) | set(policy.RULES) | set(audit.RULES) | set(doctor.RULES)
+    emitted |= set(lint.RULES)
     emitted |= {"catalog.invalid", "catalog.syntax"}
     assert emitted - DOCUMENTED == set()
 
 
 def test_no_documented_rule_is_stale() -> None:
     emitted = set(grantfile.RULES) | set(policy.RULES) | set(audit.RULES) | set(doctor.RULES)
+    emitted |= set(lint.RULES)
     emitted |= {"catalog.invalid", "catalog.syntax"}
     assert DOCUMENTED - emitted == set()
 
