@@ -31,8 +31,8 @@ class Env:
 
     @property
     def now(self) -> datetime:
-        if self.now_text is None:
-            return datetime.now(UTC)
+        if self.now_text is None:  # whole seconds: every time jitctl writes is whole seconds
+            return datetime.now(UTC).replace(microsecond=0)
         return parse_rfc3339(self.now_text)
 
     def repo(self) -> GitRepo:
