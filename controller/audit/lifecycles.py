@@ -444,6 +444,17 @@ def _ids(rec: CommitRecord, key: str) -> set[str]:
     return {v.split()[0] for v in rec.values(key)}
 
 
+def _claimed_teams(rec: CommitRecord) -> dict[str, frozenset[str]]:
+    """``Approver-Team: @org/team login``: team membership the merger resolved on GitHub (a
+    claim; catalog-defined teams always win over it)."""
+    out: dict[str, set[str]] = {}
+    for value in rec.values("Approver-Team"):
+        team, _, login = value.partition(" ")
+        if team.startswith("@") and login.strip():
+            out.setdefault(team, set()).add(login.strip())
+    return {team: frozenset(logins) for team, logins in out.items()}
+
+
 def _approvers(rec: CommitRecord) -> tuple[str, ...]:
     return tuple(dict.fromkeys(rec.values("Approved-by")))
 
@@ -616,7 +627,7 @@ def _judge(
             [Review(a, ReviewState.APPROVED, rec.sha, id=i) for i, a in enumerate(approvers)],
             head=None,
             author=requester,
-            members=team_members(catalog),
+            members=team_members(catalog, _claimed_teams(rec) if proof.proven else None),
         )
         if not outcome.satisfied:
             rules = "; ".join(r.describe() for r in ent.approvals)

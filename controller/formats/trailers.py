@@ -9,6 +9,9 @@ Trailers (``Key: value`` lines in the message's last paragraph):
 - ``Revoked-by: <login>``: who revoked
 - ``Expired-Grant: <id> <expires_at>``: one per grant an expiry removes
 - ``Jit-PR: <number>``: the pull request, on GitHub
+- ``Approver-Team: <@org/team> <login>``: on GitHub, a team the merger resolved through GitHub
+  (not defined in the catalog) that made an approver eligible; a claim the audit can only take
+  from a proven merge
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ APPROVED_BY = "Approved-by"
 REVOKED_BY = "Revoked-by"
 EXPIRED_GRANT = "Expired-Grant"
 PR = "Jit-PR"
+APPROVER_TEAM = "Approver-Team"
 
 _TRAILER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s*(.*?)\s*$")
 _SAFE_VALUE = re.compile(r"^[^\x00-\x1f\x7f]*$")
@@ -90,12 +94,14 @@ def merge_message(
     requester: str | None,
     approvers: Sequence[str],
     pr: int | None = None,
+    teams: Sequence[tuple[str, str]] = (),
 ) -> Message:
     trailers: list[tuple[str, str]] = [(KIND, kind.value)]
     trailers += [(GRANT, gid) for gid in grant_ids]
     if requester:
         trailers.append((REQUESTED_BY, requester))
     trailers += [(APPROVED_BY, login) for login in approvers]
+    trailers += [(APPROVER_TEAM, f"{team} {login}") for team, login in teams]
     if pr is not None:
         trailers.append((PR, str(pr)))
     what = ", ".join(grant_ids) or "no grant"

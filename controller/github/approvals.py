@@ -8,9 +8,11 @@ repeated blindly: after an unclear answer the PR is re-read; merged means done.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from controller.core.model import Catalog
 from controller.core.policy import ApprovalOutcome, Decision, evaluate_approvals, team_members
 from controller.formats.trailers import merge_message
 from controller.github.forge import STATUS_CONTEXT, Forge, MergeOutcome
@@ -91,9 +93,31 @@ def evaluate(
         ids = [c.grant.id for c in decision.changes if c.grant is not None]
         approvers = approval.approvers if approval else ()
         message = merge_message(
-            pr.head_ref, decision.kind, ids, pr.author or None, approvers, pr=number
+            pr.head_ref,
+            decision.kind,
+            ids,
+            pr.author or None,
+            approvers,
+            pr=number,
+            teams=resolved_teams(decision, approvers, snap.change.catalog, snap.change.members),
         ).text()
     return ApprovalsResult(number, pr.head_sha, decision, approval, v, False), message
+
+
+def resolved_teams(
+    decision: Decision,
+    approvers: Sequence[str],
+    catalog: Catalog,
+    members: Mapping[str, frozenset[str]],
+) -> list[tuple[str, str]]:
+    """(team, login) for each approver who is in a rule's team that GitHub resolved (a team not
+    defined in the catalog): what the merger saw, recorded for the audit (docs/audit.md)."""
+    out: list[tuple[str, str]] = []
+    teams = {n for r in decision.approval_rules for n in r.from_ if n.startswith("@")}
+    for team in sorted(teams - set(catalog.teams)):
+        logins = {m.lower() for m in members.get(team, frozenset())}
+        out += [(team, a) for a in approvers if a.lower() in logins]
+    return out
 
 
 def upsert_comment(forge: Forge, number: int, body: str) -> None:

@@ -678,3 +678,38 @@ def test_errors_rank_before_warnings_and_late_removal_says_cloud_ended() -> None
     r = build_report(replay(records), until=t("2026-11-25T00:00:00Z"))
     late = next(f for f in r.findings if f.rule == "audit.removed-late")
     assert "possible exposure until removal" in late.message
+
+
+def test_github_team_membership_is_taken_from_a_proven_merge_only() -> None:
+    """A rule names a team the catalog does not define (resolved on GitHub at approval time):
+    the merger records what it resolved (Approver-Team); the audit takes that claim from a
+    proven merge only, never from a hand-made commit, and never over the catalog's teams."""
+    from dataclasses import replace
+
+    from controller.core.model import ApprovalRule
+
+    ent = CATALOG.entitlements["aws-prod-readonly"]
+    dba = replace(ent, approvals=(ApprovalRule(("@acme/dba",), 1),))
+    catalog = replace(CATALOG, entitlements={**CATALOG.entitlements, ent.name: dba})
+    claim = REQ + "\nJit-PR: 3\nApprover-Team: @acme/dba carol"
+    gh = CommitSignature(
+        "G", "GitHub", "B5690EEEBB952194", "968479A1AFF927E37D1A566BB5690EEEBB952194"
+    )
+    bot = ("jitctl[bot]", "123+jitctl[bot]@users.noreply.github.com")
+
+    def flags(trailers: str, **kw: Any) -> list[str]:
+        r = replace(rec("a", "2026-11-24T10:00:00Z", (add(G),), trailers, **kw), catalog=catalog)
+        return [f.rule for f in replay([r]).findings]
+
+    assert flags(claim, signature=gh, author=bot) == []
+    assert flags(REQ + "\nJit-PR: 3", signature=gh, author=bot) == ["audit.approval"]
+    assert flags(claim, signature=None) == ["audit.unproven", "audit.approval"]
+    # a claim never overrides a team the catalog defines: carol claimed into @acme/security
+    sec = replace(ent, approvals=(ApprovalRule(("@acme/security",), 1),))
+    catalog = replace(CATALOG, entitlements={**CATALOG.entitlements, ent.name: sec})
+    r = replace(
+        rec("a", "2026-11-24T10:00:00Z", (add(G),),
+            REQ + "\nJit-PR: 3\nApprover-Team: @acme/security carol", signature=gh, author=bot),
+        catalog=catalog,
+    )  # fmt: skip
+    assert [f.rule for f in replay([r]).findings] == ["audit.approval"]
