@@ -83,7 +83,6 @@ SEVERITY: dict[str, str] = {
     "audit.no-approval": "error",
     "audit.approval": "error",
     "audit.no-pr": "error",
-    "audit.trust-changed": "info",
     "audit.live": "info",
 }
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}

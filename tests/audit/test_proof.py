@@ -173,3 +173,43 @@ def test_untrusted_repository_proves_nothing(tmp_path: Path) -> None:
     granted = next(r for r in records if r["event"] == "granted")
     assert granted["flags"] == ["audit.unproven"]
     assert "audit.unproven: 1" in err
+
+
+def test_a_key_slipped_into_the_trust_root_is_a_warning_naming_who(tmp_path: Path) -> None:
+    """Someone with push rights adds their own key to the allowed signers, then signs a grant
+    with it: the grant reads as proven by *their* principal, and the trust-root change is a
+    warning naming the commit and its author."""
+    signer = make_signer(tmp_path / "keys", JITCTL)
+    mallory = make_signer(tmp_path / "mallory", "mallory@example.com", name="mallory")
+    repo = new_signed_repo(tmp_path / "repo", signer)
+    from tests.signing import SIGNERS_PATH
+
+    pusher = {"GIT_AUTHOR_NAME": "Mallory", "GIT_AUTHOR_EMAIL": "mallory@example.com"}
+    slip = repo.commit(
+        {SIGNERS_PATH: signer.allowed() + mallory.allowed()}, "tidy", **pusher, **when("09:00")
+    )
+    repo.commit(
+        {"grants/m.hcl": grant("m", "bob@example.com", "aws-prod-readonly")},
+        trailers("m", "bob", "carol"),
+        **pusher,
+        **when("10:00"),
+        **mallory.env(),
+    )
+    code, records, err = audit(repo)
+    assert code == 0
+    granted = next(r for r in records if r["event"] == "granted")
+    assert granted["proof"] == "ssh:mallory@example.com"  # visible in every record
+    assert "audit.trust-changed: 1" in err
+    result = CliRunner().invoke(
+        main, ["--repo", str(repo.path), "--now", UNTIL, "audit", "--format", "md"]
+    )
+    line = next(
+        x for x in result.stdout.splitlines() if "audit.trust-changed" in x and "| warn" in x
+    )
+    assert slip[:12] in line and "Mallory" in line
+    assert (
+        CliRunner()
+        .invoke(main, ["--repo", str(repo.path), "--now", UNTIL, "audit", "--fail-on-warnings"])
+        .exit_code
+        == 1
+    )
