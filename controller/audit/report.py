@@ -356,12 +356,13 @@ def _ticks(t0: datetime, t1: datetime, x: Any) -> str:
     """A few dated ticks along the axis."""
     span = (t1 - t0).total_seconds()
     out = []
-    for i in range(1, 6):
-        at = t0 + timedelta(seconds=span * i / 6)
+    for i in range(5):
+        at = t0 + timedelta(seconds=span * i / 4)
         xi = x(at)
+        anchor = "start" if i == 0 else "end" if i == 4 else "middle"
         out.append(
             f'<line class="tick" x1="{xi:.1f}" y1="16" x2="{xi:.1f}" y2="100%"/>'
-            f'<text class="tick" x="{xi:.1f}" y="12" text-anchor="middle">'
+            f'<text class="tick" x="{xi:.1f}" y="12" text-anchor="{anchor}">'
             f"{escape(format_rfc3339(at)[:16].replace('T', ' '))}</text>"
         )
     return "".join(out)
@@ -441,8 +442,6 @@ def _timeline(report: AuditReport) -> str:
     axis = (
         f'<line x1="{_LABEL_W}" y1="16" x2="{_LABEL_W + _PLOT_W}" y2="16" stroke="#8c959f"/>'
         + _ticks(t0, t1, x)
-        + f'<text x="{_LABEL_W}" y="12">{escape(format_rfc3339(t0)[:16].replace("T", " "))}'
-        "</text>"
     )
     width = _LABEL_W + _PLOT_W + 240
     return (
