@@ -348,7 +348,7 @@ class HistoryReader:
                 *catalog_blobs,
             ],
         )
-        signatures = self._signatures([(f[0], _when(f[7])) for f, _, _ in commits])
+        signatures = self._signatures([(f[0], f[7]) for f, _, _ in commits])
         records = [
             _record(
                 fields,
@@ -360,9 +360,9 @@ class HistoryReader:
         ]
         return self._with_sides(records)
 
-    def _signatures(self, commits: Sequence[tuple[str, datetime]]) -> dict[str, CommitSignature]:
-        """Each commit's signature verdict: one cat-file for the raw commits, SSH checked here,
-        OpenPGP by git (one git log over just those commits)."""
+    def _signatures(self, commits: Sequence[tuple[str, str]]) -> dict[str, CommitSignature]:
+        """Each commit's signature verdict (commits: sha and committer epoch): one cat-file for
+        the raw commits, SSH checked here, OpenPGP by git (one git log over just those)."""
         shas = [sha for sha, _ in commits]
         if not shas:
             return {}
@@ -371,11 +371,16 @@ class HistoryReader:
         verdicts: dict[str, CommitSignature] = {}
         pgp: list[str] = []
         for sha, when in commits:
-            payload, sig = split_signed_commit(objects.get(sha, ("missing", b""))[1])
+            raw = objects.get(sha, ("missing", b""))[1]
+            head = raw.partition(b"\n\n")[0]
+            if b"\ngpgsig " not in head:  # unsigned: nothing to split
+                verdicts[sha] = CommitSignature("N")
+                continue
+            payload, sig = split_signed_commit(raw)
             if sig is None:
                 verdicts[sha] = CommitSignature("N")
             elif sig.startswith(SSH_ARMOR):
-                verdicts[sha] = verify_ssh(payload, sig, self.ssh_keys, when)
+                verdicts[sha] = verify_ssh(payload, sig, self.ssh_keys, _when(when))
             elif sig.startswith(PGP_ARMOR):
                 pgp.append(sha)
             else:

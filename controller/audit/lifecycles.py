@@ -37,9 +37,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
+from functools import cached_property
 
 from controller.core.model import Catalog, FileChange, Grant, Review, ReviewState
-from controller.core.policy import evaluate_approvals, team_members
+from controller.core.policy import ApprovalOutcome, evaluate_approvals, team_members
 from controller.core.times import format_duration, format_rfc3339
 
 __all__ = [
@@ -186,10 +187,17 @@ class CommitRecord:
     def committer(self) -> str:
         return person(self.committer_name, self.committer_email)
 
+    @cached_property
+    def _by_key(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for tk, v in self.trailers:
+            if v.strip():
+                out.setdefault(tk.strip().lower(), []).append(v.strip())
+        return out
+
     def values(self, key: str) -> list[str]:
         """The values of trailer ``key`` (case-insensitive), in order."""
-        k = key.lower()
-        return [v.strip() for tk, v in self.trailers if tk.strip().lower() == k and v.strip()]
+        return list(self._by_key.get(key.lower(), ()))
 
     def value(self, key: str) -> str | None:
         vs = self.values(key)
@@ -369,6 +377,8 @@ class _Replay:
     open: dict[str, _Life] = field(default_factory=dict)  # path -> the lifecycle living there
     trust: Trust = field(default_factory=Trust)
     proofs: dict[str, Proof] = field(default_factory=dict)  # commit -> its proof
+    # (catalog, entitlement, approvers, requester, claimed teams) -> the approvals' outcome
+    outcomes: dict[tuple[object, ...], ApprovalOutcome] = field(default_factory=dict)
 
     def proof(self, rec: CommitRecord) -> Proof:
         hit = self.proofs.get(rec.sha)
@@ -401,8 +411,15 @@ class _Replay:
         return ev
 
     def finding(
-        self, rule: str, life: _Life | None, grant: Grant | None, rec: CommitRecord, message: str
+        self,
+        rule: str,
+        life: _Life | None,
+        grant: Grant | None,
+        rec: CommitRecord,
+        message: str,
+        flagged: bool = False,
     ) -> None:
+        """A finding; unless ``flagged`` (the event already carries it), flag its event."""
         g = life.grant if life else grant
         self.findings.append(
             AuditFinding(
@@ -417,6 +434,8 @@ class _Replay:
                 message=message,
             )
         )
+        if flagged:
+            return
         # point the event this finding is about at it
         for i in range(len(self.events) - 1, -1, -1):
             ev = self.events[i]
@@ -621,13 +640,17 @@ def _judge(
     elif ent is None:
         problems.append(f"{grant.entitlement} is not in the catalog at its parent")
     else:
-        outcome = evaluate_approvals(
-            ent.approvals,
-            [Review(a, ReviewState.APPROVED, rec.sha, id=i) for i, a in enumerate(approvers)],
-            head=None,
-            author=requester,
-            members=team_members(catalog, _claimed_teams(rec) if proof.proven else None),
-        )
+        claimed = _claimed_teams(rec) if proof.proven else {}
+        key = (id(catalog), ent.name, approvers, requester, tuple(sorted(claimed.items())))
+        outcome = st.outcomes.get(key)
+        if outcome is None:  # histories repeat the same few combinations: judge each once
+            outcome = st.outcomes[key] = evaluate_approvals(
+                ent.approvals,
+                [Review(a, ReviewState.APPROVED, "", id=i) for i, a in enumerate(approvers)],
+                head=None,
+                author=requester,
+                members=team_members(catalog, claimed),
+            )
         if not outcome.satisfied:
             rules = "; ".join(r.describe() for r in ent.approvals)
             missing = "; ".join(outcome.missing)
@@ -653,9 +676,10 @@ def _grant(
     life.module = ent.module if ent is not None else None
     st.open[path] = life
     _request(st, rec, life, managed, approvers, bad)
-    st.event(EventKind.GRANTED, life, rec, approvers=approvers, unreviewed=bad)
+    flags = tuple(rule for rule, _ in problems)
+    st.event(EventKind.GRANTED, life, rec, approvers=approvers, unreviewed=bad, flags=flags)
     for rule, message in problems:
-        st.finding(rule, life, None, rec, message)
+        st.finding(rule, life, None, rec, message, flagged=True)
     if edited:
         st.finding(
             "audit.edited-in-place",
@@ -728,11 +752,12 @@ def _modify(st: _Replay, rec: CommitRecord, life: _Life, new: Grant, jit_ids: se
         approvers, problems = _judge(st, rec, new, managed, what)
         bad = bool(problems)
         _request(st, rec, life, managed, approvers, bad)
-        st.event(EventKind.EXTENDED, life, rec, approvers=approvers, unreviewed=bad)
+        flags = tuple(rule for rule, _ in problems)
+        st.event(EventKind.EXTENDED, life, rec, approvers=approvers, unreviewed=bad, flags=flags)
         if bad:
             life.unreviewed = True
         for rule, message in problems:
-            st.finding(rule, life, None, rec, message)
+            st.finding(rule, life, None, rec, message, flagged=True)
         return
     changed = [
         name
