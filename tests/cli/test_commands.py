@@ -88,6 +88,13 @@ FAILING = [
     ({"grants/a.hcl": grant_text(principal=" ")}, "alice", "grant.value.empty", 2),
     ({"grants/a.hcl": grant_text(reason="a\\u001b[31mred")}, "alice", "grant.value.control", 5),
     (
+        {"grants/a.hcl": grant_text().replace("grant {", "grant { # \u202e")},
+        "alice",
+        "grant.text.invisible",
+        1,
+    ),
+    ({"grants/a.hcl": grant_text(reason="caf\u0065\u0301")}, "alice", "grant.value.nfc", 5),
+    (
         {"grants/a.hcl": grant_text(starts_at="2026-11-24T16:00:00Z")},
         "alice",
         "grant.time.order",
