@@ -48,7 +48,9 @@ __all__ = [
     "GRANT_ID_RE",
     "MAX_FILE_BYTES",
     "RULES",
+    "Formatted",
     "format_grant",
+    "format_grant_file",
     "grant_id_from_path",
     "parse_grant_file",
 ]
@@ -1022,3 +1024,100 @@ def format_grant(
     if check.grant is None:  # pragma: no cover - defensive
         raise ValueError("the values cannot be written as a grant file that reads back the same")
     return text
+
+
+# --------------------------------------------------------------------------- canonical layout
+
+
+class Formatted(NamedTuple):
+    """:func:`format_grant_file`'s answer: the canonical text, or the findings that stop it."""
+
+    text: str | None
+    findings: tuple[Finding, ...]
+
+
+def format_grant_file(path: str, data: bytes, *, mode: int = 0o100644) -> Formatted:
+    """The canonical layout of an accepted grant file (what ``jitctl fmt`` writes).
+
+    The block as :func:`format_grant` writes it (attributes in a fixed order, one per line, ``=``
+    aligned, LF line endings), with the same values and every comment kept: comments above or
+    below the block stay there, a comment on an attribute's line or just above it moves with the
+    attribute. A file with any ERROR finding is not formatted (``text`` is None).
+    """
+    result = parse_grant_file(path, data, mode=mode)
+    if result.grant is None:
+        return Formatted(None, result.findings)
+    text = data.decode("utf-8")
+    reading = _read(path, text)
+    block = reading.block
+    if block is None:  # pragma: no cover - an accepted file has its block
+        raise AssertionError("an accepted grant file without a grant block")
+    out = _layout(reading.tokens, block)
+    again = parse_grant_file(path, out.encode("utf-8"), mode=mode)
+    reread = _read(path, out)
+    if (
+        again.grant != result.grant
+        or reread.block is None
+        or _values(reread.block) != _values(block)
+        or _comments(reread.tokens) != _comments(reading.tokens)
+    ):  # pragma: no cover - a bug: never write a file that means something else
+        raise AssertionError(f"{path}: the canonical layout does not read back the same")
+    return Formatted(out, result.findings)
+
+
+def _values(block: _BlockNode) -> dict[str, str | None]:
+    return {a.name: a.value for a in block.attrs}
+
+
+def _comments(tokens: Sequence[_Tok]) -> list[str]:
+    return sorted(t.text for t in tokens if t.kind == "comment")
+
+
+def _layout(tokens: Sequence[_Tok], block: _BlockNode) -> str:
+    """Render the block canonically; place each comment by the tokens around it."""
+
+    def comments(lo: int, hi: int) -> list[_Tok]:
+        return [t for t in tokens[lo:hi] if t.kind == "comment"]
+
+    def end_of_line(i: int) -> int:
+        while tokens[i].kind not in ("newline", "eof"):
+            i += 1
+        return i
+
+    def joined(found: list[_Tok]) -> list[str]:
+        """Comments grouped by the source line they start on, each group one output line."""
+        lines: list[str] = []
+        last_line = -1
+        for tok in found:
+            if tok.line == last_line:
+                lines[-1] += " " + tok.text
+            else:
+                lines.append(tok.text)
+            last_line = tok.line
+        return lines
+
+    def trailing(found: list[_Tok]) -> str:
+        return "".join(" " + t.text for t in found)
+
+    out: list[str] = joined(comments(0, block.first))
+    head_end = end_of_line(block.open)
+    out.append("grant {" + trailing(comments(block.first, head_end)))
+    width = max(len(a.name) for a in block.attrs)
+    start = head_end
+    placed: dict[str, list[str]] = {}
+    for attr in block.attrs:
+        line_end = end_of_line(attr.last)
+        before = ["  " + c for c in joined(comments(start, attr.first))]
+        after = trailing(comments(attr.first, line_end))
+        placed[attr.name] = [
+            *before,
+            f"  {attr.name.ljust(width)} = {_quote(attr.value or '')}{after}",
+        ]
+        start = line_end
+    for name in _WRITE_ORDER:
+        out.extend(placed.get(name, ()))
+    out.extend("  " + c for c in joined(comments(start, block.close)))
+    tail_end = end_of_line(block.close)
+    out.append("}" + trailing(comments(block.close, tail_end)))
+    out.extend(joined(comments(tail_end, len(tokens))))
+    return "\n".join(out) + "\n"

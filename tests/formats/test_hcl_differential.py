@@ -22,7 +22,14 @@ import pytest
 
 from controller.core.model import GrantFile
 from controller.core.times import parse_rfc3339
-from controller.formats.grantfile import KNOWN, _Attr, _judge, _read, parse_grant_file
+from controller.formats.grantfile import (
+    KNOWN,
+    _Attr,
+    _judge,
+    _read,
+    format_grant_file,
+    parse_grant_file,
+)
 from tests.formats.hcl_corpus import REGRESSION, Case, generate
 from tests.formats.hcl_oracle import HclReading, read_with_hcl
 
@@ -165,3 +172,23 @@ def test_deliberate_refusals_are_documented() -> None:
     section = doc.split("## Deliberate refusals", 1)[1].split("\n## ", 1)[0]
     for rule in DELIBERATE:
         assert f"`{rule}`" in section, rule
+
+
+def test_fmt_output_reads_the_same_in_hcl() -> None:
+    """jitctl fmt of every accepted generated file: HCL reads the same values; fmt is stable."""
+    accepted = [
+        t for t in generate(SEED, COUNT) if parse_grant_file(PATH, t.encode()).grant is not None
+    ]
+    formatted = []
+    for text in accepted:
+        out = format_grant_file(PATH, text.encode()).text
+        assert out is not None
+        assert format_grant_file(PATH, out.encode()).text == out, text
+        before = parse_grant_file(PATH, text.encode()).grant
+        assert parse_grant_file(PATH, out.encode()).grant == before
+        formatted.append(out)
+    readings = read_with_hcl(formatted)
+    for text, out, hcl in zip(accepted, formatted, readings, strict=True):
+        assert hcl.ok, (text, out, hcl.error)
+        assert hcl_grant_values(hcl.value) == jitctl_values(text), (text, out)
+    assert len(accepted) >= COUNT // 10
