@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import click
@@ -12,7 +10,8 @@ from controller.cli.app import Env, main
 from controller.cli.output import atomic_write, finding_text
 from controller.core.errors import JitError
 from controller.core.model import GRANT_SUFFIX, GRANTS_DIR
-from controller.formats.grantfile import MAX_FILE_BYTES, format_grant_file
+from controller.formats.grantfile import format_grant_file
+from controller.git.snapshot import read_worktree_file
 
 
 @main.command(name="fmt")
@@ -25,11 +24,13 @@ def fmt(env: Env, files: tuple[Path, ...], check: bool) -> None:
     The values stay as they are, and so do the comments; the layout becomes the one
     `jitctl request` writes: one attribute per line in a fixed order, `=` aligned, LF line
     endings. A file jitctl does not accept is never rewritten: its findings are printed and
-    the exit code is 1 (as it is with --check when a file would change).
+    the exit code is 1 (as it is with --check when a file would change). FILEs are taken
+    relative to the current folder, as on disk (not as committed).
 
     Example: jitctl fmt grants/alice-aws-prod-readonly-20261124t1200.hcl
     """
-    root = Path(env.repo_path)
+    with env.repo() as repo:
+        root = repo.path.resolve()
     if not files:
         grants = root / GRANTS_DIR
         if not grants.is_dir():
@@ -37,16 +38,14 @@ def fmt(env: Env, files: tuple[Path, ...], check: bool) -> None:
         files = tuple(sorted(p for p in grants.iterdir() if p.name.endswith(GRANT_SUFFIX)))
     failed = False
     for file in files:
-        rel = _repo_path(root, file)
-        data, mode = _read(file)
+        rel, data, mode = read_worktree_file(root, file)
         result = format_grant_file(rel, data, mode=mode)
         if result.text is None:
             for finding in result.findings:
                 click.echo(finding_text(finding), err=True)
             failed = True
             continue
-        new = result.text.encode("utf-8")
-        if new == data:
+        if result.text.encode("utf-8") == data:
             click.echo(f"{rel}: canonical")
         elif check:
             click.echo(f"{rel}: would reformat")
@@ -56,27 +55,3 @@ def fmt(env: Env, files: tuple[Path, ...], check: bool) -> None:
             click.echo(f"{rel}: reformatted")
     if failed:
         raise SystemExit(1)
-
-
-def _repo_path(root: Path, file: Path) -> str:
-    """The path as the repository names it (grants/<id>.hcl), for the grant-file rules."""
-    try:
-        rel = os.path.relpath(file.absolute(), root.absolute())
-    except ValueError:  # another drive
-        return file.as_posix()
-    return Path(rel).as_posix()
-
-
-def _read(file: Path) -> tuple[bytes, int]:
-    """The file's bytes and git-like mode; a symbolic link is never followed."""
-    try:
-        st = file.lstat()
-        if stat.S_ISLNK(st.st_mode):
-            return b"", 0o120000
-        if not stat.S_ISREG(st.st_mode):
-            raise JitError(f"{file} is not a regular file", rule="io")
-        with file.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise JitError(f"cannot read {file}: {exc.strerror}", rule="io") from None
-    return data, 0o100755 if st.st_mode & 0o111 else 0o100644

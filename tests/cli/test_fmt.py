@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,7 @@ def jitctl(repo: Path, *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "grants").mkdir()
     (tmp_path / "grants" / "messy.hcl").write_bytes(MESSY.encode())
     (tmp_path / "grants" / "bad.hcl").write_bytes(REFUSED.encode())
@@ -103,7 +105,17 @@ def test_fmt_refuses_a_trojan_source_file_and_leaves_it(repo: Path) -> None:
 
 def test_fmt_of_a_missing_file_is_an_io_error(repo: Path) -> None:
     code, _, err = jitctl(repo, str(repo / "grants" / "nope.hcl"))
-    assert code == 2 and "Error: cannot read" in err
+    assert code == 2 and "nope.hcl: cannot read" in err
+
+
+def test_fmt_of_a_file_outside_the_repository_is_a_usage_error(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("elsewhere") / "a.hcl"
+    outside.write_bytes(MESSY.encode())
+    code, _, err = jitctl(repo, str(outside))
+    assert code == 2 and "not inside the repository" in err
+    assert outside.read_bytes() == MESSY.encode()
 
 
 def legitimate_texts() -> list[tuple[str, str]]:
