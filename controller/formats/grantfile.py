@@ -307,6 +307,7 @@ _TOKEN_RE: Final = re.compile(
     re.X,
 )
 _HEX: Final = frozenset("0123456789abcdefABCDEF")
+_MAX_NESTING: Final = 32
 _SIMPLE_ESCAPES: Final = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 _ESCAPES_HINT: Final = 'HCL knows \\" \\\\ \\n \\r \\t \\uXXXX \\UXXXXXXXX'
 
@@ -317,6 +318,7 @@ class _Lexer:
         self.pos = 0
         self.line = 1
         self.line_start = 0  # index of the first character of the current line
+        self.nesting = 0  # template sequences inside template sequences
 
     def error(self, pos: int, message: str) -> _SyntaxError:
         line = self.text.count("\n", 0, pos) + 1
@@ -464,6 +466,9 @@ class _Lexer:
 
     def _template_sequence(self, opened_at: int) -> None:
         """Skip the tokens of a ``${ ... }``/``%{ ... }`` sequence up to its closing brace."""
+        if self.nesting >= _MAX_NESTING:
+            raise self.error(opened_at, "template sequences nested too deeply")
+        self.nesting += 1
         depth = 0
         while True:
             tok = self.next_token()
@@ -473,6 +478,7 @@ class _Lexer:
                 depth += 1
             elif tok.kind == "punct" and tok.text == "}":
                 if depth == 0:
+                    self.nesting -= 1
                     return
                 depth -= 1
 
@@ -516,7 +522,7 @@ class _BlockNode(NamedTuple):
     close: int  # token index of }
 
 
-_KEYWORDS: Final = {"true": "a bool", "false": "a bool", "null": "null"}
+_KEYWORDS: Final = frozenset({"true", "false", "null"})
 _OPERATORS: Final = frozenset("=!<>+-*/%&|")
 
 
@@ -845,7 +851,7 @@ def _syntax(path: str, exc: _SyntaxError) -> Finding:
 def _parse_text(path: str, text: str, findings: list[Finding]) -> GrantFile:
     invisible = first_invisible(text, "\n\t")
     if invisible is not None:
-        findings.append(_invisible_finding(path, text, invisible))
+        findings.append(_invisible_finding(path, invisible))
         return GrantFile(path, None, tuple(findings))
     reading = _read(path, text)
     findings.extend(reading.findings)
@@ -856,7 +862,7 @@ def _parse_text(path: str, text: str, findings: list[Finding]) -> GrantFile:
     return _judge(path, None if block is None else block.line, attrs, findings)
 
 
-def _invisible_finding(path: str, text: str, bad: Invisible) -> Finding:
+def _invisible_finding(path: str, bad: Invisible) -> Finding:
     what = (
         "a carriage return that does not end a line (a lone CR lets a viewer draw the rest of "
         "the line over its start)"

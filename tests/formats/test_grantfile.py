@@ -152,6 +152,13 @@ CASES: list[tuple[str, str, str | bytes, int, list[tuple[str, int | None]]]] = [
     ("utf8-ok", PATH, body(P, E, X, '  reason = "café ☕"'), 0o100644, []),
     # grant.syntax
     ("unclosed", PATH, body(P, E, X, R, tail=""), 0o100644, [("grant.syntax", 7)]),
+    (
+        "templates-nested-too-deeply",
+        PATH,
+        body(P, E, X, '  reason = "' + '${"' * 100 + "x"),
+        0o100644,
+        [("grant.syntax", 5)],
+    ),
     ("bad-char", PATH, body(P, "  entitlement = 'x'", X, R), 0o100644, [("grant.syntax", 3)]),
     (
         "unterminated-string",

@@ -357,6 +357,8 @@ def test_never_raises_on_deep_nesting() -> None:
         "grant {\n  reason = " + "(" * 5000 + '"x"' + ")" * 5000 + "\n}\n",
         "grant {\n" + "a {\n" * 3000 + "}\n" * 3001,
         "x = " + "[" * 20000,
+        'grant {\n  reason = "' + '${"' * 5000 + "\n}\n",
+        "grant {\n  reason = " + "<<EOT\n" * 5000,
     ]:
         check_total(PATH, text.encode(), 0o100644)
 
