@@ -56,6 +56,7 @@ from controller.core.model import GRANTS_DIR, Catalog, FileChange, Grant
 from controller.core.policy import is_grant_path
 from controller.formats.catalog import load_catalog
 from controller.formats.grantfile import parse_grant_file
+from controller.formats.trailers import visible_trailers
 from controller.git.repo import parse_cat_file_batch
 
 CATALOG_PATH = "catalog.yaml"
@@ -149,7 +150,7 @@ def _record(
         committer_email=ce,
         committed_at=_when(ct),
         subject=subject,
-        trailers=tuple(pairs),
+        trailers=visible_trailers(pairs),
         changes=changes,
         signature=signature,
         catalog=catalog,

@@ -12,6 +12,11 @@ Trailers (``Key: value`` lines in the message's last paragraph):
 - ``Approver-Team: <@org/team> <login>``: on GitHub, a team the merger resolved through GitHub
   (not defined in the catalog) that made an approver eligible; a claim the audit can only take
   from a proven merge
+
+A trailer whose key or value holds an invisible or misleading character
+(:mod:`controller.formats.text`: bidi controls, zero-width characters, control characters) is
+never written, and is ignored when read (:func:`visible_trailers`): ``Approved-by: bob\u200b``
+proves no approval by ``bob``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 
 from controller.core.model import ChangeKind, Grant
 from controller.core.times import format_rfc3339
+from controller.formats.text import first_invisible
 
 KIND = "Jit-Kind"
 GRANT = "Jit-Grant"
@@ -44,7 +50,11 @@ class Message:
 
     def text(self) -> str:
         for key, value in self.trailers:
-            if not _SAFE_VALUE.match(value) or not _TRAILER_RE.match(f"{key}: {value}"):
+            if (
+                not _SAFE_VALUE.match(value)
+                or not _TRAILER_RE.match(f"{key}: {value}")
+                or first_invisible(key + value) is not None
+            ):
                 raise ValueError(f"unsafe trailer {key}: {value!r}")
         parts = [self.subject.splitlines()[0] if self.subject else "jitctl"]
         if self.body.strip():
@@ -65,7 +75,12 @@ def parse_trailers(message: str) -> tuple[tuple[str, str], ...]:
         if not m:
             return ()
         out.append((m.group(1), m.group(2)))
-    return tuple(out)
+    return visible_trailers(out)
+
+
+def visible_trailers(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The trailers without those holding an invisible or control character (they prove nothing)."""
+    return tuple((k, v) for k, v in pairs if first_invisible(k + v) is None)
 
 
 def values(trailers: Iterable[tuple[str, str]], key: str) -> list[str]:
