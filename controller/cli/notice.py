@@ -1,0 +1,168 @@
+"""``remind`` and ``review``: telling people before access ends, and the after-the-fact review
+of a break-glass grant."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+
+import click
+
+from controller.cli.app import Env, _ctx, _duration, _need_local, branch_option, fmt_option, main
+from controller.cli.notifying import notify, repository_name
+from controller.core.times import format_duration, format_rfc3339
+from controller.git import breakglass, reminders
+from controller.notify.events import extend_command, grant_event
+
+
+@main.command()
+@click.option(
+    "--before",
+    required=True,
+    callback=_duration,
+    help="Remind about grants that expire within this window: 30m, 1h.",
+)
+@click.option("--local", is_flag=True, help="Remember reminders in this repository's refs.")
+@click.option("--dry-run", is_flag=True, help="Say who would be reminded; send nothing.")
+@branch_option
+@fmt_option("text", "json")
+@click.pass_obj
+def remind(
+    env: Env,
+    before: timedelta,
+    local: bool,
+    dry_run: bool,
+    default_branch: str | None,
+    fmt: str,
+) -> None:
+    """Tell people that access ends soon, once per grant and expiry (for a schedule).
+
+    Every grant that expires within --before gets one `expiring` notification with the
+    `jitctl extend` command to run; a grant already reminded for its current expires_at is
+    skipped (the reminder is remembered as the ref refs/jitctl/reminded/<id>/<expires_at>).
+
+    Example: jitctl remind --before 30m --local
+    """
+    _need_local(local, "remind")
+    sent = []
+    with env.repo() as repo:
+        ctx = _ctx(env, repo, default_branch)
+        due = reminders.due(repo, ctx.branch, ctx.now, before)
+        catalog = ctx.catalog()
+        events = []
+        for g in due:
+            if dry_run or not reminders.claim(repo, ctx.branch, g):
+                continue
+            sent.append(g)
+            left = format_duration(g.expires_at - ctx.now)
+            events.append(
+                grant_event(
+                    "expiring",
+                    g,
+                    actor="jitctl",
+                    repository=repository_name(repo),
+                    at=ctx.now,
+                    detail=f"ends in {left}; to keep it: {extend_command(g)}",
+                )
+            )
+        notify(catalog, events)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "due": [g.id for g in due],
+                    "reminded": [g.id for g in sent],
+                    "dry_run": dry_run,
+                },
+                indent=2,
+            )
+        )
+        return
+    if not due:
+        click.echo("no grant expires within " + format_duration(before))
+    for g in due:
+        what = "would remind" if dry_run else ("reminded" if g in sent else "already reminded")
+        click.echo(f"{what}: {g.id} expires at {format_rfc3339(g.expires_at)}")
+
+
+@main.command()
+@click.argument("grant_id", metavar="ID")
+@click.option("--local", is_flag=True, help="Record the review on this repository's branch.")
+@click.option(
+    "--approved-by",
+    "approved_by",
+    required=True,
+    help="Comma-separated logins who approve (never the requester).",
+)
+@branch_option
+@fmt_option("text", "json")
+@click.pass_obj
+def review(
+    env: Env, grant_id: str, local: bool, approved_by: str, default_branch: str | None, fmt: str
+) -> None:
+    """Approve a break-glass grant after the fact (within its entitlement's review_within).
+
+    The approvals are judged by the entitlement's approval rules, never the requester's own; the
+    review is an empty commit on the default branch with Jit-Kind: review and Approved-by
+    trailers, which the audit reads. A review after the deadline is recorded and reported late.
+
+    Example: jitctl review dave-aws-prod-admin-20261124t1200 --local --approved-by erin,carol
+    """
+    _need_local(local, "review")
+    approvers = [a.strip() for a in approved_by.split(",") if a.strip()]
+    with env.repo() as repo:
+        ctx = _ctx(env, repo, default_branch)
+        catalog = ctx.catalog()
+        result = breakglass.review(
+            repo,
+            ctx.branch,
+            catalog,
+            grant_id=grant_id,
+            approvers=approvers,
+            now=ctx.now,
+            env=ctx.env,
+        )
+        if result.commit is not None:
+            notify(
+                catalog,
+                [
+                    grant_event(
+                        "approved",
+                        result.grant,
+                        actor=a,
+                        repository=repository_name(repo),
+                        at=ctx.now,
+                        detail="break-glass review" + (" (LATE)" if result.late else ""),
+                    )
+                    for a in result.approval.approvers
+                ],
+            )
+    a = result.approval
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "grant": grant_id,
+                    "reviewed": result.commit is not None,
+                    "commit": result.commit,
+                    "review_by": format_rfc3339(result.merge.review_by),
+                    "late": result.late,
+                    "approvers": list(a.approvers),
+                    "missing": list(a.missing),
+                    "ignored": [{"login": w, "why": y} for w, y in a.ignored],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for who, why in a.ignored:
+            click.echo(f"approval by {who} does not count: {why}", err=True)
+        if result.commit is None:
+            click.echo("refused: not enough approvals: " + "; ".join(a.missing), err=True)
+        else:
+            late = " LATE (after " + format_rfc3339(result.merge.review_by) + ")"
+            click.echo(
+                f"reviewed {grant_id} in {result.commit[:12]}" + (late if result.late else "")
+            )
+    sys.exit(0 if result.commit is not None else 1)
