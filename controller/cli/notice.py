@@ -51,8 +51,8 @@ def remind(
         due = reminders.due(repo, ctx.branch, ctx.now, before)
         catalog = ctx.catalog()
         events = []
-        for g in due:
-            if dry_run or not reminders.claim(repo, ctx.branch, g):
+        for g, already in due:
+            if already or dry_run or not reminders.claim(repo, ctx.branch, g):
                 continue
             sent.append(g)
             left = format_duration(g.expires_at - ctx.now)
@@ -71,7 +71,7 @@ def remind(
         click.echo(
             json.dumps(
                 {
-                    "due": [g.id for g in due],
+                    "due": [g.id for g, _ in due],
                     "reminded": [g.id for g in sent],
                     "dry_run": dry_run,
                 },
@@ -81,8 +81,12 @@ def remind(
         return
     if not due:
         click.echo("no grant expires within " + format_duration(before))
-    for g in due:
-        what = "would remind" if dry_run else ("reminded" if g in sent else "already reminded")
+    for g, already in due:
+        what = (
+            "already reminded"
+            if already or (not dry_run and g not in sent)
+            else ("would remind" if dry_run else "reminded")
+        )
         click.echo(f"{what}: {g.id} expires at {format_rfc3339(g.expires_at)}")
 
 

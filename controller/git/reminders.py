@@ -22,11 +22,13 @@ def reminder_ref(grant: Grant) -> str:
     return f"{REF_PREFIX}/{grant.id}/{grant.expires_at.strftime('%Y%m%dT%H%M%SZ')}"
 
 
-def due(repo: GitRepo, branch: str, now: datetime, before: timedelta) -> tuple[Grant, ...]:
-    """Grants on ``branch`` expiring within ``before`` that have not been reminded yet."""
+def due(
+    repo: GitRepo, branch: str, now: datetime, before: timedelta
+) -> tuple[tuple[Grant, bool], ...]:
+    """Grants on ``branch`` expiring within ``before``, each with whether it was reminded."""
     files = read_grant_files(repo, repo.rev(branch))
     grants = [gf.grant for gf in files.values() if gf.grant is not None]
-    return tuple(g for g in plan_reminders(grants, now, before) if not _exists(repo, g))
+    return tuple((g, _exists(repo, g)) for g in plan_reminders(grants, now, before))
 
 
 def claim(repo: GitRepo, branch: str, grant: Grant) -> bool:
