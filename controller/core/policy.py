@@ -191,11 +191,13 @@ def check_change(cs: ChangeSet) -> Decision:
             if ent is not None:
                 rules.extend(r for r in ent.approvals if r not in rules)
     needs = kind in (ChangeKind.REQUEST, ChangeKind.EXTENSION, ChangeKind.MIXED)
+    break_glass = False
     if cs.break_glass:
         bg = _check_break_glass(cs, kind, changes)
         findings.extend(bg)
         # allowed only when every grant may break glass; otherwise the findings refuse it
-        needs = needs and bool(bg)
+        break_glass = not bg
+        needs = needs and not break_glass
     return Decision(
         kind=kind,
         needs_approval=needs,
@@ -203,7 +205,7 @@ def check_change(cs: ChangeSet) -> Decision:
         findings=tuple(findings),
         changes=tuple(changes),
         other_paths=tuple(other),
-        break_glass=cs.break_glass and not needs,
+        break_glass=break_glass,
     )
 
 
