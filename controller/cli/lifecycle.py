@@ -149,7 +149,12 @@ def request(
             from controller.cli.github import open_request_pr
 
             who = local_ops.whoami(repo, ctx.catalog(), login)
-            pr = open_request_pr(repo, proposal, base=ctx.branch, remote=remote, requester=who)
+            from controller.github.snapshot import BREAK_GLASS_LABEL
+
+            pr = open_request_pr(
+                repo, proposal, base=ctx.branch, remote=remote, requester=who,
+                labels=(BREAK_GLASS_LABEL,) if break_glass else (),
+            )  # fmt: skip
             number = pr.number
             click.echo(f"opened PR #{pr.number} {pr.html_url}".rstrip(), err=True)
         if proposal.commit and proposal.grant is not None:

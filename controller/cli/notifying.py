@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import click
 
+from controller.core.errors import JitError
 from controller.core.model import Catalog
 from controller.formats.markdown import md
 from controller.git.repo import GitRepo
@@ -19,9 +20,25 @@ def repository_name(repo: GitRepo) -> str:
     return os.environ.get("GITHUB_REPOSITORY") or repo.path.resolve().name
 
 
-def notify(catalog: Catalog, events: Sequence[Event]) -> int:
+def trusted_catalog(catalog_path: str | None, repo_path: str) -> Catalog | None:
+    """The notification targets' catalog for the GitHub commands: ``--catalog``, else
+    catalog.yaml at HEAD of the checkout (the workflows check out the default branch). None,
+    with a warning, when there is none: notifications never stop a command."""
+    from controller.git.snapshot import load_catalog_file, read_catalog
+
+    try:
+        if catalog_path is not None:
+            return load_catalog_file(catalog_path)
+        with GitRepo(repo_path) as repo:
+            return read_catalog(repo, "HEAD")
+    except JitError as exc:
+        click.echo(f"warning: no notifications: {exc}", err=True)
+        return None
+
+
+def notify(catalog: Catalog | None, events: Sequence[Event]) -> int:
     """Send ``events`` to the catalog's targets. Returns the number of failed deliveries."""
-    if not catalog.notify or not events:
+    if catalog is None or not catalog.notify or not events:
         return 0
     from controller.notify.send import deliver
 

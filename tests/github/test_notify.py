@@ -1,0 +1,131 @@
+"""Notifications on (emulated) GitHub: the end-to-end flow heard by a real webhook on
+127.0.0.1, break-glass by label, and stale request PRs closed by the merge workflow's run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from controller.cli import github as cli_github
+from controller.formats.trailers import parse_trailers
+from tests.cli.test_notify import catalog_with_hooks
+from tests.ghworld import World, git, make_world, no_sleep
+from tests.github.test_lifecycle import LATER, open_request
+from tests.github_emulator.fixtures import EmulatedGitHub
+from tests.webhook import Webhook
+
+
+@pytest.fixture
+def hooked(
+    github_emulator: EmulatedGitHub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    webhook: Webhook,
+) -> World:
+    from controller.github.retry import RetryPolicy
+
+    monkeypatch.setattr(cli_github, "retry_policy", RetryPolicy(sleep=no_sleep))
+    catalog = catalog_with_hooks(webhook.url + "/jit").replace(
+        "\nentitlements:\n", "\nrequest_ttl: 2h\nentitlements:\n", 1
+    )
+    return make_world(github_emulator, tmp_path, {"catalog.yaml": catalog})
+
+
+def test_github_end_to_end_notifies(hooked: World, webhook: Webhook) -> None:
+    w = hooked
+    number, gid = open_request(w)
+    w.approve(number, "carol")
+    r = w.jitctl("approvals", "--pr", str(number), "--merge")
+    assert r.exit_code == 0, r.output
+    r = w.jitctl("expire", "--format", "json", now=LATER)
+    assert r.exit_code == 0, r.output
+    expiry_pr = json.loads(r.stdout)["pr"]
+    got = [(b["event"], b["grant"], b["actor"], b["pr"]) for b in webhook.bodies("/jit")]
+    assert got == [
+        ("requested", gid, "alice", number),
+        ("approved", gid, "carol", number),
+        ("granted", gid, "alice", number),
+        ("expired", gid, "jitctl", expiry_pr),
+    ]
+    assert {b["repository"] for b in webhook.bodies()} == {"acme/access"}
+    # a second run changes nothing and tells no one again
+    assert w.jitctl("approvals", "--pr", str(number), "--merge").exit_code == 0
+    assert len(webhook.received) == 4
+
+
+def break_glass_pr(w: World, *extra: str) -> tuple[int, str]:
+    r = w.jitctl(
+        "request", "aws-prod-admin", "--for", "1h", "--reason", "INC-9: prod down", "--as",
+        "dave", "--open-pr", "--break-glass", "--format", "json", *extra, login="dave",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    return max(w.pulls()), json.loads(r.stdout)["id"]
+
+
+def test_break_glass_label_merges_without_approval(hooked: World, webhook: Webhook) -> None:
+    w = hooked
+    number, gid = break_glass_pr(w)
+    assert w.gh.emu.pull(number).labels == ["break-glass"]
+    r = w.jitctl("approvals", "--pr", str(number), "--merge", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert w.gh.emu.pull(number).merged_at is not None
+    trailers = parse_trailers(w.message())
+    assert ("Jit-Break-Glass", f"{gid} 2026-11-24T16:00:00Z") in trailers
+    assert not [v for k, v in trailers if k == "Approved-by"]
+    assert [b["event"] for b in webhook.bodies("/jit")] == ["requested", "break-glass", "granted"]
+    # the audit (git alone) sees the break-glass grant; unreviewed after review_within: error
+    git(w.clone, "fetch", "-q", "origin", "+refs/heads/main:refs/remotes/origin/main")
+    r = w.jitctl("audit", "--ref", "origin/main", "--format", "md", now="2026-11-24T16:00:01Z")
+    assert r.exit_code == 1
+    assert "| error | `audit.break-glass-unreviewed` |" in r.stdout
+
+
+def test_break_glass_label_on_an_entitlement_without_it_is_refused(hooked: World) -> None:
+    w = hooked
+    number, _ = open_request(w)
+    with w.client("alice") as g:
+        g.get_repo("acme/access").get_pull(number).add_to_labels("break-glass")
+    r = w.jitctl("approvals", "--pr", str(number), "--merge", "--format", "json")
+    assert r.exit_code == 1
+    assert "break-glass.not-allowed" in r.stdout
+    assert w.gh.emu.pull(number).merged_at is None
+    state = w.status(w.gh.emu.pull(number).head_sha)
+    assert state is not None and state[0] == "failure"
+
+
+@pytest.mark.parametrize(
+    ("now", "why"),
+    [
+        ("2026-11-24T16:00:00Z", "would have expired at 2026-11-24T16:00:00Z"),
+        ("2026-11-24T13:00:10Z", "older than the catalog request_ttl (2h)"),
+    ],
+)
+def test_stale_requests_are_closed_with_a_comment(
+    hooked: World, webhook: Webhook, now: str, why: str
+) -> None:
+    w = hooked
+    number, gid = open_request(w)
+    w.approve(number, "carol")  # even approved: a stale request is not merged
+    r = w.jitctl("approvals", "--pr", str(number), "--merge", "--format", "json", now=now)
+    assert r.exit_code == 1, r.output
+    pr = w.gh.emu.pull(number)
+    assert pr.state == "closed" and pr.merged_at is None
+    [comment] = [c for c in w.gh.emu.state.comments if c.issue_number == number]
+    assert comment.body.startswith(
+        "<!-- jitctl -->\n### jitctl: closed: "
+    ) and why in comment.body.replace("\\", "")
+    assert ("closed", gid) in webhook.events("/jit")
+    # closed stays closed: nothing more happens
+    r = w.jitctl("approvals", "--pr", str(number), "--merge", now=now)
+    assert w.gh.emu.pull(number).state == "closed"
+    assert webhook.events("/jit").count(("closed", gid)) == 1
+
+
+def test_a_fresh_request_is_not_stale(hooked: World) -> None:
+    w = hooked
+    number, _ = open_request(w)
+    r = w.jitctl("approvals", "--pr", str(number), "--merge", now="2026-11-24T12:59:00Z")
+    assert r.exit_code == 1  # pending approval, still open
+    assert w.gh.emu.pull(number).state == "open"
