@@ -11,8 +11,10 @@ import click
 
 from controller.cli.app import Env, _ctx, _duration, _need_local, branch_option, fmt_option, main
 from controller.cli.notifying import notify, repository_name
+from controller.core.model import Catalog
 from controller.core.times import format_duration, format_rfc3339
 from controller.git import breakglass, reminders
+from controller.git.repo import GitRepo
 from controller.notify.events import extend_command, grant_event
 
 
@@ -170,3 +172,64 @@ def review(
                 f"reviewed {grant_id} in {result.commit[:12]}" + (late if result.late else "")
             )
     sys.exit(0 if result.commit is not None else 1)
+
+
+@main.command()
+@click.option(
+    "--apply-result",
+    "result",
+    type=click.Choice(["success", "failure"]),
+    required=True,
+    help="How the apply ended (the workflow's needs.apply.result).",
+)
+@click.option("--ref", default="HEAD", show_default=True, help="The applied commit.")
+@click.option("--run-url", default=None, help="A link to the apply run, for the comments.")
+@click.pass_obj
+def announce(env: Env, result: str, ref: str, run_url: str | None) -> None:
+    """After an apply (GitHub): tell each live grant's requester on its pull request.
+
+    One comment per grant, expires_at and result: "access is live until ..." or "the apply
+    failed" (which also notifies `failed`). The PR comes from the merge commit's Jit-PR
+    trailer; a grant merged without one is skipped. Run again, it posts nothing twice.
+
+    Example: jitctl announce --apply-result success
+    """
+    from controller.cli.github import open_forge
+    from controller.github.announce import announce as run_announce
+
+    forge = open_forge()
+    try:
+        with env.repo() as repo:
+            done = run_announce(forge, repo, ref=ref, now=env.now, result=result, run_url=run_url)
+            catalog = ctx_catalog(env, repo)
+    finally:
+        forge.close()
+    posted = [a for a in done if a.posted]
+    if result == "failure" and posted:
+        notify(
+            catalog,
+            [
+                grant_event(
+                    "failed", a.grant, actor="jitctl", repository=repository_name_env(),
+                    at=env.now, pr=a.pr, detail="the apply failed; access may not be live",
+                )
+                for a in posted
+            ],
+        )  # fmt: skip
+    for a in done:
+        verb = "commented on" if a.posted else "already told"
+        click.echo(f"{verb} PR #{a.pr}: {a.grant.id} ({result})")
+    if not done:
+        click.echo("no live grant with a pull request")
+
+
+def ctx_catalog(env: Env, repo: GitRepo) -> Catalog | None:
+    from controller.cli.notifying import trusted_catalog
+
+    return trusted_catalog(env.catalog_path, str(repo.path))
+
+
+def repository_name_env() -> str:
+    import os
+
+    return os.environ.get("GITHUB_REPOSITORY", "")

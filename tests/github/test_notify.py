@@ -129,3 +129,39 @@ def test_a_fresh_request_is_not_stale(hooked: World) -> None:
     r = w.jitctl("approvals", "--pr", str(number), "--merge", now="2026-11-24T12:59:00Z")
     assert r.exit_code == 1  # pending approval, still open
     assert w.gh.emu.pull(number).state == "open"
+
+
+def test_after_apply_the_requester_hears_back_once(hooked: World, webhook: Webhook) -> None:
+    w = hooked
+    number, gid = open_request(w)
+    w.approve(number, "carol")
+    assert w.jitctl("approvals", "--pr", str(number), "--merge").exit_code == 0
+    git(w.clone, "fetch", "-q", "origin", "+refs/heads/main:refs/remotes/origin/main")
+    before = len(webhook.received)
+
+    def mine() -> list[str]:
+        return [
+            c.body
+            for c in w.gh.emu.state.comments
+            if c.issue_number == number and c.body.startswith("<!-- jitctl:applied")
+        ]
+
+    args = ("announce", "--ref", "origin/main", "--apply-result")
+    r = w.jitctl(*args, "failure")
+    assert r.exit_code == 0, r.output
+    assert r.stdout == f"commented on PR #{number}: {gid} (failure)\n"
+    assert webhook.events("/jit")[before:] == [("failed", gid)]
+    r = w.jitctl(*args, "success", "--run-url", "https://github.example/run/1")
+    assert r.exit_code == 0, r.output
+    failure, success = mine()
+    assert "The apply failed" in failure
+    assert success.startswith(f"<!-- jitctl:applied {gid} 2026-11-24T16:00:00Z success -->")
+    assert "Access is live" in success and "until **2026-11-24T16:00:00Z**" in success
+    assert f"jitctl extend {gid} --for 1h" in success
+    # the hourly apply says nothing twice
+    r = w.jitctl(*args, "success")
+    assert r.stdout == f"already told PR #{number}: {gid} (success)\n"
+    assert len(mine()) == 2
+    # after expiry there is nothing live to announce
+    r = w.jitctl(*args, "success", now=LATER)
+    assert r.stdout == "no live grant with a pull request\n"
