@@ -11,11 +11,13 @@ import click
 
 from controller.cli.app import Env, _ctx, _duration, _need_local, branch_option, fmt_option, main
 from controller.cli.notifying import notify, repository_name
+from controller.core.errors import JitError
 from controller.core.model import Catalog
 from controller.core.times import format_duration, format_rfc3339
+from controller.formats.markdown import md
 from controller.git import breakglass, reminders
 from controller.git.repo import GitRepo
-from controller.notify.events import extend_command, grant_event
+from controller.notify.events import extend_command, grant_event, run_event
 
 
 @main.command()
@@ -233,3 +235,73 @@ def repository_name_env() -> str:
     import os
 
     return os.environ.get("GITHUB_REPOSITORY", "")
+
+
+@main.command()
+@click.option("--plan", "plan_path", required=True, help="terraform show -json of the plan.")
+@click.option("--render", "render_path", required=True, help="The jitctl render file applied.")
+@fmt_option("text", "json", "github")
+@click.pass_obj
+def drift(env: Env, plan_path: str, render_path: str, fmt: str) -> None:
+    """Report drift: planned changes that no grant change explains (a scheduled apply).
+
+    On a schedule the branch's grants are already applied, so the only change they explain is
+    removing a grant that render no longer passes (expired or removed). Anything else is drift:
+    reported (a `drift` notification, a job-summary table with --format github) before the
+    apply puts the cloud back to what git says. Exit 1 when there is drift.
+
+    Example: jitctl drift --plan plan.json --render render.tfvars.json --format github
+    """
+    import os
+
+    from controller.formats.plan import drift as find_drift
+    from controller.formats.plan import plan_changes
+
+    try:
+        with open(plan_path, encoding="utf-8") as fh:
+            plan = json.load(fh)
+        with open(render_path, encoding="utf-8") as fh:
+            rendered = json.load(fh)["grants"]
+        changes = plan_changes(plan)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise JitError(f"cannot read the plan or the render: {exc}", rule="io") from None
+    found = find_drift(changes, set(rendered))
+    if found:
+        with env.repo() as repo:
+            catalog = ctx_catalog(env, repo)
+        kinds = ", ".join(f"{c.kind} {c.address}" for c in found[:5])
+        more = f" (+{len(found) - 5} more)" if len(found) > 5 else ""
+        notify(
+            catalog,
+            [
+                run_event(
+                    "drift", actor="jitctl", repository=repository_name_env(), at=env.now,
+                    detail=f"{len(found)} change(s) no grant explains: {kinds}{more}",
+                )
+            ],
+        )  # fmt: skip
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "drift": [
+                        {"address": c.address, "grant": c.grant, "kind": c.kind} for c in found
+                    ],
+                    "explained": len(changes) - len(found),
+                },
+                indent=2,
+            )
+        )
+    else:
+        for c in found:
+            line = f"drift: {c.kind} {c.address}" + (f" (grant {c.grant})" if c.grant else "")
+            click.echo(f"::warning::{line}" if fmt == "github" else line)
+        if not found:
+            click.echo(f"no drift ({len(changes)} planned change(s), all explained)")
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if fmt == "github" and summary and found:
+            rows = ["### jitctl: drift", "", "| change | resource | grant |", "|---|---|---|"]
+            rows += [f"| {c.kind} | {md(c.address)} | {md(c.grant or '')} |" for c in found]
+            with open(summary, "a", encoding="utf-8") as fh:
+                fh.write("\n".join(rows) + "\n\nThe apply puts these back to what git says.\n")
+    sys.exit(1 if found else 0)
