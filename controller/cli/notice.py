@@ -29,6 +29,7 @@ from controller.notify.events import extend_command, grant_event, run_event
 )
 @click.option("--local", is_flag=True, help="Remember reminders in this repository's refs.")
 @click.option("--dry-run", is_flag=True, help="Say who would be reminded; send nothing.")
+@click.option("--remote", default="origin", show_default=True, help="GitHub: the git remote.")
 @branch_option
 @fmt_option("text", "json")
 @click.pass_obj
@@ -37,6 +38,7 @@ def remind(
     before: timedelta,
     local: bool,
     dry_run: bool,
+    remote: str,
     default_branch: str | None,
     fmt: str,
 ) -> None:
@@ -45,10 +47,14 @@ def remind(
     Every grant that expires within --before gets one `expiring` notification with the
     `jitctl extend` command to run; a grant already reminded for its current expires_at is
     skipped (the reminder is remembered as the ref refs/jitctl/reminded/<id>/<expires_at>).
+    On GitHub (without --local) that ref is pushed to --remote, which lets one run only create
+    it, and the grant's pull request gets one comment.
 
     Example: jitctl remind --before 30m --local
     """
-    _need_local(local, "remind")
+    if not local and not dry_run:
+        _remind_github(env, before, remote, default_branch, fmt)
+        return
     sent = []
     with env.repo() as repo:
         ctx = _ctx(env, repo, default_branch)
@@ -305,3 +311,47 @@ def drift(env: Env, plan_path: str, render_path: str, fmt: str) -> None:
             with open(summary, "a", encoding="utf-8") as fh:
                 fh.write("\n".join(rows) + "\n\nThe apply puts these back to what git says.\n")
     sys.exit(1 if found else 0)
+
+
+def _remind_github(
+    env: Env, before: timedelta, remote: str, default_branch: str | None, fmt: str
+) -> None:
+    from controller.cli.github import open_forge
+    from controller.github.remind import remind_on_github
+
+    forge = open_forge()
+    try:
+        with env.repo() as repo:
+            base = default_branch or forge.default_branch()
+            done = remind_on_github(
+                forge, repo, remote=remote, base=base, now=env.now, before=before
+            )
+            catalog = ctx_catalog(env, repo)
+    finally:
+        forge.close()
+    events = [
+        grant_event(
+            "expiring", r.grant, actor="jitctl", repository=repository_name_env(), at=env.now,
+            pr=r.pr, detail=f"to keep it: {extend_command(r.grant)}",
+        )
+        for r in done
+        if r.sent
+    ]  # fmt: skip
+    notify(catalog, events)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "due": [r.grant.id for r in done],
+                    "reminded": [r.grant.id for r in done if r.sent],
+                    "dry_run": False,
+                },
+                indent=2,
+            )
+        )
+        return
+    for r in done:
+        where = f" (PR #{r.pr})" if r.pr else ""
+        click.echo(f"{'reminded' if r.sent else 'already reminded'}: {r.grant.id}{where}")
+    if not done:
+        click.echo("no grant expires within " + format_duration(before))

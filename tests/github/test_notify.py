@@ -165,3 +165,45 @@ def test_after_apply_the_requester_hears_back_once(hooked: World, webhook: Webho
     # after expiry there is nothing live to announce
     r = w.jitctl(*args, "success", now=LATER)
     assert r.stdout == "no live grant with a pull request\n"
+
+
+def test_reminders_on_github_once_across_fresh_checkouts(
+    hooked: World, webhook: Webhook, tmp_path: Path
+) -> None:
+    w = hooked
+    number, gid = open_request(w)
+    w.approve(number, "carol")
+    assert w.jitctl("approvals", "--pr", str(number), "--merge").exit_code == 0
+    before = len(webhook.received)
+    r = w.jitctl("remind", "--before", "30m", now="2026-11-24T15:40:00Z")
+    assert r.exit_code == 0, r.output
+    assert r.stdout == f"reminded: {gid} (PR #{number})\n"
+    [c] = [c for c in w.gh.emu.state.comments if c.body.startswith("<!-- jitctl:expiring")]
+    assert c.issue_number == number and f"jitctl extend {gid} --for 1h" in c.body
+    [ev] = webhook.bodies("/jit")[before:]
+    assert (ev["event"], ev["grant"], ev["pr"]) == ("expiring", gid, number)
+
+    # the next scheduled run, on a fresh checkout: the claim on the remote keeps it silent
+    fresh = tmp_path / "fresh"
+    git(tmp_path, "clone", "-q", str(w.gh.bare_path), str(fresh))
+    w.clone = fresh
+    r = w.jitctl("remind", "--before", "30m", now="2026-11-24T15:45:00Z")
+    assert r.stdout == f"already reminded: {gid}\n"
+    assert len(webhook.received) == before + 1
+    assert len([c for c in w.gh.emu.state.comments if "jitctl:expiring" in c.body]) == 1
+
+
+def test_two_runs_racing_for_one_reminder_claim_it_once(hooked: World, tmp_path: Path) -> None:
+    """Both runs read 'not reminded' before either pushed: git lets one create the ref."""
+    from controller.git.repo import GitRepo
+    from controller.github.remind import _claim
+    from tests.factories import make_grant
+
+    g = make_grant(id="alice-ro")
+    wins = []
+    for name in ("a", "b"):
+        clone = tmp_path / name
+        git(tmp_path, "clone", "-q", str(hooked.gh.bare_path), str(clone))
+        with GitRepo(clone) as repo:
+            wins.append(_claim(repo, "origin", g, {}))
+    assert wins == [True, False]
