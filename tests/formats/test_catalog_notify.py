@@ -101,3 +101,23 @@ def test_min_approvals_zero_is_still_refused() -> None:
     )
     with pytest.raises(JitError, match="min_approvals: must be a whole number of at least 1"):
         load_catalog(text)
+
+
+def test_the_published_schema_agrees_on_notify_and_break_glass(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.formats.test_catalog_schema import check_jsonschema
+
+    good = with_top("notify:\n  - url_env: JITCTL_SLACK_WEBHOOK\n    events: [expiring]\n"
+                    "request_ttl: 2h")  # fmt: skip
+    load_catalog(good)
+    path = tmp_path / "catalog.yaml"
+    path.write_text(good)
+    assert check_jsonschema(path).returncode == 0
+    for bad in (
+        "notify:\n  - url_env: GITHUB_TOKEN",
+        "notify:\n  - {url: 'http://a/b', url_env: X}",
+        "notify:\n  - {url: 'http://a/b', events: [hacked]}",
+    ):
+        with pytest.raises(JitError):
+            load_catalog(with_top(bad))
+        path.write_text(with_top(bad))
+        assert check_jsonschema(path).returncode == 1, bad
