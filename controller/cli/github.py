@@ -151,7 +151,8 @@ def _notify_approvals(env: Any, r: Any) -> None:
             events.append(ev("closed", "jitctl", r.note))
             continue
         if c.after is None:
-            events.append(ev("revoked" if c.kind.value == "revocation" else "expired", "jitctl"))
+            revoked = c.kind.value == "revocation"
+            events.append(ev("revoked", author) if revoked else ev("expired", "jitctl"))
             continue
         if r.review_by is not None:
             events.append(

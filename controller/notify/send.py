@@ -19,7 +19,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from controller.core.model import NotifyTarget
 from controller.notify.events import Event
@@ -106,10 +106,15 @@ def _service(url: str, event: Event, timeout: float) -> tuple[Any, str] | str:
         if native is not None:  # a service's own webhook URL (Slack, Teams, Discord, ...)
             _limit(native, timeout)
             return native, event.text()
-        json_url = ("jsons" if scheme == "https" else "json") + url[len(scheme) :]
+        parts = urlsplit(url)
+        # the query is the receiver's, not apprise options: pass it on as request parameters
+        json_url = ("jsons" if scheme == "https" else "json") + parts._replace(query="").geturl()[
+            len(scheme) :
+        ]
         parsed: dict[str, Any] | None = NotifyJSON.parse_url(json_url)  # type: ignore[no-untyped-call]
         if not parsed:
             return "not a valid URL"
+        parsed["params"] = dict(parse_qsl(parts.query, keep_blank_values=True))
         # apprise's own keys removed (an empty value removes a key); the body is ours, exactly
         payload: dict[str, Any] = {k: "" for k in _APPRISE_JSON_KEYS}
         payload.update(event.body())

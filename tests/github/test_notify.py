@@ -207,3 +207,44 @@ def test_two_runs_racing_for_one_reminder_claim_it_once(hooked: World, tmp_path:
         with GitRepo(clone) as repo:
             wins.append(_claim(repo, "origin", g, {}))
     assert wins == [True, False]
+
+
+def test_a_revocation_pr_merged_on_github_notifies_revoked(hooked: World, webhook: Webhook) -> None:
+    w = hooked
+    number, gid = open_request(w)
+    w.approve(number, "carol")
+    assert w.jitctl("approvals", "--pr", str(number), "--merge").exit_code == 0
+    w.gh.emu.commit_files("revoke", {f"grants/{gid}.hcl": None}, "revoke", author="bob")
+    with w.client("bob") as g:
+        rev = g.get_repo("acme/access").create_pull(
+            title="revoke", body="", head="revoke", base="main"
+        )
+    r = w.jitctl("approvals", "--pr", str(rev.number), "--merge")
+    assert r.exit_code == 0, r.output
+    [last] = webhook.bodies("/jit")[-1:]
+    assert (last["event"], last["grant"], last["actor"], last["pr"]) == (
+        "revoked",
+        gid,
+        "bob",
+        rev.number,
+    )
+
+
+def test_a_webhook_answering_500_changes_nothing_on_github(hooked: World, webhook: Webhook) -> None:
+    webhook.status = 500
+    w = hooked
+    number, gid = open_request(w)
+    w.approve(number, "carol")
+    r = w.jitctl("approvals", "--pr", str(number), "--merge")
+    assert r.exit_code == 0, r.output
+    assert w.gh.emu.pull(number).merged_at is not None
+    assert f"warning: notification granted {gid} to http://127.0.0.1" in r.stderr
+    r = w.jitctl("expire", "--format", "json", now=LATER)
+    assert r.exit_code == 0 and json.loads(r.stdout)["merged"]
+    assert f"grants/{gid}.hcl" not in w.main_files()
+    assert [b["event"] for b in webhook.bodies("/jit")] == [
+        "requested",
+        "approved",
+        "granted",
+        "expired",
+    ]  # each tried once

@@ -98,3 +98,12 @@ def test_other_services_get_escaped_text(webhook: Webhook) -> None:
         assert bad not in message, bad
     assert message.startswith("requested: ")
     assert got["title"] == "jitctl: access requested"
+
+
+def test_a_webhook_query_string_reaches_the_receiver(webhook: Webhook) -> None:
+    """?token=... belongs to the receiver (never read as apprise options such as method=GET)."""
+    url = webhook.url + "/q?token=abc&method=GET"
+    assert deliver([NotifyTarget(url, None, ALL)], [event()], {}) == []
+    [got] = webhook.received
+    assert got.path == "/q?token=abc&method=GET"
+    assert got.json()["event"] == "granted"
