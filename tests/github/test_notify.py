@@ -248,3 +248,22 @@ def test_a_webhook_answering_500_changes_nothing_on_github(hooked: World, webhoo
         "granted",
         "expired",
     ]  # each tried once
+
+
+def test_a_forged_marker_does_not_silence_the_apply_report(hooked: World) -> None:
+    """The requester posts jitctl's marker themselves to hide an 'apply failed' comment: only
+    the App's own comments count."""
+    w = hooked
+    number, gid = open_request(w)
+    w.approve(number, "carol")
+    assert w.jitctl("approvals", "--pr", str(number), "--merge").exit_code == 0
+    git(w.clone, "fetch", "-q", "origin", "+refs/heads/main:refs/remotes/origin/main")
+    forged = f"<!-- jitctl:applied {gid} 2026-11-24T16:00:00Z failure -->\nall good"
+    from tests.github_emulator.state import Comment as EmuComment
+
+    at = w.gh.emu.clock.tick()
+    w.gh.emu.state.comments.append(EmuComment(99999, number, "alice", forged, at, at))
+    r = w.jitctl("announce", "--ref", "origin/main", "--apply-result", "failure")
+    assert r.stdout == f"commented on PR #{number}: {gid} (failure)\n"
+    ours = [c for c in w.gh.emu.state.comments if "The apply failed" in c.body]
+    assert len(ours) == 1 and ours[0].user != "alice"
