@@ -41,7 +41,7 @@ from functools import cached_property
 
 from controller.core.model import Catalog, FileChange, Grant, Review, ReviewState
 from controller.core.policy import ApprovalOutcome, evaluate_approvals, team_members
-from controller.core.times import format_duration, format_rfc3339
+from controller.core.times import format_duration, format_rfc3339, parse_rfc3339
 
 __all__ = [
     "RULES",
@@ -76,6 +76,8 @@ RULES: dict[str, str] = {
     "audit.invalid-file": "a file under grants/ on the default branch is not a valid grant",
     "audit.trust-changed": "the audit's trust root (catalog audit key, signer files) changed",
     "audit.live": "(info) access still live at the end of the report",
+    "audit.break-glass-unreviewed": "(error) a break-glass grant was not approved after the fact "
+    "within its review_within",
 }
 
 # error: access that is not proven or not approved; warning: clean-up and hygiene; info.
@@ -279,10 +281,23 @@ class AuditFinding:
 
 
 @dataclass(frozen=True)
+class BreakGlassGrant:
+    """A grant merged without approval through break-glass: approve it by ``review_by``."""
+
+    lifecycle: str
+    grant: Grant
+    granted_at: datetime
+    review_by: datetime
+    requester: str | None
+    commit: str
+
+
+@dataclass(frozen=True)
 class History:
     events: tuple[AuditEvent, ...]
     windows: tuple[Window, ...]
     findings: tuple[AuditFinding, ...]
+    break_glass: tuple[BreakGlassGrant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -308,7 +323,8 @@ class AuditReport:
 
     @property
     def warnings(self) -> tuple[AuditFinding, ...]:
-        return tuple(f for f in self.findings if f.severity == "warning")
+        """The findings that call for action: errors and warnings."""
+        return tuple(f for f in self.findings if f.severity in ("error", "warning"))
 
     @property
     def errors(self) -> tuple[AuditFinding, ...]:
@@ -375,6 +391,7 @@ class _Replay:
     windows: list[Window] = field(default_factory=list)
     findings: list[AuditFinding] = field(default_factory=list)
     open: dict[str, _Life] = field(default_factory=dict)  # path -> the lifecycle living there
+    break_glass: list[BreakGlassGrant] = field(default_factory=list)
     trust: Trust = field(default_factory=Trust)
     proofs: dict[str, Proof] = field(default_factory=dict)  # commit -> its proof
     # (catalog, entitlement, approvers, requester, claimed teams) -> the approvals' outcome
@@ -556,7 +573,19 @@ def replay(
         )
     for life in st.open.values():
         st.windows.append(life.window())
-    return History(tuple(st.events), tuple(st.windows), tuple(st.findings))
+    return History(tuple(st.events), tuple(st.windows), tuple(st.findings), tuple(st.break_glass))
+
+
+def _break_glass_deadline(rec: CommitRecord, grant_id: str) -> datetime | None:
+    """``Jit-Break-Glass: <id> <review_by>`` on a merge: the grant's review deadline."""
+    for value in rec.values("Jit-Break-Glass"):
+        parts = value.split()
+        if len(parts) == 2 and parts[0] == grant_id:
+            try:
+                return parse_rfc3339(parts[1])
+            except ValueError:
+                return None
+    return None
 
 
 def _replay_commit(st: _Replay, rec: CommitRecord) -> None:
@@ -602,7 +631,12 @@ def _replay_commit(st: _Replay, rec: CommitRecord) -> None:
 
 
 def _judge(
-    st: _Replay, rec: CommitRecord, grant: Grant, managed: bool, what: str
+    st: _Replay,
+    rec: CommitRecord,
+    grant: Grant,
+    managed: bool,
+    what: str,
+    break_glass: bool = False,
 ) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
     """Re-judge a grant or extension from git alone: who made the commit (its signature) and
     whether its recorded approvals meet the catalog as it was at the commit's first parent.
@@ -623,7 +657,8 @@ def _judge(
     elif proof.how == "github" and _pr(rec) is None:
         out.append(("audit.no-pr", f"{head} was merged on GitHub without a Jit-PR trailer"))
     if not approvers:
-        out.append(("audit.no-approval", f"{head} has no recorded approval"))
+        if not break_glass:  # break-glass: judged by its review after the fact (build_report)
+            out.append(("audit.no-approval", f"{head} has no recorded approval"))
         return approvers, out
     requester = rec.value("Requested-by")
     if requester is None and rec.side is not None:
@@ -668,8 +703,12 @@ def _grant(
     st: _Replay, rec: CommitRecord, path: str, grant: Grant, jit_ids: set[str], edited: bool = False
 ) -> None:
     managed = grant.id in jit_ids
-    approvers, problems = _judge(st, rec, grant, managed, "was granted")
-    bad = bool(problems)
+    review_by = _break_glass_deadline(rec, grant.id) if managed else None
+    approvers, problems = _judge(
+        st, rec, grant, managed, "was granted", break_glass=review_by is not None
+    )
+    # a break-glass grant stays unreviewed until approved after the fact (build_report)
+    bad = bool(problems) or (review_by is not None and not approvers)
     life = _Life(f"{grant.id}@{rec.sha[:12]}", grant, rec.committed_at, bad)
     life.grant_commit = rec.sha
     ent = rec.catalog.entitlements.get(grant.entitlement) if rec.catalog is not None else None
@@ -680,6 +719,13 @@ def _grant(
     st.event(EventKind.GRANTED, life, rec, approvers=approvers, unreviewed=bad, flags=flags)
     for rule, message in problems:
         st.finding(rule, life, None, rec, message, flagged=True)
+    if review_by is not None and not approvers:
+        # break-glass: approved after the fact, or an error finding (build_report)
+        st.break_glass.append(
+            BreakGlassGrant(
+                life.key, grant, rec.committed_at, review_by, rec.value("Requested-by"), rec.sha
+            )
+        )
     if edited:
         st.finding(
             "audit.edited-in-place",
@@ -825,6 +871,21 @@ def _delete(st: _Replay, rec: CommitRecord, c: PathChange, kind: str, jit_ids: s
 # --------------------------------------------------------------------------- the report
 
 
+def _break_glass_review(
+    bg: BreakGlassGrant, reviews: Sequence[CommitRecord]
+) -> tuple[CommitRecord | None, tuple[str, ...]]:
+    """The first review of ``bg`` after its merge with an approval that is not the
+    requester's own, and those approvals."""
+    for rec in reviews:
+        if rec.committed_at < bg.granted_at or bg.grant.id not in _ids(rec, "Jit-Grant"):
+            continue
+        requester = (bg.requester or "").lower()
+        approvals = tuple(a for a in _approvers(rec) if a.lower() != requester)
+        if approvals:
+            return rec, approvals
+    return None, ()
+
+
 def _percentile(values: Sequence[timedelta], q: float) -> timedelta | None:
     """Nearest-rank percentile of sorted ``values``."""
     if not values:
@@ -857,6 +918,7 @@ def build_report(
     principal: str | None = None,
     entitlement: str | None = None,
     late_after: timedelta = timedelta(hours=1),
+    reviews: Sequence[CommitRecord] = (),
 ) -> AuditReport:
     """The period [since, until] of ``history``, filtered (globs), with the findings first.
 
@@ -935,6 +997,58 @@ def build_report(
                 ),
             )
         )
+    reviewed: list[AuditEvent] = []
+    for bg in history.break_glass:
+        if not keep(bg.grant.principal, bg.grant.entitlement):
+            continue
+        found, approvals = _break_glass_review(bg, reviews)
+        if found is not None and found.committed_at <= bg.review_by:
+            extra = [
+                AuditEvent(
+                    event=EventKind.APPROVED,
+                    grant=bg.grant.id,
+                    lifecycle=bg.lifecycle,
+                    principal=bg.grant.principal,
+                    entitlement=bg.grant.entitlement,
+                    at=found.committed_at,
+                    actor=login,
+                    commit=found.sha,
+                    approvers=approvals,
+                    expires_at=bg.grant.expires_at,
+                    jit_kind="review",
+                )
+                for login in approvals
+            ]
+            reviewed += [e for e in extra if in_period(e.at)]
+            continue
+        if found is None and bg.review_by > until:
+            continue  # still within its review window
+        at = found.committed_at if found is not None else bg.review_by
+        if not in_period(at):
+            continue
+        how = (
+            f"was approved only at {format_rfc3339(found.committed_at)} "
+            f"({format_duration(found.committed_at - bg.review_by)} late)"
+            if found is not None
+            else "was never approved after the fact"
+        )
+        findings.append(
+            AuditFinding(
+                rule="audit.break-glass-unreviewed",
+                severity="error",
+                grant=bg.grant.id,
+                lifecycle=bg.lifecycle,
+                principal=bg.grant.principal,
+                entitlement=bg.grant.entitlement,
+                at=at,
+                commit=found.sha if found is not None else bg.commit,
+                message=f"break-glass grant {bg.grant.id} ({bg.grant.principal} -> "
+                f"{bg.grant.entitlement}, merged in {bg.commit[:12]} without approval) {how}; "
+                f"it had to be approved by {format_rfc3339(bg.review_by)}",
+            )
+        )
+    if reviewed:  # the reviews' approvals, in time order among the other events
+        events = tuple(sorted((*events, *reviewed), key=lambda e: e.at))
     lags.sort()
     order = {rule: i for i, rule in enumerate(RULES)}
     findings.sort(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from controller.audit.history import HistoryReader
+from controller.audit.history import HistoryReader, read_reviews
 from controller.audit.lifecycles import History, build_report, replay
 from controller.audit.report import to_csv, to_html, to_jsonl, to_markdown, to_ocsf
 from controller.cli.app import (
@@ -92,12 +92,7 @@ def _known(history: History, catalog: Catalog | None) -> tuple[set[str], set[str
 @click.option(
     "--fail-on-findings",
     is_flag=True,
-    help="Exit 1 when the report has an error finding (unproven or unapproved access).",
-)
-@click.option(
-    "--fail-on-warnings",
-    is_flag=True,
-    help="Exit 1 when the report has an error or a warning (audit.live is information only).",
+    help="Exit 1 also when the report has warnings (errors always exit 1; info never).",
 )
 @click.pass_obj
 def audit_(
@@ -111,7 +106,6 @@ def audit_(
     ref: str | None,
     late_after: timedelta,
     fail_on_findings: bool,
-    fail_on_warnings: bool,
 ) -> None:
     """The audit log of every grant, rebuilt from git history alone (no network).
 
@@ -119,8 +113,9 @@ def audit_(
     who approved it, when it was granted, extended, revoked or expired, by which commit. Each
     grant and extension is re-judged: its commit must be proven to be jitctl's (a signature
     the audited tree trusts) and its approvals must meet the catalog as it was at its parent.
-    The report is the product: the exit code is 0 unless --fail-on-findings and an error (or
-    --fail-on-warnings and a warning). A summary of the findings goes to stderr.
+    The report is the product, and its errors (unproven or unapproved access, a break-glass
+    grant not approved in time) exit 1; --fail-on-findings also fails on warnings. A summary
+    of the findings goes to stderr.
 
     Example: jitctl audit --since 2026-10-01 --until 2026-10-31 --format html --out audit.html
     """
@@ -132,6 +127,7 @@ def audit_(
         repo.rev(branch)
         reader = HistoryReader(repo.path)
         records = reader.read(branch)
+        reviews = read_reviews(repo.path, branch)
     history = replay(records, reader.trust, reader.trust_changes)
     principals, entitlements = _known(history, reader.tip_catalog)
     for notice in (
@@ -142,6 +138,7 @@ def audit_(
             click.echo(notice, err=True)
     report = build_report(
         history,
+        reviews=reviews,
         until=end,
         since=since,
         principal=principal,
@@ -167,10 +164,8 @@ def audit_(
         counts[f.rule] = counts.get(f.rule, 0) + 1
     click.echo(
         f"audit of {branch}: {len(report.events)} event(s), {len(report.windows)} window(s), "
-        f"{len(report.errors)} error(s), {len(report.warnings)} warning(s); "
+        f"{len(report.errors)} error(s), {len(report.warnings) - len(report.errors)} warning(s); "
         + (", ".join(f"{rule}: {n}" for rule, n in sorted(counts.items())) or "no findings"),
         err=True,
     )
-    failed = (fail_on_findings or fail_on_warnings) and report.errors
-    failed = failed or (fail_on_warnings and report.warnings)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if report.errors or (fail_on_findings and report.warnings) else 0)
