@@ -114,7 +114,7 @@ def test_hand_made_commits_are_flagged_and_jitctl_merges_are_clean(tmp_path: Pat
     )
 
     code, records, err = audit(repo)
-    assert code == 0, err
+    assert code == 1, err  # error findings exit 1
     granted = {r["grant"]: r for r in records if r["event"] == "granted"}
     assert granted[good]["flags"] == [] and granted[good]["proven"] is True
     assert granted[good]["unreviewed"] is False
@@ -150,7 +150,7 @@ def test_messages_name_the_grant_the_commit_and_what_is_missing(tmp_path: Path) 
     result = CliRunner().invoke(
         main, ["--repo", str(repo.path), "--now", UNTIL, "audit", "--format", "md"]
     )
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     lines = [x for x in result.stdout.splitlines() if "audit.approval" in x and "| error" in x]
     assert len(lines) == 1
     assert "too-few" in lines[0] and sha[:12] in lines[0]
@@ -169,7 +169,7 @@ def test_untrusted_repository_proves_nothing(tmp_path: Path) -> None:
         **when("10:00"),
     )
     code, records, err = audit(repo)
-    assert code == 0
+    assert code == 1
     granted = next(r for r in records if r["event"] == "granted")
     assert granted["flags"] == ["audit.unproven"]
     assert "audit.unproven: 1" in err
@@ -209,7 +209,7 @@ def test_a_key_slipped_into_the_trust_root_is_a_warning_naming_who(tmp_path: Pat
     assert slip[:12] in line and "Mallory" in line
     assert (
         CliRunner()
-        .invoke(main, ["--repo", str(repo.path), "--now", UNTIL, "audit", "--fail-on-warnings"])
+        .invoke(main, ["--repo", str(repo.path), "--now", UNTIL, "audit", "--fail-on-findings"])
         .exit_code
         == 1
     )

@@ -167,7 +167,7 @@ def test_a_merge_by_hand_on_github_is_not_jitctls(world: World) -> None:
         )
     git(w.clone, "fetch", "-q", "origin", "+refs/heads/main:refs/remotes/origin/main")
     r = w.jitctl("audit", "--ref", "origin/main", "--format", "jsonl", now=LATER)
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # an error finding
     events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     granted = next(e for e in events if e["event"] == "granted")
     assert granted["flags"] == ["audit.unproven"] and granted["proven"] is False
