@@ -10,7 +10,7 @@ terraform {
     }
     google = {
       source  = "hashicorp/google"
-      version = ">= 5.0, < 8.0"
+      version = ">= 5.0, < 7.0"
     }
     # azurerm 4.x only. 3.x releases up to at least 3.103 fail to read or plan a PIM assignment
     # whose schedule has ended (hashicorp/terraform-provider-azurerm#23432, #23111, #24118: the
