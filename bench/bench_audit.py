@@ -25,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from controller.audit import build_report, replay
-from controller.auditlog import HistoryReader
-from controller.auditreport import to_jsonl
-from controller.grantfile import format_grant
+from controller.audit.history import HistoryReader
+from controller.audit.lifecycles import build_report, replay
+from controller.audit.report import to_jsonl
+from controller.formats.grantfile import format_grant
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 STEP = timedelta(minutes=5)

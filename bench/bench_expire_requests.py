@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from controller.forge import ForgeConfig, GitHubForge
-from controller.ghexpire import expire_on_github
-from controller.gitrepo import GitRepo
-from controller.retry import RetryPolicy
-from controller.timeutil import parse_rfc3339
+from controller.core.times import parse_rfc3339
+from controller.git.repo import GitRepo
+from controller.github.expire import expire_on_github
+from controller.github.forge import ForgeConfig, GitHubForge
+from controller.github.retry import RetryPolicy
 from tests.factories import EXAMPLE_CATALOG_TEXT, grant_text
 from tests.ghworld import git
 from tests.github_emulator.fixtures import build_emulator

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from controller.grantfile import _parse_slow, format_grant, parse_grant_file
+from controller.formats.grantfile import _parse_slow, format_grant, parse_grant_file
 
 
 def corpus(n: int) -> list[tuple[str, bytes]]:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from controller.catalog import load_catalog
-from controller.model import Catalog, Grant
-from controller.timeutil import format_rfc3339, parse_rfc3339
+from controller.core.model import Catalog, Grant
+from controller.core.times import format_rfc3339, parse_rfc3339
+from controller.formats.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CATALOG_TEXT = (ROOT / "catalog.yaml").read_text("utf-8")

@@ -14,9 +14,9 @@ import github
 import pytest
 from click.testing import CliRunner, Result
 
-from controller import cli_github
+from controller.cli import github as cli_github
 from controller.cli import main
-from controller.retry import RetryPolicy
+from controller.github.retry import RetryPolicy
 from tests.factories import EXAMPLE_CATALOG_TEXT
 from tests.github_emulator.fixtures import EmulatedGitHub
 
@@ -52,7 +52,7 @@ def no_sleep(seconds: float) -> None:
 class World:
     gh: EmulatedGitHub
     clone: Path
-    timeout: float = 5.0
+    timeout: int = 5
 
     def env(self, login: str | None) -> dict[str, str]:
         env = {

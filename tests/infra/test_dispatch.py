@@ -177,7 +177,7 @@ def test_jitctl_render_feeds_the_dispatcher(terraform: str, tmp_path: Path) -> N
     from click.testing import CliRunner
 
     from controller.cli import main
-    from controller.render import describe_cloud_condition
+    from controller.core.render import describe_cloud_condition
     from tests.factories import grant_text
     from tests.gitutil import new_access_repo
 

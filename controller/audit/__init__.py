@@ -1,0 +1,1 @@
+"""History -> lifecycles, windows and findings; the report formats."""

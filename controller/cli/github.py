@@ -1,0 +1,272 @@
+"""The GitHub commands: ``approvals``, ``doctor``, and the GitHub side of ``expire`` and
+``request --open-pr``. Thin: parse, call the library, format.
+
+Credentials and the repository come from the environment (see ``ForgeConfig.from_env``):
+GITHUB_REPOSITORY, GITHUB_API_URL, and JITCTL_APP_ID + JITCTL_APP_PRIVATE_KEY(_FILE)
+[+ JITCTL_APP_INSTALLATION_ID] or GITHUB_TOKEN; JITCTL_HTTP_TIMEOUT.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from controller.cli.output import (
+    annotation,
+    append_step_summary,
+    decision_json,
+    finding_text,
+)
+from controller.core.errors import JitError
+from controller.core.times import format_rfc3339
+from controller.formats.markdown import md
+from controller.git.lifecycle import Proposal
+from controller.git.repo import GitRepo
+from controller.github.retry import RetryPolicy, Uncertain
+
+if TYPE_CHECKING:  # the GitHub modules import pygithub (~0.1 s): only GitHub commands pay it
+    from controller.github.expire import GhExpireResult
+    from controller.github.forge import Forge, PullRequest
+
+# Tests swap these (a no-op sleep; an emulator-backed forge).
+retry_policy: RetryPolicy = RetryPolicy()
+
+
+def _default_factory() -> Forge:
+    from controller.github.forge import ForgeConfig, GitHubForge
+
+    return GitHubForge(ForgeConfig.from_env(), retry_policy)
+
+
+forge_factory: Callable[[], Forge] = _default_factory
+
+
+def open_forge() -> Forge:
+    return forge_factory()
+
+
+# --- approvals -----------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--pr", "number", type=int, required=True, help="The pull request number.")
+@click.option("--merge", is_flag=True, help="Merge the PR when policy allows it (squash).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+    show_default=True,
+    help="Output format; json is a stable schema on stdout; github adds annotations.",
+)  # fmt: skip
+@click.pass_obj
+def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
+    """Judge a pull request on GitHub: post the `jitctl` status and one comment, and merge it.
+
+    The change is judged by the catalog at the PR's base; approvals count only when they are
+    the reviewer's latest, on the current head, from the entitlement's approvers, and never the
+    author's. Revocations and expiries need no approval. With --merge an approved request,
+    extension, revocation or expiry is squash-merged with the sha precondition and audit
+    trailers; mixed PRs and PRs that change no grant are never merged by jitctl.
+    Exit 0 when the status is success (and, with --merge, the PR merged), 1 otherwise.
+
+    Example: GITHUB_REPOSITORY=acme/access jitctl approvals --pr 42 --merge
+    """
+    forge = open_forge()
+    try:
+        from controller.github.approvals import approvals as run_approvals
+
+        r = run_approvals(forge, number, now=env.now, catalog_path=env.catalog_path, merge=merge)
+    finally:
+        forge.close()
+    v, a = r.verdict, r.approval
+    if fmt == "json":
+        out: dict[str, Any] = {
+            "pr": number,
+            "head": r.head_sha,
+            "state": v.state.value if v else None,
+            "description": v.description if v else None,
+            "auto_merge": v.auto_merge if v else False,
+            "merged": r.merged,
+            "merge_commit": r.merge_commit,
+            "note": r.note,
+            "approvers": list(a.approvers) if a else [],
+            "missing": list(a.missing) if a and not a.satisfied else [],
+            "ignored": [{"login": w, "why": y} for w, y in a.ignored] if a else [],
+        }
+        if r.decision is not None:
+            out.update(decision_json(r.decision))
+        click.echo(json.dumps(out, indent=2))
+    else:
+        if r.decision is not None:
+            for f in r.decision.findings:
+                click.echo(
+                    annotation(f) if fmt == "github" else finding_text(f), err=fmt != "github"
+                )
+        if a:
+            for who, why in a.ignored:
+                click.echo(f"approval by {who} does not count: {why}", err=True)
+        if v:
+            click.echo(f"PR #{number} ({r.head_sha[:12]}): {v.state.value}: {v.description}")
+        if r.merged:
+            click.echo(
+                f"merged PR #{number}" + (f" as {r.merge_commit[:12]}" if r.merge_commit else "")
+            )
+        elif r.note:
+            click.echo(f"PR #{number}: {r.note}")
+        if fmt == "github":
+            append_step_summary(
+                f"jitctl approvals #{number}",
+                list(r.decision.findings) if r.decision else [],
+                [f"{v.state.value}: {md(v.description)}" if v else md(r.note)],
+            )
+    wanted_merge = merge and v is not None and v.auto_merge
+    sys.exit(0 if r.merged or (r.ok and not wanted_merge) else 1)
+
+
+# --- doctor --------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--branch", default=None, help="The branch to inspect (default: the default branch).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Output format; json is a stable schema on stdout.",
+)  # fmt: skip
+def doctor(branch: str | None, fmt: str) -> None:
+    """Check the repository's GitHub settings for what is unsafe or missing.
+
+    The `jitctl` status must be required on the default branch (from the App), code-owner
+    review required and CODEOWNERS covering catalog.yaml, modules/, .github/ and controller/,
+    no force pushes or deletion, no bypass. Exit 1 when there are findings.
+
+    Example: GITHUB_REPOSITORY=acme/access jitctl doctor --format json
+    """
+    forge = open_forge()
+    try:
+        settings = forge.settings(branch or forge.default_branch())
+    finally:
+        forge.close()
+    from controller.github.doctor import diagnose
+
+    findings = diagnose(settings)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {"branch": settings.default_branch, "findings": [f.as_dict() for f in findings]},
+                indent=2,
+            )
+        )
+    else:
+        for f in findings:
+            click.echo(finding_text(f))
+        click.echo("no findings" if not findings else f"{len(findings)} finding(s)")
+    sys.exit(1 if findings else 0)
+
+
+# --- expire and request on GitHub ------------------------------------------------------------
+
+
+def expire_github(
+    repo: GitRepo, *, now: Any, base: str | None, catalog_path: str | None, remote: str,
+    merge: bool, dry_run: bool, fmt: str,
+) -> None:  # fmt: skip
+    forge = open_forge()
+    try:
+        from controller.github.expire import expire_on_github
+
+        result = expire_on_github(
+            forge, repo, now=now, base=base or forge.default_branch(), catalog_path=catalog_path,
+            remote=remote, merge=merge, dry_run=dry_run,
+        )  # fmt: skip
+    finally:
+        forge.close()
+    report_expire(result, fmt)
+
+
+def report_expire(r: GhExpireResult, fmt: str) -> None:
+    removed = [
+        {"id": g.id, "path": g.path, "expires_at": format_rfc3339(g.expires_at)} for g in r.expired
+    ]
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "action": r.action,
+                    "pr": r.pr,
+                    "merged": r.merged,
+                    "merge_commit": r.merge_commit,
+                    "removed": removed,
+                    "dry_run": r.dry_run,
+                    "invalid": list(r.invalid),
+                    "note": r.note,
+                },
+                indent=2,
+            )
+        )
+    else:
+        if fmt == "github":
+            append_step_summary(
+                "jitctl expire",
+                [],
+                [f"expiry PR: {r.action}" + (f" #{r.pr}" if r.pr else "")]
+                + [f"- {md(g.id)} (expired {format_rfc3339(g.expires_at)})" for g in r.expired],
+            )
+        verb = "would remove" if r.dry_run else "removes"
+        for item in removed:
+            click.echo(f"{verb} {item['path']} (expired {item['expires_at']})")
+        if not removed:
+            click.echo("nothing has expired")
+        pr = f" PR #{r.pr}" if r.pr else ""
+        click.echo(f"expiry PR: {r.action}{pr}" + ("; merged" if r.merged else ""))
+        if r.note:
+            click.echo(r.note, err=True)
+    for path in r.invalid:
+        click.echo(f"warning: {path} is not a valid grant; `jitctl check` says why", err=True)
+    done = r.dry_run or r.merged or not r.expired or r.note.startswith("left open")
+    sys.exit(0 if done else 1)
+
+
+def request_body(p: Proposal, requester: str) -> str:
+    g = p.grant
+    assert g is not None
+    lines = [
+        "<!-- jitctl:request -->",
+        f"**{md(requester)}** requests **{md(g.entitlement)}** for **{md(g.principal)}** "
+        f"until **{format_rfc3339(g.expires_at)}**.",
+        "",
+        f"Reason: {md(g.reason)}",
+    ]
+    if g.starts_at:
+        lines.append(f"Starts at: {format_rfc3339(g.starts_at)}")
+    if g.ticket:
+        lines.append(f"Ticket: {md(g.ticket)}")
+    lines += ["", f"File: `{p.path}`. Opened with `jitctl request --open-pr`."]
+    return "\n".join(lines) + "\n"
+
+
+def open_request_pr(
+    repo: GitRepo, p: Proposal, *, base: str, remote: str, requester: str
+) -> PullRequest:
+    """Push the request branch (real git) and open its pull request."""
+    if p.branch is None or p.grant is None:
+        raise JitError("nothing to open: the request was not committed", rule="usage")
+    repo.git("push", "-q", remote, f"refs/heads/{p.branch}:refs/heads/{p.branch}")
+    forge = open_forge()
+    try:
+        title = (
+            f"jitctl: request {p.grant.entitlement} for {p.grant.principal} until "
+            f"{format_rfc3339(p.grant.expires_at)}"
+        )
+        try:
+            return forge.create_pull(p.branch, base, title, request_body(p, requester))
+        except Uncertain:
+            found = forge.find_pull(p.branch, base)
+            if found is None:
+                raise JitError(
+                    "GitHub did not answer; no PR found; run again", rule="github"
+                ) from None
+            return found
+    finally:
+        forge.close()

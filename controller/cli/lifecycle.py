@@ -1,0 +1,318 @@
+"""``request``, ``extend``, ``merge``, ``expire``, ``revoke``: the lifecycle commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta
+
+import click
+
+from controller.cli.app import (
+    Env,
+    _ctx,
+    _duration,
+    _need_local,
+    _time,
+    branch_option,
+    fmt_option,
+    main,
+)
+from controller.cli.output import (
+    decision_json,
+    decision_text,
+    finding_text,
+)
+from controller.core.times import format_rfc3339
+from controller.git import lifecycle as local_ops
+from controller.git.lifecycle import Proposal
+
+
+def _report_proposal(p: Proposal, fmt: str, verb: str) -> None:
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    **decision_json(p.decision),
+                    "id": p.grant.id if p.grant else None,
+                    "path": p.path,
+                    "branch": p.branch,
+                    "commit": p.commit,
+                    "written": p.decision.ok,
+                },
+                indent=2,
+            )
+        )
+    else:
+        for line in decision_text(p.decision):
+            click.echo(line, err=not p.decision.ok)
+        if p.decision.ok:
+            where = f"on branch {p.branch} ({p.commit[:12]})" if p.branch and p.commit else ""
+            click.echo(f"{verb} {p.path} {where}".rstrip())
+        else:
+            click.echo(f"refused: nothing written ({p.path} would break policy)", err=True)
+    sys.exit(0 if p.decision.ok else 1)
+
+
+@main.command()
+@click.argument("entitlement")
+@click.option("--for", "duration", required=True, callback=_duration, help="How long: 30m, 8h.")
+@click.option("--reason", required=True, help="Why you need the access (ticket, incident).")
+@click.option("--principal", default=None, help="Identity in the target (default: yours).")
+@click.option("--starts-at", default=None, callback=_time, help="Start later (RFC 3339).")
+@click.option("--ticket", default=None, help="Ticket or incident id.")
+@click.option("--as", "login", default=None, help="Your GitHub login (default: from git).")
+@click.option("--local", is_flag=True, help="Commit on a new branch jit/request/<id>.")
+@click.option(
+    "--open-pr", is_flag=True, help="Commit, push the branch to --remote and open the PR (GitHub)."
+)
+@click.option("--remote", default="origin", show_default=True, help="The git remote (GitHub).")
+@branch_option
+@fmt_option("text", "json")
+@click.pass_obj
+def request(
+    env: Env,
+    entitlement: str,
+    duration: timedelta,
+    reason: str,
+    principal: str | None,
+    starts_at: datetime | None,
+    ticket: str | None,
+    login: str | None,
+    local: bool,
+    open_pr: bool,
+    remote: str,
+    default_branch: str | None,
+    fmt: str,
+) -> None:
+    """Ask for an entitlement: write grants/<id>.hcl, judged by policy before anything is written.
+
+    expires_at = (starts_at or now) + DURATION. With --local the file is committed on a new
+    branch jit/request/<id>; without, it is written into the work tree for you to commit.
+
+    With --open-pr it is also pushed to --remote and a pull request is opened on GitHub.
+
+    Example: jitctl request aws-prod-readonly --for 4h --reason "INC-1234" --as alice --local
+    """
+    with env.repo() as repo:
+        ctx = _ctx(env, repo, default_branch)
+        proposal = local_ops.request(
+            ctx,
+            entitlement=entitlement,
+            duration=duration,
+            reason=reason,
+            login=login,
+            principal=principal,
+            starts_at=starts_at,
+            ticket=ticket,
+            commit=local or open_pr,
+        )
+        if open_pr and proposal.decision.ok:
+            from controller.cli.github import open_request_pr
+
+            who = local_ops.whoami(repo, ctx.catalog(), login)
+            pr = open_request_pr(repo, proposal, base=ctx.branch, remote=remote, requester=who)
+            click.echo(f"opened PR #{pr.number} {pr.html_url}".rstrip(), err=True)
+    _report_proposal(proposal, fmt, "wrote")
+
+
+@main.command()
+@click.argument("grant_id", metavar="ID")
+@click.option("--for", "duration", required=True, callback=_duration, help="How much longer.")
+@click.option("--reason", default=None, help="A new reason (default: keep the old one).")
+@click.option("--as", "login", default=None, help="Your GitHub login (default: from git).")
+@click.option("--local", is_flag=True, help="Commit on a new branch jit/extend/<id>-<time>.")
+@branch_option
+@fmt_option("text", "json")
+@click.pass_obj
+def extend(
+    env: Env,
+    grant_id: str,
+    duration: timedelta,
+    reason: str | None,
+    login: str | None,
+    local: bool,
+    default_branch: str | None,
+    fmt: str,
+) -> None:
+    """Extend a grant: expires_at moves later by DURATION (from now if it already passed).
+
+    The change needs approval again, like a request, and stays within max_duration.
+
+    Example: jitctl extend alice-aws-prod-readonly-20261124t1200 --for 2h --as alice --local
+    """
+    with env.repo() as repo:
+        ctx = _ctx(env, repo, default_branch)
+        proposal = local_ops.extend(
+            ctx, grant_id=grant_id, duration=duration, login=login, reason=reason, commit=local
+        )
+    _report_proposal(proposal, fmt, "extended")
+
+
+@main.command()
+@click.argument("branch")
+@click.option("--local", is_flag=True, help="Merge in this git repository (no GitHub).")
+@click.option(
+    "--approved-by",
+    "approved_by",
+    default="",
+    help="Comma-separated logins who approved (the author's own approval never counts).",
+)
+@click.option("--author", default=None, help="The requester (default: the Requested-by trailer).")
+@branch_option
+@fmt_option("text", "json")
+@click.pass_obj
+def merge(
+    env: Env,
+    branch: str,
+    local: bool,
+    approved_by: str,
+    author: str | None,
+    default_branch: str | None,
+    fmt: str,
+) -> None:
+    """Merge a request branch if policy and approvals allow it, with audit trailers.
+
+    The branch is checked exactly as `check` does; the approvals must meet every rule of the
+    entitlement. A refused merge changes nothing.
+
+    Example: jitctl merge jit/request/alice-gcp-x-20261124t1200 --local --approved-by carol
+    """
+    _need_local(local, "merge")
+    approvers = [a.strip() for a in approved_by.split(",") if a.strip()]
+    with env.repo() as repo:
+        result = local_ops.merge(
+            _ctx(env, repo, default_branch), branch=branch, approvers=approvers, author=author
+        )
+    a = result.approval
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    **decision_json(result.decision),
+                    "merged": result.merged,
+                    "commit": result.commit,
+                    "requester": result.requester,
+                    "refusal": result.refusal,
+                    "approvers": list(a.approvers) if a else [],
+                    "missing": list(a.missing) if a else [],
+                    "ignored": [{"login": w, "why": y} for w, y in a.ignored] if a else [],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for f in result.decision.findings:
+            click.echo(finding_text(f), err=True)
+        if a:
+            for who, why in a.ignored:
+                click.echo(f"approval by {who} does not count: {why}", err=not result.merged)
+        if result.merged and result.commit:
+            click.echo(f"merged {branch} ({result.decision.kind.value}) as {result.commit[:12]}")
+        else:
+            click.echo(f"refused: {result.refusal}; nothing changed", err=True)
+    sys.exit(0 if result.merged else 1)
+
+
+@main.command()
+@click.option("--local", is_flag=True, help="Commit on the default branch of this repository.")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
+@click.option(
+    "--merge/--no-merge",
+    default=True,
+    show_default=True,
+    help="GitHub: merge the expiry PR once checked (--no-merge: leave it to auto-merge).",
+)
+@click.option("--remote", default="origin", show_default=True, help="GitHub: the git remote.")
+@branch_option
+@fmt_option("text", "json", "github")
+@click.pass_obj
+def expire(
+    env: Env,
+    local: bool,
+    dry_run: bool,
+    merge: bool,
+    remote: str,
+    default_branch: str | None,
+    fmt: str,
+) -> None:
+    """Remove every grant whose expires_at <= now, in one commit (idempotent).
+
+    Nothing expired: no commit. The commit carries Jit-Kind: expiry and one Expired-Grant
+    trailer per grant. Without --local (GitHub): one PR from the fixed branch jit/expire is
+    created, updated or closed (reported as created|updated|closed|none), checked and merged.
+
+    Example: jitctl expire --local --dry-run --format json
+    """
+    if not local:
+        from controller.cli.github import expire_github
+
+        with env.repo() as repo:
+            expire_github(
+                repo,
+                now=env.now,
+                base=default_branch,
+                catalog_path=env.catalog_path,
+                remote=remote,
+                merge=merge,
+                dry_run=dry_run,
+                fmt=fmt,
+            )
+        return
+    with env.repo() as repo:
+        result = local_ops.expire(_ctx(env, repo, default_branch), dry_run=dry_run)
+    removed = [
+        {"id": g.id, "path": g.path, "expires_at": format_rfc3339(g.expires_at)}
+        for g in result.expired
+    ]
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "removed": removed,
+                    "commit": result.commit,
+                    "dry_run": dry_run,
+                    "invalid": list(result.invalid),
+                },
+                indent=2,
+            )
+        )
+    else:
+        if not removed:
+            click.echo("nothing has expired")
+        for r in removed:
+            click.echo(
+                f"{'would remove' if dry_run else 'removed'} {r['path']} "
+                f"(expired {r['expires_at']})"
+            )
+        if result.commit:
+            click.echo(f"committed {result.commit[:12]}")
+    for path in result.invalid:
+        click.echo(f"warning: {path} is not a valid grant; `jitctl check` says why", err=True)
+
+
+@main.command()
+@click.argument("grant_id", metavar="ID")
+@click.option("--local", is_flag=True, help="Commit on the default branch of this repository.")
+@click.option("--reason", default=None, help="Why (recorded in the commit).")
+@click.option("--as", "login", default=None, help="Your GitHub login (default: from git).")
+@branch_option
+@click.pass_obj
+def revoke(
+    env: Env,
+    grant_id: str,
+    local: bool,
+    reason: str | None,
+    login: str | None,
+    default_branch: str | None,
+) -> None:
+    """Revoke a grant early: delete its file (lowers privilege, so no approval is needed).
+
+    Example: jitctl revoke alice-aws-prod-readonly-20261124t1200 --local --as carol
+    """
+    _need_local(local, "revoke")
+    with env.repo() as repo:
+        grant, sha = local_ops.revoke(
+            _ctx(env, repo, default_branch), grant_id=grant_id, login=login, reason=reason
+        )
+    click.echo(f"revoked {grant.id} ({grant.entitlement} for {grant.principal}) in {sha[:12]}")

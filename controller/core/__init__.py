@@ -1,0 +1,1 @@
+"""The pure engine: values in, decisions out. Imports nothing from the other packages."""

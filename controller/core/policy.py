@@ -1,0 +1,514 @@
+"""The policy engine. PURE: values in (catalog, grants, changes, reviews, now), values out.
+
+No I/O, no clock, no environment. The shell gathers a snapshot, calls these functions, and acts
+on what they return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from controller.core.model import (
+    GRANTS_DIR,
+    GRANTS_PLACEHOLDER,
+    ApprovalRule,
+    Catalog,
+    ChangeKind,
+    Entitlement,
+    FileChange,
+    Finding,
+    Grant,
+    GrantFile,
+    Review,
+    ReviewState,
+    Severity,
+)
+from controller.core.times import format_duration, format_rfc3339
+
+# The rule ids the policy engine emits (the grant-file rules live in grantfile.py).
+RULES: Mapping[str, str] = {
+    "entitlement.unknown": "the grant names an entitlement that is not in the catalog",
+    "requester.unknown": "the requester (PR author) is not known, so eligibility cannot be checked",
+    "requester.principal": "the requester may not ask for this principal (catalog identities)",
+    "requester.not-allowed": "the requester is not among the entitlement's requesters",
+    "reason.empty": "the reason is empty",
+    "expiry.past": "expires_at is not in the future",
+    "duration.exceeded": "expires_at - max(now, starts_at) is longer than the max_duration",
+    "grant.immutable": "a changed grant changed its principal, entitlement or starts_at",
+    "grant.overlap": "(warning) another grant gives the same principal the same entitlement",
+    "grant.expired": "(warning) a grant on the branch has expired and awaits removal",
+    "change.not-expiry": "a change presented as an expiry does more than delete expired grants",
+}
+
+
+def is_grant_path(path: str) -> bool:
+    return path.startswith(GRANTS_DIR + "/") and path != GRANTS_PLACEHOLDER
+
+
+@dataclass(frozen=True)
+class GrantChange:
+    path: str
+    change: FileChange
+    kind: ChangeKind
+    before: Grant | None
+    after: Grant | None
+
+    @property
+    def grant(self) -> Grant | None:
+        return self.after or self.before
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a change is, what it needs, and what is wrong with it."""
+
+    kind: ChangeKind
+    needs_approval: bool
+    approval_rules: tuple[ApprovalRule, ...]
+    findings: tuple[Finding, ...]
+    changes: tuple[GrantChange, ...] = ()
+    other_paths: tuple[str, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """One gathered snapshot of a change: everything the engine needs, nothing it must fetch.
+
+    ``base`` and ``head`` hold the changed grant paths as read at each side (a path absent from
+    a side is absent from its mapping). ``related`` are the other grants at head for the same
+    principal and entitlement as a changed grant (for overlap notices). ``members`` resolves
+    teams to logins; a team missing from it counts as no one.
+    """
+
+    catalog: Catalog
+    changed: Mapping[str, FileChange]
+    base: Mapping[str, GrantFile]
+    head: Mapping[str, GrantFile]
+    author: str | None
+    now: datetime
+    related: Sequence[Grant] = ()
+    members: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    claimed_kind: ChangeKind | None = None
+
+
+def team_members(
+    catalog: Catalog, extra: Mapping[str, frozenset[str]] | None = None
+) -> dict[str, frozenset[str]]:
+    """Catalog-defined teams, overlaid by teams resolved elsewhere (e.g. GitHub)."""
+    out = {team: frozenset(logins) for team, logins in catalog.teams.items()}
+    if extra:
+        for team, logins in extra.items():
+            out.setdefault(team, frozenset(logins))
+    return out
+
+
+def is_member(login: str, names: Iterable[str], members: Mapping[str, frozenset[str]]) -> bool:
+    """Whether ``login`` is named directly or through a team. Unresolved teams: no one."""
+    low = login.lower()
+    for name in names:
+        if name.startswith("@"):
+            if low in {m.lower() for m in members.get(name, frozenset())}:
+                return True
+        elif name.lower() == low:
+            return True
+    return False
+
+
+def classify(change: FileChange, before: Grant | None, now: datetime) -> ChangeKind:
+    if change is FileChange.ADDED:
+        return ChangeKind.REQUEST
+    if change is FileChange.MODIFIED:
+        return ChangeKind.EXTENSION
+    if before is not None and before.expires_at <= now:
+        return ChangeKind.EXPIRY
+    return ChangeKind.REVOCATION
+
+
+def overall_kind(kinds: set[ChangeKind], has_other_files: bool) -> ChangeKind:
+    if not kinds:
+        return ChangeKind.NONE
+    if has_other_files:
+        return ChangeKind.MIXED
+    if len(kinds) == 1:
+        return next(iter(kinds))
+    if kinds <= {ChangeKind.REVOCATION, ChangeKind.EXPIRY}:
+        return ChangeKind.REVOCATION
+    return ChangeKind.MIXED
+
+
+def check_change(cs: ChangeSet) -> Decision:
+    """Judge a change (base -> head) by the catalog at the base."""
+    findings: list[Finding] = []
+    changes: list[GrantChange] = []
+    other: list[str] = []
+    for path in sorted(cs.changed):
+        change = cs.changed[path]
+        if path == GRANTS_PLACEHOLDER:
+            continue
+        if not is_grant_path(path):
+            other.append(path)
+            continue
+        before_file = cs.base.get(path)
+        after_file = cs.head.get(path)
+        before = before_file.grant if before_file else None
+        after = after_file.grant if after_file else None
+        if change is FileChange.MODIFIED and before is None:
+            # the base side never was a valid grant: judge the new text as a new request
+            change = FileChange.ADDED
+        kind = classify(change, before, cs.now)
+        changes.append(GrantChange(path, change, kind, before, after))
+        if change is FileChange.DELETED:
+            continue
+        if after_file is not None:
+            findings.extend(after_file.findings)
+        if after is None:
+            continue
+        findings.extend(_check_grant(cs, after, before))
+
+    kinds = {c.kind for c in changes}
+    kind = overall_kind(kinds, bool(other))
+    if cs.claimed_kind is ChangeKind.EXPIRY:
+        findings.extend(_check_claimed_expiry(cs, changes, other))
+    rules: list[ApprovalRule] = []
+    for c in changes:
+        if c.kind in (ChangeKind.REQUEST, ChangeKind.EXTENSION) and c.after is not None:
+            ent = cs.catalog.entitlements.get(c.after.entitlement)
+            if ent is not None:
+                rules.extend(r for r in ent.approvals if r not in rules)
+    needs = kind in (ChangeKind.REQUEST, ChangeKind.EXTENSION, ChangeKind.MIXED)
+    return Decision(
+        kind=kind,
+        needs_approval=needs,
+        approval_rules=tuple(rules),
+        findings=tuple(findings),
+        changes=tuple(changes),
+        other_paths=tuple(other),
+    )
+
+
+def _check_claimed_expiry(
+    cs: ChangeSet, changes: Sequence[GrantChange], other: Sequence[str]
+) -> list[Finding]:
+    out: list[Finding] = []
+    for path in other:
+        out.append(
+            Finding("change.not-expiry", path, None, "an expiry change may only delete grants")
+        )
+    for c in changes:
+        if c.kind is ChangeKind.EXPIRY:
+            continue
+        if c.change is FileChange.DELETED and c.before is not None:
+            msg = (
+                f"grant {c.before.id} expires at {format_rfc3339(c.before.expires_at)}, "
+                f"after now ({format_rfc3339(cs.now)}); an expiry may not remove it early"
+            )
+            out.append(Finding("change.not-expiry", c.path, None, msg))
+        else:
+            out.append(
+                Finding(
+                    "change.not-expiry", c.path, None, "an expiry change may only delete grants"
+                )
+            )
+    return out
+
+
+def _check_grant(cs: ChangeSet, grant: Grant, before: Grant | None) -> list[Finding]:
+    """The rules for a grant that a change adds or modifies."""
+    out: list[Finding] = []
+    path = grant.path
+
+    def add(rule: str, attr: str, message: str, severity: Severity = Severity.ERROR) -> None:
+        out.append(Finding(rule, path, grant.line_of(attr), message, severity))
+
+    if before is not None:
+        for attr in ("principal", "entitlement", "starts_at"):
+            old, new = getattr(before, attr), getattr(grant, attr)
+            if old != new:
+                add(
+                    "grant.immutable",
+                    attr,
+                    f"{attr} changed from {_show(old)} to {_show(new)}; only expires_at, reason "
+                    "and ticket may change. Revoke this grant and request a new one instead",
+                )
+    ent = cs.catalog.entitlements.get(grant.entitlement)
+    if ent is None:
+        known = ", ".join(sorted(cs.catalog.entitlements))
+        add(
+            "entitlement.unknown",
+            "entitlement",
+            f"entitlement {grant.entitlement!r} is not in the catalog; known: {known}",
+        )
+    out.extend(_check_requester(cs, grant, ent))
+    if not grant.reason.strip():
+        add("reason.empty", "reason", "reason is empty; say why you need this access")
+    if grant.expires_at <= cs.now:
+        add(
+            "expiry.past",
+            "expires_at",
+            f"expires_at {format_rfc3339(grant.expires_at)} is not after now "
+            f"({format_rfc3339(cs.now)})",
+        )
+    elif ent is not None:
+        start = max(cs.now, grant.starts_at) if grant.starts_at else cs.now
+        length = grant.expires_at - start
+        if length > ent.max_duration:
+            add(
+                "duration.exceeded",
+                "expires_at",
+                f"access would last {format_duration(length)}, longer than the "
+                f"{format_duration(ent.max_duration)} that {ent.name} allows; set expires_at "
+                f"no later than {format_rfc3339(start + ent.max_duration)}",
+            )
+    for other in cs.related:
+        if (
+            other.path != grant.path
+            and other.principal == grant.principal
+            and other.entitlement == grant.entitlement
+            and other.expires_at > cs.now
+        ):
+            add(
+                "grant.overlap",
+                "principal",
+                f"{grant.principal} also holds {grant.entitlement} through {other.path} (until "
+                f"{format_rfc3339(other.expires_at)}); both windows are kept separately",
+                Severity.WARNING,
+            )
+    return out
+
+
+def _check_requester(cs: ChangeSet, grant: Grant, ent: Entitlement | None) -> list[Finding]:
+    def finding(rule: str, attr: str, message: str) -> Finding:
+        return Finding(rule, grant.path, grant.line_of(attr), message)
+
+    if cs.author is None:
+        return [
+            finding(
+                "requester.unknown",
+                "grant",
+                "the requester is unknown (no --author, no PR author), so eligibility cannot be "
+                "checked; a change that adds or extends a grant needs a known requester",
+            )
+        ]
+    out: list[Finding] = []
+    principals = _identities_of(cs.catalog, cs.author)
+    if grant.principal not in principals:
+        allowed = ", ".join(principals) if principals else "none"
+        out.append(
+            finding(
+                "requester.principal",
+                "principal",
+                f"{cs.author} may not request access for {grant.principal!r}; the catalog's "
+                f"identities give {cs.author} these principals: {allowed}",
+            )
+        )
+    if ent is not None and ent.requesters is not None:
+        members = team_members(cs.catalog, cs.members)
+        if not is_member(cs.author, ent.requesters, members):
+            out.append(
+                finding(
+                    "requester.not-allowed",
+                    "entitlement",
+                    f"{cs.author} may not request {ent.name}; requesters: "
+                    f"{', '.join(ent.requesters)}",
+                )
+            )
+    return out
+
+
+def _identities_of(catalog: Catalog, login: str) -> tuple[str, ...]:
+    for name, principals in catalog.identities.items():
+        if name.lower() == login.lower():
+            return principals
+    return ()
+
+
+def _show(value: object) -> str:
+    if isinstance(value, datetime):
+        return format_rfc3339(value)
+    return "(none)" if value is None else repr(value)
+
+
+def check_tree(catalog: Catalog, files: Iterable[GrantFile], now: datetime) -> list[Finding]:
+    """Check every grant on a branch (no change, no requester): files, catalog, overlaps."""
+    out: list[Finding] = []
+    by_key: dict[tuple[str, str], list[Grant]] = {}
+    for gf in sorted(files, key=lambda g: g.path):
+        out.extend(gf.findings)
+        g = gf.grant
+        if g is None:
+            continue
+        ent = catalog.entitlements.get(g.entitlement)
+        if ent is None:
+            out.append(
+                Finding(
+                    "entitlement.unknown",
+                    g.path,
+                    g.line_of("entitlement"),
+                    f"entitlement {g.entitlement!r} is not in the catalog",
+                )
+            )
+        if not g.reason.strip():
+            out.append(Finding("reason.empty", g.path, g.line_of("reason"), "reason is empty"))
+        if g.expires_at <= now:
+            out.append(
+                Finding(
+                    "grant.expired",
+                    g.path,
+                    g.line_of("expires_at"),
+                    f"expired at {format_rfc3339(g.expires_at)}; `jitctl expire` removes it",
+                    Severity.WARNING,
+                )
+            )
+        elif (
+            ent is not None
+            and g.starts_at is not None
+            and g.expires_at - g.starts_at > (ent.max_duration)
+        ):
+            out.append(
+                Finding(
+                    "duration.exceeded",
+                    g.path,
+                    g.line_of("expires_at"),
+                    f"window {format_duration(g.expires_at - g.starts_at)} is longer than the "
+                    f"{format_duration(ent.max_duration)} that {ent.name} allows",
+                )
+            )
+        by_key.setdefault((g.principal, g.entitlement), []).append(g)
+    for (principal, entitlement), grants in sorted(by_key.items()):
+        live = [g for g in grants if g.expires_at > now]
+        if len(live) > 1:
+            for g in live:
+                others = ", ".join(o.path for o in live if o is not g)
+                out.append(
+                    Finding(
+                        "grant.overlap",
+                        g.path,
+                        g.line_of("principal"),
+                        f"{principal} also holds {entitlement} through {others}",
+                        Severity.WARNING,
+                    )
+                )
+    return out
+
+
+# --- approvals -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovalOutcome:
+    satisfied: bool
+    approvers: tuple[str, ...]  # the approvals that counted, in the assignment that met the rules
+    missing: tuple[str, ...]  # human-readable: what is still needed
+    ignored: tuple[tuple[str, str], ...]  # (login, why it did not count)
+    blocked_by: tuple[str, ...] = ()  # eligible approvers whose latest review requests changes
+
+
+def latest_reviews(reviews: Iterable[Review]) -> dict[str, Review]:
+    """The latest deciding review per reviewer (COMMENTED/PENDING never override a decision)."""
+    latest: dict[str, Review] = {}
+    for r in sorted(reviews, key=lambda r: (r.submitted_at is None, r.submitted_at, r.id)):
+        if r.state in (ReviewState.COMMENTED, ReviewState.PENDING):
+            continue
+        latest[r.login.lower()] = r
+    return latest
+
+
+def evaluate_approvals(
+    rules: Sequence[ApprovalRule],
+    reviews: Iterable[Review],
+    *,
+    head: str | None,
+    author: str | None,
+    members: Mapping[str, frozenset[str]],
+) -> ApprovalOutcome:
+    """Do the reviews meet every rule (AND)? One person counts toward one rule slot only.
+
+    Only the latest deciding review per reviewer counts, only an approval given on ``head``
+    (None: any commit, for local merges where approvals name no commit), never the author's.
+    """
+    ignored: list[tuple[str, str]] = []
+    valid: list[str] = []
+    blocked: list[str] = []
+    everyone = [name for rule in rules for name in rule.from_]
+    for login, review in sorted(latest_reviews(reviews).items()):
+        name = review.login
+        if author is not None and login == author.lower():
+            if review.state is ReviewState.APPROVED:
+                ignored.append((name, "the author's own approval never counts"))
+            continue
+        if review.state is ReviewState.CHANGES_REQUESTED:
+            if is_member(name, everyone, members):
+                blocked.append(name)
+            continue
+        if review.state is not ReviewState.APPROVED:
+            continue
+        if head is not None and review.commit != head:
+            ignored.append((name, f"approved {review.commit[:12]}, not the current head"))
+            continue
+        if not is_member(name, everyone, members):
+            ignored.append((name, "not an approver for this entitlement"))
+            continue
+        valid.append(name)
+
+    assignment = _assign(rules, valid, members)
+    missing: list[str] = []
+    for i, rule in enumerate(rules):
+        got = sum(1 for r in assignment.values() if r == i)
+        if got < rule.count:
+            missing.append(f"{rule.count - got} more from {', '.join(rule.from_)}")
+    counted = tuple(sorted(assignment))
+    for name in valid:
+        if name not in assignment:
+            ignored.append((name, "already counted toward another rule, or not needed"))
+    if blocked:
+        missing.append("changes requested by " + ", ".join(blocked))
+    return ApprovalOutcome(
+        satisfied=not missing and bool(rules),
+        approvers=counted,
+        missing=tuple(missing) if rules else ("no approval rule applies",),
+        ignored=tuple(ignored),
+        blocked_by=tuple(blocked),
+    )
+
+
+def _assign(
+    rules: Sequence[ApprovalRule], approvers: Sequence[str], members: Mapping[str, frozenset[str]]
+) -> dict[str, int]:
+    """Maximum matching of approvers to rule slots (augmenting paths; inputs are small)."""
+    slots = [i for i, rule in enumerate(rules) for _ in range(rule.count)]
+    slot_owner: dict[int, str] = {}
+
+    def eligible(name: str, slot: int) -> bool:
+        return is_member(name, rules[slots[slot]].from_, members)
+
+    def augment(name: str, seen: set[int]) -> bool:
+        for s in range(len(slots)):
+            if s in seen or not eligible(name, s):
+                continue
+            seen.add(s)
+            if s not in slot_owner or augment(slot_owner[s], seen):
+                slot_owner[s] = name
+                return True
+        return False
+
+    for name in approvers:
+        augment(name, set())
+    return {name: slots[s] for s, name in slot_owner.items()}
+
+
+# --- expiry --------------------------------------------------------------------------------
+
+
+def plan_expiry(grants: Iterable[Grant], now: datetime) -> tuple[Grant, ...]:
+    """The grants an expiry removes: exactly those with expires_at <= now, by path."""
+    return tuple(sorted((g for g in grants if g.expires_at <= now), key=lambda g: g.path))

@@ -1,0 +1,1 @@
+"""Text <-> values: grant files, the catalog, commit trailers, Markdown escaping."""

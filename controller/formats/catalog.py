@@ -1,0 +1,311 @@
+"""Load and validate ``catalog.yaml``. Pure: takes text, returns a Catalog or raises JitError.
+
+Every error names the file, the key path and, where the YAML parser knows it, the line, and
+carries the stable rule id ``catalog.invalid`` (``catalog.syntax`` for YAML syntax errors).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import yaml
+
+from controller.core.errors import JitError
+from controller.core.model import ApprovalRule, Catalog, Entitlement
+from controller.core.times import parse_duration
+
+# module -> the keys its target carries (all required, no others: Terraform would silently drop
+# an unknown key) and whether each is one string or a list of strings
+MODULES: Mapping[str, Mapping[str, type]] = {
+    "aws-iam-role": {"account_id": str, "policy_arns": list, "saml_provider_arn": str},
+    "gcp-iam": {"project": str, "role": str},
+    "azure-pim": {"scope": str, "role_definition_name": str},
+}
+TOP_KEYS = ("version", "defaults", "identities", "teams", "entitlements")
+ENTITLEMENT_KEYS = (
+    "description",
+    "module",
+    "target",
+    "max_duration",
+    "approvers",
+    "min_approvals",
+    "approvals",
+    "requesters",
+)
+ENTITLEMENT_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+LOGIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
+TEAM_RE = re.compile(r"@[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
+BUILTIN_MAX_DURATION = timedelta(hours=8)
+MAX_CATALOG_BYTES = 1024 * 1024
+
+
+class _Lines:
+    """Key path -> line number, and duplicate keys, from the composed YAML node tree."""
+
+    def __init__(self) -> None:
+        self.lines: dict[tuple[str, ...], int] = {}
+        self.duplicates: list[tuple[tuple[str, ...], int, int]] = []
+
+    def walk(self, node: yaml.Node, path: tuple[str, ...]) -> None:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    self.duplicates.append(((*path, key), seen[key], line))
+                seen.setdefault(key, line)
+                self.lines[(*path, key)] = line
+                self.walk(value_node, (*path, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.walk(item, (*path, str(i)))
+
+
+class _Validator:
+    def __init__(self, source: str, lines: _Lines) -> None:
+        self.source = source
+        self.lines = lines
+
+    def fail(self, path: tuple[str, ...], message: str) -> JitError:
+        line = None
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.lines.lines:
+                line = self.lines.lines[path[:n]]
+                break
+        where = f"{self.source}:{line}" if line else self.source
+        key = ".".join(path) if path else "(top level)"
+        return JitError(f"{where}: {key}: {message}", rule="catalog.invalid")
+
+    def mapping(self, value: Any, path: tuple[str, ...]) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(path, f"must be a mapping, not {_kind(value)}")
+        for key in value:
+            if not isinstance(key, str):
+                raise self.fail(path, f"keys must be strings, not {_kind(key)} ({key!r})")
+        return value
+
+    def string(self, value: Any, path: tuple[str, ...], *, empty: bool = False) -> str:
+        if not isinstance(value, str):
+            raise self.fail(path, f"must be a string, not {_kind(value)}")
+        if not empty and not value.strip():
+            raise self.fail(path, "must not be empty")
+        return value
+
+    def strings(self, value: Any, path: tuple[str, ...]) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(path, f"must be a non-empty list of strings, not {_kind(value)}")
+        return tuple(self.string(v, (*path, str(i))) for i, v in enumerate(value))
+
+    def count(self, value: Any, path: tuple[str, ...]) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.fail(path, f"must be a whole number of at least 1, not {value!r}")
+        return value
+
+    def duration(self, value: Any, path: tuple[str, ...]) -> timedelta:
+        if not isinstance(value, str):
+            raise self.fail(path, f"must be a duration such as 30m, 8h or 1d, not {value!r}")
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise self.fail(path, str(exc)) from None
+
+    def only(
+        self, value: Mapping[str, Any], allowed: tuple[str, ...], path: tuple[str, ...]
+    ) -> None:
+        for key in value:
+            if key not in allowed:
+                raise self.fail((*path, key), f"unknown key; expected one of: {', '.join(allowed)}")
+
+    def who(self, value: Any, path: tuple[str, ...]) -> tuple[str, ...]:
+        names = self.strings(value, path)
+        for i, name in enumerate(names):
+            if not (TEAM_RE.fullmatch(name) or LOGIN_RE.fullmatch(name)):
+                raise self.fail(
+                    (*path, str(i)),
+                    f"{name!r} is neither a GitHub login nor a team written as @org/team",
+                )
+        return names
+
+
+def load_catalog(text: str | bytes, source: str = "catalog.yaml") -> Catalog:
+    """Parse and validate a catalog. Raises JitError naming the file, line and key."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_CATALOG_BYTES:
+            raise JitError(f"{source}: larger than 1 MiB", rule="catalog.invalid")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JitError(f"{source}: not UTF-8 ({exc})", rule="catalog.invalid") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise JitError(
+            f"{where}: YAML syntax error: {exc.problem}", rule="catalog.syntax"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise JitError(f"{source}: YAML error: {exc}", rule="catalog.syntax") from None
+    except (RecursionError, ValueError, TypeError) as exc:
+        raise JitError(f"{source}: unreadable YAML: {exc}", rule="catalog.syntax") from None
+    lines = _Lines()
+    if node is not None:
+        lines.walk(node, ())
+    v = _Validator(source, lines)
+    if lines.duplicates:
+        path, first, second = lines.duplicates[0]
+        raise v.fail(
+            path,
+            f"set twice (lines {first} and {second}); YAML keeps only the last, so say it once",
+        )
+    return _catalog(v, data)
+
+
+def _catalog(v: _Validator, data: Any) -> Catalog:
+    if data is None:
+        raise v.fail((), "the catalog is empty")
+    top = v.mapping(data, ())
+    v.only(top, TOP_KEYS, ())
+    if top.get("version") != 1:
+        raise v.fail(("version",), f"must be 1, not {top.get('version')!r}")
+
+    defaults = v.mapping(top.get("defaults") or {}, ("defaults",))
+    v.only(defaults, ("max_duration", "min_approvals"), ("defaults",))
+    default_max = (
+        v.duration(defaults["max_duration"], ("defaults", "max_duration"))
+        if "max_duration" in defaults
+        else BUILTIN_MAX_DURATION
+    )
+    default_min = (
+        v.count(defaults["min_approvals"], ("defaults", "min_approvals"))
+        if "min_approvals" in defaults
+        else 1
+    )
+
+    identities: dict[str, tuple[str, ...]] = {}
+    for login, principals in v.mapping(top.get("identities") or {}, ("identities",)).items():
+        if not LOGIN_RE.fullmatch(login):
+            raise v.fail(("identities", login), "is not a GitHub login")
+        identities[login] = v.strings(principals, ("identities", login))
+
+    teams: dict[str, tuple[str, ...]] = {}
+    for team, members in v.mapping(top.get("teams") or {}, ("teams",)).items():
+        if not TEAM_RE.fullmatch(team):
+            raise v.fail(("teams", team), "a team is written as @org/team")
+        logins = v.strings(members, ("teams", team))
+        for i, login in enumerate(logins):
+            if not LOGIN_RE.fullmatch(login):
+                raise v.fail(("teams", team, str(i)), f"{login!r} is not a GitHub login")
+        teams[team] = logins
+
+    if "entitlements" not in top:
+        raise v.fail(("entitlements",), "is missing; the catalog must list its entitlements")
+    entitlements: dict[str, Entitlement] = {}
+    for name, body in v.mapping(top["entitlements"] or {}, ("entitlements",)).items():
+        path = ("entitlements", name)
+        if not ENTITLEMENT_NAME_RE.fullmatch(name):
+            raise v.fail(path, "an entitlement name is lower-case letters, digits, . _ -")
+        entitlements[name] = _entitlement(v, name, body, path, default_max, default_min)
+    if not entitlements:
+        raise v.fail(("entitlements",), "must list at least one entitlement")
+    return Catalog(
+        version=1,
+        default_max_duration=default_max,
+        default_min_approvals=default_min,
+        identities=identities,
+        teams=teams,
+        entitlements=entitlements,
+    )
+
+
+def _entitlement(
+    v: _Validator,
+    name: str,
+    body: Any,
+    path: tuple[str, ...],
+    default_max: timedelta,
+    default_min: int,
+) -> Entitlement:
+    body = v.mapping(body, path)
+    v.only(body, ENTITLEMENT_KEYS, path)
+    for key in ("description", "module", "target"):
+        if key not in body:
+            raise v.fail((*path, key), "is missing")
+    description = v.string(body["description"], (*path, "description"))
+    module = v.string(body["module"], (*path, "module"))
+    if module not in MODULES:
+        raise v.fail((*path, "module"), f"{module!r} is not one of: {', '.join(MODULES)}")
+    target = dict(v.mapping(body["target"], (*path, "target")))
+    shape = MODULES[module]
+    v.only(target, tuple(shape), (*path, "target"))
+    for key, kind in shape.items():
+        kpath = (*path, "target", key)
+        if key not in target:
+            raise v.fail(kpath, f"is missing; module {module} needs it")
+        if kind is list:
+            v.strings(target[key], kpath)
+        else:
+            v.string(target[key], kpath)
+    max_duration = (
+        v.duration(body["max_duration"], (*path, "max_duration"))
+        if "max_duration" in body
+        else default_max
+    )
+    has_short = "approvers" in body
+    if has_short and "approvals" in body:
+        raise v.fail(path, "give either approvers (+ min_approvals) or approvals, not both")
+    if "min_approvals" in body and not has_short:
+        raise v.fail((*path, "min_approvals"), "goes with approvers")
+    rules: list[ApprovalRule] = []
+    if has_short:
+        who = v.who(body["approvers"], (*path, "approvers"))
+        count = (
+            v.count(body["min_approvals"], (*path, "min_approvals"))
+            if "min_approvals" in body
+            else default_min
+        )
+        rules.append(ApprovalRule(from_=who, count=count))
+    elif "approvals" in body:
+        items = body["approvals"]
+        if not isinstance(items, list) or not items:
+            raise v.fail((*path, "approvals"), "must be a non-empty list of {from, count}")
+        for i, item in enumerate(items):
+            ipath = (*path, "approvals", str(i))
+            item = v.mapping(item, ipath)
+            v.only(item, ("from", "count"), ipath)
+            if "from" not in item:
+                raise v.fail((*ipath, "from"), "is missing")
+            who = v.who(item["from"], (*ipath, "from"))
+            count = v.count(item["count"], (*ipath, "count")) if "count" in item else default_min
+            rules.append(ApprovalRule(from_=who, count=count))
+    else:
+        raise v.fail(path, "has no approval rule; give approvers (+ min_approvals) or approvals")
+    requesters = v.who(body["requesters"], (*path, "requesters")) if "requesters" in body else None
+    return Entitlement(
+        name=name,
+        description=description,
+        module=module,
+        target=target,
+        max_duration=max_duration,
+        approvals=tuple(rules),
+        requesters=requesters,
+    )
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__)

@@ -1,0 +1,123 @@
+"""Commit messages with jitctl's trailers: the audit's one format, local and on GitHub. Pure.
+
+Trailers (``Key: value`` lines in the message's last paragraph):
+
+- ``Jit-Kind: request|extension|revocation|expiry|mixed``
+- ``Jit-Grant: <id>``: one per grant the commit grants, extends or revokes
+- ``Requested-by: <login>``: the requester (the PR author)
+- ``Approved-by: <login>``: one per approval that counted
+- ``Revoked-by: <login>``: who revoked
+- ``Expired-Grant: <id> <expires_at>``: one per grant an expiry removes
+- ``Jit-PR: <number>``: the pull request, on GitHub
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from controller.core.model import ChangeKind, Grant
+from controller.core.times import format_rfc3339
+
+KIND = "Jit-Kind"
+GRANT = "Jit-Grant"
+REQUESTED_BY = "Requested-by"
+APPROVED_BY = "Approved-by"
+REVOKED_BY = "Revoked-by"
+EXPIRED_GRANT = "Expired-Grant"
+PR = "Jit-PR"
+
+_TRAILER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s*(.*?)\s*$")
+_SAFE_VALUE = re.compile(r"^[^\x00-\x1f\x7f]*$")
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str = ""
+    trailers: tuple[tuple[str, str], ...] = ()
+
+    def text(self) -> str:
+        for key, value in self.trailers:
+            if not _SAFE_VALUE.match(value) or not _TRAILER_RE.match(f"{key}: {value}"):
+                raise ValueError(f"unsafe trailer {key}: {value!r}")
+        parts = [self.subject.splitlines()[0] if self.subject else "jitctl"]
+        if self.body.strip():
+            parts.append(self.body.strip())
+        if self.trailers:
+            parts.append("\n".join(f"{k}: {v}" for k, v in self.trailers))
+        return "\n\n".join(parts) + "\n"
+
+
+def parse_trailers(message: str) -> tuple[tuple[str, str], ...]:
+    """The ``Key: value`` lines of the message's last paragraph (when all its lines are such)."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", message.strip()) if p.strip()]
+    if len(paragraphs) < 2:
+        return ()
+    out = []
+    for line in paragraphs[-1].splitlines():
+        m = _TRAILER_RE.match(line)
+        if not m:
+            return ()
+        out.append((m.group(1), m.group(2)))
+    return tuple(out)
+
+
+def values(trailers: Iterable[tuple[str, str]], key: str) -> list[str]:
+    low = key.lower()
+    return [v for k, v in trailers if k.lower() == low]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def request_message(grant: Grant, requester: str, kind: ChangeKind) -> Message:
+    verb = "extend" if kind is ChangeKind.EXTENSION else "request"
+    return Message(
+        subject=f"jitctl: {verb} {grant.entitlement} for {grant.principal} until "
+        f"{format_rfc3339(grant.expires_at)}",
+        body=f"Reason: {_one_line(grant.reason)}",
+        trailers=((KIND, kind.value), (GRANT, grant.id), (REQUESTED_BY, requester)),
+    )
+
+
+def merge_message(
+    branch: str,
+    kind: ChangeKind,
+    grant_ids: Sequence[str],
+    requester: str | None,
+    approvers: Sequence[str],
+    pr: int | None = None,
+) -> Message:
+    trailers: list[tuple[str, str]] = [(KIND, kind.value)]
+    trailers += [(GRANT, gid) for gid in grant_ids]
+    if requester:
+        trailers.append((REQUESTED_BY, requester))
+    trailers += [(APPROVED_BY, login) for login in approvers]
+    if pr is not None:
+        trailers.append((PR, str(pr)))
+    what = ", ".join(grant_ids) or "no grant"
+    head = f"#{pr}" if pr is not None else branch
+    return Message(subject=f"jitctl: merge {head} ({kind.value}: {what})", trailers=tuple(trailers))
+
+
+def expiry_message(expired: Sequence[Grant]) -> Message:
+    ids = ", ".join(g.id for g in expired)
+    return Message(
+        subject=f"jitctl: expire {len(expired)} grant(s)",
+        body=f"Removes grants whose expires_at has passed: {ids}",
+        trailers=(
+            (KIND, ChangeKind.EXPIRY.value),
+            *((EXPIRED_GRANT, f"{g.id} {format_rfc3339(g.expires_at)}") for g in expired),
+        ),
+    )
+
+
+def revocation_message(grant: Grant, by: str, reason: str | None = None) -> Message:
+    return Message(
+        subject=f"jitctl: revoke {grant.id} ({grant.entitlement} for {grant.principal})",
+        body=f"Reason: {_one_line(reason)}" if reason else "",
+        trailers=((KIND, ChangeKind.REVOCATION.value), (GRANT, grant.id), (REVOKED_BY, by)),
+    )

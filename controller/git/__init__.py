@@ -1,0 +1,1 @@
+"""Adapter: the git repository, snapshots at a ref, the local lifecycle."""

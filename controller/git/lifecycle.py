@@ -1,0 +1,421 @@
+"""The local lifecycle on a plain git repository: request, merge, expire, revoke, extend.
+
+Imperative shell: gather a snapshot from git, ask the pure core, then act. Every write builds
+its commit in a temporary index and moves the branch with a compare-and-swap
+(``git update-ref <ref> <new> <old>``), so a failure at any step leaves the repository as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from controller.core.errors import JitError
+from controller.core.model import (
+    GRANT_SUFFIX,
+    GRANTS_DIR,
+    Catalog,
+    ChangeKind,
+    FileChange,
+    Grant,
+    GrantFile,
+    Review,
+    ReviewState,
+)
+from controller.core.policy import (
+    ApprovalOutcome,
+    ChangeSet,
+    Decision,
+    check_change,
+    evaluate_approvals,
+    plan_expiry,
+    team_members,
+)
+from controller.core.times import format_rfc3339
+from controller.formats.grantfile import GRANT_ID_RE, format_grant, parse_grant_file
+from controller.formats.trailers import (
+    REQUESTED_BY,
+    expiry_message,
+    merge_message,
+    parse_trailers,
+    request_message,
+    revocation_message,
+    values,
+)
+from controller.git.repo import GitRepo
+from controller.git.snapshot import gather_change, read_catalog, read_grant_files, related_grants
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What every local operation needs: the repo, its default branch, the time, commit env."""
+
+    repo: GitRepo
+    branch: str
+    now: datetime
+    catalog_path: str | None
+    pin_dates: bool  # date commits at ``now`` (replays, tests, the demo)
+
+    @property
+    def env(self) -> dict[str, str]:
+        if not self.pin_dates:
+            return {}
+        stamp = format_rfc3339(self.now)
+        return {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+
+    def catalog(self) -> Catalog:
+        return read_catalog(self.repo, self.branch, self.catalog_path)
+
+
+def grant_path(grant_id: str) -> str:
+    return f"{GRANTS_DIR}/{grant_id}{GRANT_SUFFIX}"
+
+
+# --- who is asking ------------------------------------------------------------------------
+
+
+def whoami(repo: GitRepo, catalog: Catalog, login: str | None) -> str:
+    """The requester's GitHub login: --as, else git config jitctl.login, else the git email
+    mapped through the catalog's identities (exactly one match). Otherwise a clear error."""
+    if login:
+        return login
+    configured = repo.config_value("jitctl.login")
+    if configured:
+        return configured
+    email = repo.config_value("user.email")
+    if email:
+        matches = [who for who, ps in catalog.identities.items() if email in ps]
+        if len(matches) == 1:
+            return matches[0]
+    raise JitError(
+        "cannot tell who you are: pass --as LOGIN, set `git config jitctl.login LOGIN`, or use "
+        "a git user.email listed under identities in the catalog",
+        rule="usage",
+    )
+
+
+def new_grant_id(
+    login: str, entitlement: str, start: datetime, taken: Callable[[str], bool]
+) -> str:
+    stamp = start.astimezone(UTC).strftime("%Y%m%dt%H%M")  # ids read the same in every zone
+    base = f"{login}-{entitlement}-{stamp}".lower()
+    base = re.sub(r"[^a-z0-9._-]", "-", base)[:96].strip("-._") or "grant"
+    if not GRANT_ID_RE.fullmatch(base):
+        base = "g-" + base
+    candidate, n = base, 1
+    while taken(candidate):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+# --- request and extend --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A grant file a requester proposes, judged before anything is written."""
+
+    grant: Grant | None
+    path: str
+    text: str
+    decision: Decision
+    branch: str | None = None
+    commit: str | None = None
+
+
+def _judge_new_text(
+    ctx: Ctx, catalog: Catalog, path: str, text: str, before: Grant | None, login: str
+) -> tuple[GrantFile, Decision]:
+    gf = parse_grant_file(path, text.encode("utf-8"))
+    change = FileChange.MODIFIED if before is not None else FileChange.ADDED
+    cs = ChangeSet(
+        catalog=catalog,
+        changed={path: change},
+        base={path: GrantFile(path, before)} if before is not None else {},
+        head={path: gf},
+        author=login,
+        now=ctx.now,
+        related=related_grants(ctx.repo, ctx.branch, [gf]),
+    )
+    return gf, check_change(cs)
+
+
+def request(
+    ctx: Ctx,
+    *,
+    entitlement: str,
+    duration: timedelta,
+    reason: str,
+    login: str | None,
+    principal: str | None = None,
+    starts_at: datetime | None = None,
+    ticket: str | None = None,
+    commit: bool = False,
+) -> Proposal:
+    """Write grants/<id>.hcl (work tree), or with ``commit`` a branch jit/request/<id>.
+
+    Judged by the catalog at the default branch first; refused proposals write nothing."""
+    catalog = ctx.catalog()
+    who = whoami(ctx.repo, catalog, login)
+    if principal is None:
+        mine = next(
+            (ps for name, ps in catalog.identities.items() if name.lower() == who.lower()), ()
+        )
+        if not mine:
+            raise JitError(
+                f"{who} has no identity in the catalog; pass --principal or ask the platform "
+                "team to add one under identities",
+                rule="requester.principal",
+            )
+        principal = mine[0]
+    start = starts_at if starts_at is not None and starts_at > ctx.now else ctx.now
+    expires_at = (starts_at or ctx.now) + duration
+    existing = {e.path for e in ctx.repo.entries(ctx.branch)}
+
+    def taken(gid: str) -> bool:
+        return (
+            grant_path(gid) in existing
+            or ctx.repo.branch_exists(f"jit/request/{gid}")
+            or (ctx.repo.path / grant_path(gid)).exists()
+        )
+
+    gid = new_grant_id(who, entitlement, start, taken)
+    try:
+        text = format_grant(
+            principal=principal,
+            entitlement=entitlement,
+            expires_at=expires_at,
+            reason=reason,
+            starts_at=starts_at,
+            ticket=ticket,
+            comment=f"Requested by {who} with jitctl.",
+        )
+    except ValueError as exc:
+        raise JitError(f"cannot write the grant: {exc}", rule="usage") from None
+    path = grant_path(gid)
+    gf, decision = _judge_new_text(ctx, catalog, path, text, None, who)
+    if not decision.ok or gf.grant is None:
+        return Proposal(gf.grant, path, text, decision)
+    if not commit:
+        target = ctx.repo.path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "x", encoding="utf-8") as fh:
+            fh.write(text)
+        return Proposal(gf.grant, path, text, decision)
+    branch = f"jit/request/{gid}"
+    msg = request_message(gf.grant, who, ChangeKind.REQUEST).text()
+    parent = ctx.repo.rev(ctx.branch)
+    sha = ctx.repo.commit_tree(parent, {path: text.encode("utf-8")}, msg, env=ctx.env)
+    ctx.repo.update_ref(f"refs/heads/{branch}", sha, None)
+    return Proposal(gf.grant, path, text, decision, branch, sha)
+
+
+def extend(
+    ctx: Ctx,
+    *,
+    grant_id: str,
+    duration: timedelta,
+    login: str | None,
+    reason: str | None = None,
+    commit: bool = False,
+) -> Proposal:
+    """Move a grant's expires_at later by ``duration`` (a change needing approval again)."""
+    catalog = ctx.catalog()
+    who = whoami(ctx.repo, catalog, login)
+    path = grant_path(grant_id)
+    current = read_grant_files(ctx.repo, ctx.branch, [path]).get(path)
+    if current is None or current.grant is None:
+        raise JitError(f"no valid grant {grant_id!r} on {ctx.branch}", rule="usage")
+    g = current.grant
+    new_expiry = max(g.expires_at, ctx.now) + duration
+    original = ctx.repo.read(ctx.branch, path) or b""
+    text = _edit_values(
+        original.decode("utf-8"), g, {"expires_at": format_rfc3339(new_expiry), "reason": reason}
+    )
+    gf, decision = _judge_new_text(ctx, catalog, path, text, g, who)
+    if not decision.ok or gf.grant is None:
+        return Proposal(gf.grant, path, text, decision)
+    if not commit:
+        (ctx.repo.path / path).write_text(text, encoding="utf-8")
+        return Proposal(gf.grant, path, text, decision)
+    branch = f"jit/extend/{grant_id}-{ctx.now.strftime('%Y%m%dt%H%M%S')}"
+    msg = request_message(gf.grant, who, ChangeKind.EXTENSION).text()
+    parent = ctx.repo.rev(ctx.branch)
+    sha = ctx.repo.commit_tree(parent, {path: text.encode("utf-8")}, msg, env=ctx.env)
+    ctx.repo.update_ref(f"refs/heads/{branch}", sha, None)
+    return Proposal(gf.grant, path, text, decision, branch, sha)
+
+
+def _edit_values(text: str, grant: Grant, new: dict[str, str | None]) -> str:
+    """Change attribute values in place, keeping every other byte, so the diff a reviewer
+    reads is exactly the changed lines. Values are re-quoted with format_grant's escaping."""
+    lines = text.splitlines(keepends=True)
+    for attr, value in new.items():
+        if value is None:
+            continue
+        if "\n" in value or any(ord(c) < 32 for c in value) or "${" in value or "%{" in value:
+            raise JitError(f"cannot write {attr}: control characters or templates", rule="usage")
+        n = grant.lines.get(attr)
+        if n is None or n > len(lines):
+            raise JitError(f"cannot find {attr} in {grant.path}", rule="usage")
+        quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        pattern = re.compile(rf'^(\s*{attr}\s*=\s*)"(?:[^"\\]|\\.)*"')
+        match = pattern.match(lines[n - 1])
+        if match is None:
+            raise JitError(f"cannot edit {attr} on line {n} of {grant.path}", rule="usage")
+        rest = lines[n - 1][match.end() :]
+        lines[n - 1] = match.group(1) + quoted + rest
+    return "".join(lines)
+
+
+# --- merge ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    decision: Decision
+    approval: ApprovalOutcome | None
+    requester: str | None
+    merged: bool
+    refusal: str | None = None
+    commit: str | None = None
+
+
+def requester_of(repo: GitRepo, base: str, branch: str) -> str | None:
+    """The newest ``Requested-by`` trailer on the branch's own commits."""
+    log = repo.git("log", "--format=%B%x00", f"{repo.rev(base)}..{repo.rev(branch)}")
+    for message in log.split("\0"):
+        found = values(parse_trailers(message), REQUESTED_BY)
+        if found:
+            return found[-1]
+    return None
+
+
+def merge(
+    ctx: Ctx, *, branch: str, approvers: Sequence[str], author: str | None = None
+) -> MergeResult:
+    """Merge ``branch`` into the default branch if, and only if, policy allows it now."""
+    repo = ctx.repo
+    if branch == ctx.branch:
+        raise JitError(f"{branch} is the default branch; name the branch to merge", rule="usage")
+    base_sha = repo.rev(ctx.branch)
+    head_sha = repo.rev(branch)
+    requester = author or requester_of(repo, ctx.branch, branch)
+    cs = gather_change(
+        repo,
+        base=base_sha,
+        head=head_sha,
+        author=requester,
+        now=ctx.now,
+        catalog_path=ctx.catalog_path,
+    )
+    decision = check_change(cs)
+
+    def refused(why: str, approval: ApprovalOutcome | None = None) -> MergeResult:
+        return MergeResult(decision, approval, requester, False, why)
+
+    if not decision.ok:
+        return refused("the change breaks policy")
+    if decision.kind is ChangeKind.NONE:
+        return refused("the branch changes no grant; jitctl merges grant changes only")
+    if decision.kind is ChangeKind.MIXED:
+        return refused(
+            "the branch mixes grant changes with other changes; those need a person's code "
+            "review and a merge by hand"
+        )
+    approval = None
+    counted: tuple[str, ...] = ()
+    if decision.needs_approval:
+        reviews = [
+            Review(login=a, state=ReviewState.APPROVED, commit=head_sha, id=i)
+            for i, a in enumerate(approvers)
+        ]
+        approval = evaluate_approvals(
+            decision.approval_rules,
+            reviews,
+            head=head_sha,
+            author=requester,
+            members=team_members(cs.catalog),
+        )
+        if not approval.satisfied:
+            return refused("not enough approvals: " + "; ".join(approval.missing), approval)
+        counted = approval.approvers
+    _ensure_clean_if_checked_out(ctx)
+    tree = _merge_tree(repo, base_sha, head_sha)
+    ids = [c.grant.id for c in decision.changes if c.grant is not None]
+    msg = merge_message(branch, decision.kind, ids, requester, counted).text()
+    sha = repo.commit_with_tree(tree, (base_sha, head_sha), msg, ctx.env)
+    repo.update_ref(f"refs/heads/{ctx.branch}", sha, base_sha)
+    repo.sync_worktree(ctx.branch, base_sha, sha)
+    return MergeResult(decision, approval, requester, True, None, sha)
+
+
+def _merge_tree(repo: GitRepo, base: str, head: str) -> str:
+    try:
+        out = repo.git("merge-tree", "--write-tree", "--no-messages", base, head)
+    except JitError as exc:
+        raise JitError(f"the branch does not merge cleanly: {exc}", rule="git") from None
+    return out.splitlines()[0].strip()
+
+
+def _ensure_clean_if_checked_out(ctx: Ctx) -> None:
+    if ctx.repo.current_branch() == ctx.branch and not ctx.repo.is_clean():
+        raise JitError(
+            f"{ctx.branch} is checked out with uncommitted changes; commit or stash them first",
+            rule="git",
+        )
+
+
+# --- expire and revoke ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExpireResult:
+    expired: tuple[Grant, ...]
+    commit: str | None
+    dry_run: bool
+    invalid: tuple[str, ...] = field(default=())
+
+
+def expire(ctx: Ctx, *, dry_run: bool = False) -> ExpireResult:
+    """One commit on the default branch deleting exactly the grants with expires_at <= now."""
+    repo = ctx.repo
+    base_sha = repo.rev(ctx.branch)
+    files = read_grant_files(repo, base_sha)
+    grants = [gf.grant for gf in files.values() if gf.grant is not None]
+    invalid = tuple(sorted(p for p, gf in files.items() if gf.grant is None))
+    expired = plan_expiry(grants, ctx.now)
+    if dry_run or not expired:
+        return ExpireResult(expired, None, dry_run, invalid)
+    _ensure_clean_if_checked_out(ctx)
+    msg = expiry_message(expired).text()
+    sha = repo.commit_tree(base_sha, {g.path: None for g in expired}, msg, env=ctx.env)
+    repo.update_ref(f"refs/heads/{ctx.branch}", sha, base_sha)
+    repo.sync_worktree(ctx.branch, base_sha, sha)
+    return ExpireResult(expired, sha, False, invalid)
+
+
+def revoke(
+    ctx: Ctx, *, grant_id: str, login: str | None, reason: str | None = None
+) -> tuple[Grant, str]:
+    """Delete a grant now, on the default branch (lowers privilege: no approval needed)."""
+    repo = ctx.repo
+    catalog = ctx.catalog()
+    who = whoami(repo, catalog, login)
+    base_sha = repo.rev(ctx.branch)
+    path = grant_path(grant_id)
+    gf = read_grant_files(repo, base_sha, [path]).get(path)
+    if gf is None:
+        raise JitError(f"no grant {grant_id!r} on {ctx.branch}", rule="usage")
+    grant = gf.grant or Grant(
+        id=grant_id, path=path, principal="?", entitlement="?", expires_at=ctx.now, reason=""
+    )
+    _ensure_clean_if_checked_out(ctx)
+    msg = revocation_message(grant, who, reason).text()
+    sha = repo.commit_tree(base_sha, {path: None}, msg, env=ctx.env)
+    repo.update_ref(f"refs/heads/{ctx.branch}", sha, base_sha)
+    repo.sync_worktree(ctx.branch, base_sha, sha)
+    return grant, sha

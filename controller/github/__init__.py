@@ -1,0 +1,1 @@
+"""Adapter: forge (pygithub), retries, PR snapshot, status, approvals, expiry PR, doctor."""

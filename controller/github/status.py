@@ -1,0 +1,148 @@
+"""What jitctl says about a pull request: the ``jitctl`` status and the one PR comment. PURE.
+
+The status means "the grant policy is met for this head": success, pending (approvals still
+missing) or failure (findings). How each change kind maps:
+
+- request / extension: findings -> failure; approvals missing -> pending; met -> success, and
+  ``approvals --merge`` merges it.
+- revocation / expiry: only lower privilege, so no approval: success (merged with --merge).
+- mixed (grant changes plus other files): the grant part is judged like a request (failure /
+  pending / success), but jitctl never merges it: the other files need code-owner review (the
+  ruleset), and a person merges. Its success description says so.
+- none (no grant file changed): success "not a grant change", never merged by jitctl: catalog,
+  modules, workflows and code are guarded by code-owner review, not by jitctl.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import assert_never
+
+from controller.core.model import ChangeKind
+from controller.core.policy import ApprovalOutcome, Decision
+from controller.core.times import format_rfc3339
+from controller.formats.markdown import md
+
+MARKER = "<!-- jitctl -->"
+
+
+class StatusState(enum.StrEnum):
+    SUCCESS = "success"
+    PENDING = "pending"
+    FAILURE = "failure"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: StatusState
+    description: str  # <= 140 characters (GitHub's limit)
+    auto_merge: bool  # jitctl may merge it itself
+
+
+def _short(text: str, limit: int = 140) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def verdict(
+    decision: Decision, approval: ApprovalOutcome | None, *, draft: bool = False
+) -> Verdict:
+    if not decision.ok:
+        first = decision.errors[0]
+        more = f" (+{len(decision.errors) - 1} more)" if len(decision.errors) > 1 else ""
+        return Verdict(StatusState.FAILURE, _short(f"[{first.rule}] {first.message}{more}"), False)
+    kind = decision.kind
+    if kind is ChangeKind.NONE:
+        return Verdict(
+            StatusState.SUCCESS,
+            "not a grant change: code-owner review applies; jitctl will not merge it",
+            False,
+        )
+    if kind in (ChangeKind.REVOCATION, ChangeKind.EXPIRY):
+        return Verdict(
+            StatusState.SUCCESS, f"{kind.value}: lowers privilege, no approval needed", not draft
+        )
+    if kind in (ChangeKind.REQUEST, ChangeKind.EXTENSION, ChangeKind.MIXED):
+        if approval is None or not approval.satisfied:
+            missing = "; ".join(approval.missing) if approval else "no approval rule applies"
+            return Verdict(StatusState.PENDING, _short(f"needs {missing}"), False)
+        who = ", ".join(approval.approvers)
+        if kind is ChangeKind.MIXED:
+            return Verdict(
+                StatusState.SUCCESS,
+                _short(
+                    f"grants approved by {who}; other files need code-owner review; merge by hand"
+                ),
+                False,
+            )
+        return Verdict(StatusState.SUCCESS, _short(f"{kind.value} approved by {who}"), not draft)
+    assert_never(kind)
+
+
+def comment_body(
+    number: int,
+    author: str,
+    decision: Decision,
+    approval: ApprovalOutcome | None,
+    v: Verdict,
+    head_sha: str,
+) -> str:
+    """The one jitctl comment on a PR (found again by ``MARKER``). User text is escaped."""
+    icon = {StatusState.SUCCESS: "✅", StatusState.PENDING: "⏳", StatusState.FAILURE: "❌"}[
+        v.state
+    ]
+    lines = [
+        MARKER,
+        f"### jitctl: {icon} {v.state.value}: {md(v.description)}",
+        "",
+        f"Requested by **{md(author)}** · change: `{decision.kind.value}` · head `{head_sha[:12]}`",
+        "",
+    ]
+    if decision.changes:
+        lines += [
+            "| grant | change | principal | entitlement | until | reason |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in decision.changes:
+            g = c.grant
+            if g is None:
+                lines.append(f"| {md(c.path)} | {c.kind.value} | | | | |")
+                continue
+            lines.append(
+                f"| {md(g.id)} | {c.kind.value} | {md(g.principal)} | {md(g.entitlement)} "
+                f"| {format_rfc3339(g.expires_at)} | {md(g.reason)} |"
+            )
+        lines.append("")
+    if decision.other_paths:
+        lines.append(
+            "Other files (code-owner review): " + ", ".join(md(p) for p in decision.other_paths)
+        )
+        lines.append("")
+    if decision.needs_approval:
+        rules = "; AND ".join(md(r.describe()) for r in decision.approval_rules) or "none applies"
+        lines.append(f"**Approvals required:** {rules}")
+        if approval is not None:
+            if approval.approvers:
+                lines.append(f"**Counted:** {', '.join(md(a) for a in approval.approvers)}")
+            if not approval.satisfied:
+                lines.append(f"**Still needed:** {'; '.join(md(m) for m in approval.missing)}")
+            for who, why in approval.ignored:
+                lines.append(f"- approval by {md(who)} does not count: {md(why)}")
+        lines.append("")
+    if decision.findings:
+        lines.append("**Findings**")
+        for f in decision.findings:
+            where = f"{f.file}:{f.line}" if f.line else f.file
+            lines.append(f"- {f.severity.value} `{f.rule}` {md(where)}: {md(f.message)}")
+        lines.append("")
+    lines.append(
+        "_Approvals count only on the current head commit; a new push needs a new approval._"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def split_message(text: str) -> tuple[str, str]:
+    """A commit message -> (title, rest), for GitHub's commit_title / commit_message."""
+    title, _, rest = text.partition("\n")
+    return title.strip(), rest.strip("\n") + "\n" if rest.strip() else ""

@@ -1,0 +1,477 @@
+"""The audit on real git repositories: merges, squashes, expiry, revocation, extension, a direct
+push, a rename and a grant re-added after expiry, with pinned dates; every record's fields."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from controller.audit.history import HistoryReader
+from controller.audit.report import COLUMNS
+from controller.cli import main
+from tests.factories import grant_text
+from tests.gitutil import Repo
+
+COMMITTER = "Test Committer <committer@example.com>"
+UNTIL = "2026-11-24T21:00:00Z"
+USER = "Test User <test@example.com>"  # the clone's git config (the CLI runs unpinned)
+
+GRANTS: dict[str, dict[str, str]] = {
+    "alice-ro": {
+        "principal": "alice@example.com",
+        "entitlement": "aws-prod-readonly",
+        "expires_at": "2026-11-24T16:00:00Z",
+        "reason": "INC-1: debugging",
+    },
+    "bob-admin": {
+        "principal": "bob@example.com",
+        "entitlement": "aws-prod-admin",
+        "expires_at": "2026-11-24T12:30:00Z",
+        "reason": "by hand",
+    },
+    "dave-logs": {
+        "principal": "dave@example.com",
+        "entitlement": "gcp-prod-logs-viewer",
+        "expires_at": "2026-11-24T13:00:00Z",
+        "reason": "<script>alert(1)</script> & more",
+    },
+}
+
+
+def when(hhmm: str) -> dict[str, str]:
+    ts = f"2026-11-24T{hhmm}:00Z"
+    return {"GIT_AUTHOR_DATE": ts, "GIT_COMMITTER_DATE": ts}
+
+
+def text(gid: str, **over: str) -> str:
+    return grant_text(**{**GRANTS[gid], **over})
+
+
+def build(repo: Repo) -> dict[str, str]:
+    """The history; returns the commit ids by name."""
+    c: dict[str, str] = {}
+    # 1. alice asks on a branch; the merge carries the approval (a real merge commit)
+    repo.checkout("jit/request/alice-ro", new=True, start="main")
+    c["req"] = repo.commit(
+        {"grants/alice-ro.hcl": text("alice-ro")},
+        "Request alice-ro\n\nJit-Kind: request\nJit-Grant: alice-ro\nRequested-by: alice\n",
+        GIT_AUTHOR_NAME="Alice",
+        GIT_AUTHOR_EMAIL="1+alice@users.noreply.github.com",
+        **when("10:05"),
+    )
+    repo.checkout("main")
+    repo.git(
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge jit/request/alice-ro\n\nJit-Kind: request\nJit-Grant: alice-ro\n"
+        "Requested-by: alice\nApproved-by: carol\n",
+        "jit/request/alice-ro",
+        **when("10:30"),
+    )
+    c["merge"] = repo.rev("HEAD")
+    # 2. an extension, squashed on GitHub (PR 7)
+    c["ext"] = repo.commit(
+        {"grants/alice-ro.hcl": text("alice-ro", expires_at="2026-11-24T18:00:00Z")},
+        "Extend alice-ro (#7)\n\nJit-Kind: extension\nJit-Grant: alice-ro\n"
+        "Requested-by: alice\nApproved-by: dave\nJit-PR: 7\n",
+        **when("11:00"),
+    )
+    # 3. bob pushes a grant by hand; carol revokes it
+    c["push"] = repo.commit(
+        {"grants/bob-admin.hcl": text("bob-admin")},
+        "quick fix",
+        GIT_AUTHOR_NAME="Bob",
+        GIT_AUTHOR_EMAIL="bob@example.com",
+        **when("11:30"),
+    )
+    c["revoke"] = repo.commit(
+        {"grants/bob-admin.hcl": None},
+        "Revoke bob-admin\n\nJit-Kind: revocation\nJit-Grant: bob-admin\nRevoked-by: carol\n",
+        **when("12:00"),
+    )
+    # 4. dave-logs added by hand, then renamed, then expired late by the bot
+    c["dave"] = repo.commit({"grants/dave-logs.hcl": text("dave-logs")}, "add", **when("12:10"))
+    repo.git("mv", "grants/dave-logs.hcl", "grants/dave-logs2.hcl")
+    c["rename"] = repo.commit({}, "rename", **when("12:20"))
+    c["expire1"] = repo.commit(
+        {"grants/dave-logs2.hcl": None},
+        "Expire 1 grant\n\nJit-Kind: expiry\nExpired-Grant: dave-logs2 2026-11-24T13:00:00Z\n",
+        GIT_COMMITTER_NAME="jitctl[bot]",
+        GIT_COMMITTER_EMAIL="bot@example.com",
+        **when("14:30"),
+    )
+    # 5. alice-ro expires, then is granted again with the same id (a new lifecycle)
+    c["expire2"] = repo.commit(
+        {"grants/alice-ro.hcl": None},
+        "Expire 1 grant\n\nJit-Kind: expiry\nExpired-Grant: alice-ro 2026-11-24T18:00:00Z\n",
+        GIT_COMMITTER_NAME="jitctl[bot]",
+        GIT_COMMITTER_EMAIL="bot@example.com",
+        **when("18:05"),
+    )
+    c["again"] = repo.commit(
+        {"grants/alice-ro.hcl": text("alice-ro", expires_at="2026-11-24T20:00:00Z")},
+        "Request alice-ro (#9)\n\nJit-Kind: request\nJit-Grant: alice-ro\n"
+        "Requested-by: alice\nApproved-by: carol\nApproved-by: dave\nJit-PR: 9\n",
+        **when("19:00"),
+    )
+    # a commit that does not touch grants/ is not in the audit
+    repo.commit({"README.md": "hi\n"}, "docs", **when("19:10"))
+    return c
+
+
+def ev(
+    event: str, gid: str, life: str, at: str, actor: str, commit: str, **kw: Any
+) -> dict[str, Any]:
+    base = GRANTS[gid.removesuffix("2")]
+    out: dict[str, Any] = {
+        "event": event,
+        "at": f"2026-11-24T{at}:00Z",
+        "grant": gid,
+        "lifecycle": life,
+        "principal": base["principal"],
+        "entitlement": base["entitlement"],
+        "actor": actor,
+        "commit": commit,
+        "pr": None,
+        "approvers": [],
+        "expires_at": base["expires_at"],
+        "reason": base["reason"],
+        "ticket": None,
+        "unreviewed": False,
+        "jit_kind": None,
+        "previous": None,
+        "lag_seconds": None,
+        "flags": [],
+    }
+    out.update(kw)
+    assert list(out) == list(COLUMNS)
+    return out
+
+
+def expected(c: dict[str, str]) -> list[dict[str, Any]]:
+    a1 = f"alice-ro@{c['merge'][:12]}"
+    a2 = f"alice-ro@{c['again'][:12]}"
+    b = f"bob-admin@{c['push'][:12]}"
+    d = f"dave-logs@{c['dave'][:12]}"
+    req = {"jit_kind": "request"}
+    ext = {"jit_kind": "extension", "pr": 7, "expires_at": "2026-11-24T18:00:00Z"}
+    again = {"jit_kind": "request", "pr": 9, "expires_at": "2026-11-24T20:00:00Z"}
+    bot = "jitctl[bot] <bot@example.com>"
+    return [
+        ev("requested", "alice-ro", a1, "10:05", "alice", c["req"], **req),
+        ev("approved", "alice-ro", a1, "10:30", "carol", c["merge"], approvers=["carol"], **req),
+        ev("granted", "alice-ro", a1, "10:30", COMMITTER, c["merge"], approvers=["carol"], **req),
+        ev("requested", "alice-ro", a1, "11:00", "alice", c["ext"], **ext),
+        ev("approved", "alice-ro", a1, "11:00", "dave", c["ext"], approvers=["dave"], **ext),
+        ev("extended", "alice-ro", a1, "11:00", COMMITTER, c["ext"], approvers=["dave"], **ext),
+        ev(
+            "requested",
+            "bob-admin",
+            b,
+            "11:30",
+            "Bob <bob@example.com>",
+            c["push"],
+            unreviewed=True,
+        ),
+        ev(
+            "granted",
+            "bob-admin",
+            b,
+            "11:30",
+            COMMITTER,
+            c["push"],
+            unreviewed=True,
+            flags=["audit.no-approval"],
+        ),
+        ev("revoked", "bob-admin", b, "12:00", "carol", c["revoke"], jit_kind="revocation"),
+        ev(
+            "requested",
+            "dave-logs",
+            d,
+            "12:10",
+            "Test Author <author@example.com>",
+            c["dave"],
+            unreviewed=True,
+        ),
+        ev(
+            "granted",
+            "dave-logs",
+            d,
+            "12:10",
+            COMMITTER,
+            c["dave"],
+            unreviewed=True,
+            flags=["audit.no-approval"],
+        ),
+        ev(
+            "renamed",
+            "dave-logs2",
+            d,
+            "12:20",
+            COMMITTER,
+            c["rename"],
+            unreviewed=True,
+            previous="dave-logs",
+            flags=["audit.renamed"],
+        ),
+        ev(
+            "expired",
+            "dave-logs2",
+            d,
+            "14:30",
+            bot,
+            c["expire1"],
+            jit_kind="expiry",
+            lag_seconds=5400,
+        ),
+        ev(
+            "expired",
+            "alice-ro",
+            a1,
+            "18:05",
+            bot,
+            c["expire2"],
+            jit_kind="expiry",
+            lag_seconds=300,
+            expires_at="2026-11-24T18:00:00Z",
+        ),
+        ev("requested", "alice-ro", a2, "19:00", "alice", c["again"], **again),
+        ev(
+            "approved",
+            "alice-ro",
+            a2,
+            "19:00",
+            "carol",
+            c["again"],
+            approvers=["carol", "dave"],
+            **again,
+        ),
+        ev(
+            "approved",
+            "alice-ro",
+            a2,
+            "19:00",
+            "dave",
+            c["again"],
+            approvers=["carol", "dave"],
+            **again,
+        ),
+        ev(
+            "granted",
+            "alice-ro",
+            a2,
+            "19:00",
+            COMMITTER,
+            c["again"],
+            approvers=["carol", "dave"],
+            **again,
+        ),
+    ]
+
+
+@pytest.fixture
+def history(access_repo: Repo) -> tuple[Repo, dict[str, str]]:
+    return access_repo, build(access_repo)
+
+
+def audit(repo: Repo, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(
+        main, ["--repo", str(repo.path), "--now", UNTIL, "audit", *args], env=env
+    )
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_every_record(history: tuple[Repo, dict[str, str]]) -> None:
+    repo, c = history
+    code, out, err = audit(repo)
+    assert code == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records == expected(c)
+    assert "audit.no-approval: 2" in err and "audit.removed-late: 1" in err
+    assert "audit.overdue: 1" in err and "audit.renamed: 1" in err
+
+
+def test_fixed_number_of_git_processes(history: tuple[Repo, dict[str, str]]) -> None:
+    repo, _ = history
+    reader = HistoryReader(repo.path)
+    records = reader.read("main")
+    assert len(records) == 9  # the commits on main's first-parent chain that touch grants/
+    assert reader.processes == 3  # git log, git cat-file --batch, git log --no-walk (sides)
+    merge = records[0]
+    assert len(merge.parents) == 2 and merge.side is not None
+    assert merge.side.value("Jit-Kind") == "request"
+
+
+def test_same_result_with_a_github_token(history: tuple[Repo, dict[str, str]]) -> None:
+    repo, _ = history
+    _, plain, _ = audit(repo)
+    _, with_token, _ = audit(
+        repo, env={"GITHUB_TOKEN": "ghp_not-a-real-token", "GITHUB_API_URL": "http://127.0.0.1:9"}
+    )
+    assert plain == with_token
+
+
+def test_csv_has_stable_columns(history: tuple[Repo, dict[str, str]]) -> None:
+    repo, c = history
+    code, out, _ = audit(repo, "--format", "csv", "--principal", "alice@*")
+    assert code == 0
+    rows = list(csv.reader(io.StringIO(out)))
+    assert tuple(rows[0]) == COLUMNS
+    assert len(rows) == 1 + 11
+    first = dict(zip(COLUMNS, rows[1], strict=True))
+    assert first["event"] == "requested" and first["commit"] == c["req"]
+    assert first["unreviewed"] == "false" and first["pr"] == ""
+    approved = dict(zip(COLUMNS, rows[-2], strict=True))
+    assert approved["approvers"] == "carol;dave"
+
+
+def test_period_and_fail_on_findings(history: tuple[Repo, dict[str, str]]) -> None:
+    repo, _ = history
+    code, out, _ = audit(repo, "--since", "2026-11-24T12:00:00Z", "--until", "2026-11-24T13:00:00Z")
+    assert code == 0
+    assert [json.loads(x)["event"] for x in out.splitlines()] == [
+        "revoked",
+        "requested",
+        "granted",
+        "renamed",
+    ]
+    code, _, _ = audit(repo, "--fail-on-findings")
+    assert code == 1
+    code, _, err = audit(repo, "--ref", "nope")
+    assert code == 2 and "Error:" in err
+
+
+class _Html(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.windows: list[str] = []
+        self.lags = 0
+        self.urls: list[str] = []
+        self.tags: set[str] = set()
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        a = dict(attrs)
+        cls = (a.get("class") or "").split()
+        if tag == "rect" and "window" in cls:
+            self.windows.append(a.get("data-lifecycle") or "")
+        if tag == "rect" and "lag" in cls:
+            self.lags += 1
+        for value in a.values():
+            if value and ("http://" in value or "https://" in value or value.startswith("//")):
+                self.urls.append(value)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_html_report(history: tuple[Repo, dict[str, str]], tmp_path: Path) -> None:
+    repo, c = history
+    out = tmp_path / "audit.html"
+    code, _, _ = audit(repo, "--format", "html", "--out", str(out))
+    assert code == 0
+    page = out.read_text("utf-8")
+    parser = _Html()
+    parser.feed(page)
+    assert "http://" not in page and "https://" not in page and parser.urls == []
+    assert not parser.tags & {"script", "link", "img", "iframe", "object"}
+    assert sorted(parser.windows) == sorted(
+        [
+            f"alice-ro@{c['merge'][:12]}",
+            f"alice-ro@{c['again'][:12]}",
+            f"bob-admin@{c['push'][:12]}",
+            f"dave-logs@{c['dave'][:12]}",
+        ]
+    )
+    # removed after expires_at: dave-logs (90 min), alice-ro (5 min), alice-ro again (overdue)
+    assert parser.lags == 3
+    assert "<script>alert(1)</script>" in "".join(parser.text)  # shown as text, not run
+    assert "audit.removed-late" in page and "svg" in parser.tags
+
+
+def test_markdown_report(history: tuple[Repo, dict[str, str]]) -> None:
+    repo, _ = history
+    code, out, _ = audit(repo, "--format", "md")
+    assert code == 0
+    assert out.index("### Findings") < out.index("### Expiry lag") < out.index("### Events")
+    assert "<script>" not in out
+    assert "lag p50 5m, p95 1h30m, max 1h30m" in out
+
+
+# --- end to end: the local lifecycle commands, then the audit ------------------------------
+
+
+def jit(repo: Repo, now: str, *args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(
+        main, ["--repo", str(repo.path), "--now", f"2026-11-24T{now}:00Z", *args]
+    )
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout) if "--format" in args else {}
+
+
+def test_audit_of_the_local_lifecycle(access_repo: Repo) -> None:
+    repo = access_repo
+    ro = "alice-aws-prod-readonly-20261124t1200"
+    req = ("--as", "alice", "--local", "--format", "json")
+    b1 = jit(
+        repo, "12:00", "request", "aws-prod-readonly", "--for", "4h", "--reason", "INC-1", *req
+    )
+    jit(repo, "12:30", "merge", b1["branch"], "--local", "--approved-by", "carol")
+    b2 = jit(
+        repo,
+        "13:00",
+        "request",
+        "aws-prod-readonly",
+        "--for",
+        "1h",
+        "--reason",
+        "INC-2",
+        "--as",
+        "bob",
+        "--local",
+        "--format",
+        "json",
+    )
+    jit(repo, "13:05", "merge", b2["branch"], "--local", "--approved-by", "carol,dave")
+    bob = b2["branch"].removeprefix("jit/request/")
+    jit(repo, "13:30", "revoke", bob, "--local", "--as", "carol", "--reason", "done")
+    b3 = jit(repo, "15:00", "extend", ro, "--for", "2h", *req)
+    jit(repo, "15:10", "merge", b3["branch"], "--local", "--approved-by", "dave")
+    jit(repo, "18:20", "expire", "--local")
+
+    code, out, err = audit(repo)
+    assert code == 0, err
+    rows = [
+        (r["event"], r["grant"], r["at"][11:16], r["actor"], r["approvers"], r["unreviewed"])
+        for r in map(json.loads, out.splitlines())
+    ]
+    assert rows == [
+        ("requested", ro, "12:00", "alice", [], False),
+        ("approved", ro, "12:30", "carol", ["carol"], False),
+        ("granted", ro, "12:30", USER, ["carol"], False),
+        ("requested", bob, "13:00", "bob", [], False),
+        ("approved", bob, "13:05", "carol", ["carol"], False),  # one approval was needed
+        ("granted", bob, "13:05", USER, ["carol"], False),
+        ("revoked", bob, "13:30", "carol", [], False),
+        ("requested", ro, "15:00", "alice", [], False),
+        ("approved", ro, "15:10", "dave", ["dave"], False),
+        ("extended", ro, "15:10", USER, ["dave"], False),
+        ("expired", ro, "18:20", USER, [], False),
+    ]
+    records = [json.loads(x) for x in out.splitlines()]
+    assert records[-1]["lag_seconds"] == 20 * 60
+    assert records[-1]["expires_at"] == "2026-11-24T18:00:00Z"
+    assert all(not r["flags"] for r in records)
+    assert "no findings" in err

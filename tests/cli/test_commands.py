@@ -1,0 +1,492 @@
+"""check, list and render through the CLI, on real git repositories (base and head commits)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from controller.cli import main
+from tests.factories import EXAMPLE_CATALOG_TEXT, grant_text
+from tests.gitutil import Repo
+
+NOW = "2026-11-24T12:00:00Z"
+
+
+def run(
+    repo: Repo, *args: str, now: str = NOW, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    runner = CliRunner()
+    result = runner.invoke(main, ["--repo", str(repo.path), "--now", now, *args], env=env)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def propose(repo: Repo, files: dict[str, str | bytes | None], branch: str = "req") -> None:
+    repo.checkout(branch, new=True, start="main")
+    repo.commit(files, "request")
+
+
+def check_json(repo: Repo, author: str = "alice", branch: str = "req") -> tuple[int, dict]:
+    code, out, _ = run(
+        repo, "check", "--base", "main", "--head", branch, "--author", author, "--format", "json"
+    )
+    return code, json.loads(out)
+
+
+def test_valid_request(access_repo: Repo) -> None:
+    propose(access_repo, {"grants/alice-ro.hcl": grant_text()})
+    code, data = check_json(access_repo)
+    assert code == 0
+    assert data == {
+        "ok": True,
+        "kind": "request",
+        "needs_approval": True,
+        "approval_rules": [{"from": ["@acme/sre", "carol"], "count": 1}],
+        "grants": [{"path": "grants/alice-ro.hcl", "id": "alice-ro", "change": "request"}],
+        "other_paths": [],
+        "findings": [],
+    }
+
+
+# every rule once more through the CLI: (files at head, author, expected rule, expected line)
+FAILING = [
+    ({"grants/a.hcl": grant_text(entitlement="nope")}, "alice", "entitlement.unknown", 3),
+    ({"grants/a.hcl": grant_text(principal="bob@example.com")}, "alice", "requester.principal", 2),
+    (
+        {"grants/a.hcl": grant_text(principal="erin@example.com")},
+        "erin",
+        "requester.not-allowed",
+        3,
+    ),
+    ({"grants/a.hcl": grant_text(reason="")}, "alice", "reason.empty", 5),
+    ({"grants/a.hcl": grant_text(expires_at="2026-11-24T11:59:59Z")}, "alice", "expiry.past", 4),
+    (
+        {"grants/a.hcl": grant_text(expires_at="2026-11-25T00:00:01Z")},
+        "alice",
+        "duration.exceeded",
+        4,
+    ),
+    ({"grants/a.hcl": grant_text(expires_at="2026-11-25")}, "alice", "grant.time.format", 4),
+    ({"grants/a.hcl": grant_text() + "grant {\n}\n"}, "alice", "grant.block", 7),
+    ({"grants/a.hcl": grant_text(reason="${var.x}")}, "alice", "grant.value.literal", 5),
+    ({"grants/A.hcl": grant_text()}, "alice", "grant.path", None),
+    ({"grants/sub/a.hcl": grant_text()}, "alice", "grant.path", None),
+    ({"grants/a.hcl": b'grant {\n  reason = "\xff"\n}\n'}, "alice", "grant.encoding", 2),
+    (
+        {"grants/a.hcl": grant_text().replace("  reason", '  principal = "x@y"\n  reason')},
+        "alice",
+        "grant.attribute.duplicate",
+        5,
+    ),
+    ({"grants/a.hcl": "grant {\n  principal = \n}\n"}, "alice", "grant.syntax", 2),
+    ({"grants/a.hcl": grant_text(colour="red")}, "alice", "grant.attribute.unknown", 6),
+    ({"grants/a.hcl": grant_text(reason=None)}, "alice", "grant.attribute.missing", 1),
+    ({"grants/a.hcl": grant_text(principal=" ")}, "alice", "grant.value.empty", 2),
+    ({"grants/a.hcl": grant_text(reason="a\\u001b[31mred")}, "alice", "grant.value.control", 5),
+    (
+        {"grants/a.hcl": grant_text(starts_at="2026-11-24T16:00:00Z")},
+        "alice",
+        "grant.time.order",
+        6,
+    ),
+    ({"grants/a.hcl": b"#" * 70_000}, "alice", "grant.size", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("files", "author", "rule", "line"), FAILING, ids=[f[2] + str(i) for i, f in enumerate(FAILING)]
+)
+def test_failing_rules(
+    access_repo: Repo, files: dict, author: str, rule: str, line: int | None
+) -> None:
+    propose(access_repo, files)
+    code, data = check_json(access_repo, author=author)
+    assert code == 1
+    assert not data["ok"]
+    got = [(f["rule"], f["line"]) for f in data["findings"] if f["severity"] == "error"]
+    assert (rule, line) in got, data["findings"]
+
+
+def test_symlinked_grant_is_refused(access_repo: Repo) -> None:
+    access_repo.checkout("req", new=True, start="main")
+    (access_repo.path / "grants/real.txt").write_text(grant_text())
+    (access_repo.path / "grants/a.hcl").symlink_to("real.txt")
+    access_repo.git("add", "grants")
+    access_repo.git("commit", "-q", "-m", "symlink")
+    code, data = check_json(access_repo)
+    assert code == 1
+    rules = {(f["file"], f["rule"]) for f in data["findings"]}
+    assert ("grants/a.hcl", "grant.symlink") in rules
+    assert ("grants/real.txt", "grant.path") in rules
+
+
+def test_every_rule_is_exercised_through_the_cli() -> None:
+    """Each rule id has a failing case in this file (the valid request passes them all)."""
+    from controller.core import policy
+    from controller.formats import grantfile
+
+    here = Path(__file__).read_text()
+    missing = [r for r in (*grantfile.RULES, *policy.RULES) if f'"{r}"' not in here]
+    assert missing == []
+
+
+def test_check_without_author_cannot_judge_a_request(access_repo: Repo) -> None:
+    propose(access_repo, {"grants/a.hcl": grant_text()})
+    code, out, _ = run(access_repo, "check", "--base", "main", "--head", "req")
+    assert code == 1
+    assert "requester.unknown" in out
+
+
+def test_check_at_head_warns_about_expired(access_repo: Repo) -> None:
+    access_repo.commit({"grants/old.hcl": grant_text(expires_at="2026-11-24T11:00:00Z")})
+    code, out, _ = run(access_repo, "check", "--format", "json")
+    assert code == 0
+    [f] = json.loads(out)["findings"]
+    assert (f["rule"], f["severity"], f["line"]) == ("grant.expired", "warning", 4)
+
+
+def test_modified_grant_is_extension_and_immutables_hold(access_repo: Repo) -> None:
+    access_repo.commit({"grants/alice-ro.hcl": grant_text()}, "granted")
+    propose(access_repo, {"grants/alice-ro.hcl": grant_text(expires_at="2026-11-24T20:00:00Z")})
+    code, data = check_json(access_repo)
+    assert (code, data["kind"], data["needs_approval"]) == (0, "extension", True)
+    access_repo.checkout("main")
+    propose(
+        access_repo,
+        {"grants/alice-ro.hcl": grant_text(entitlement="gcp-prod-logs-viewer")},
+        branch="sneaky",
+    )
+    code, data = check_json(access_repo, branch="sneaky")
+    assert code == 1
+    assert [f["rule"] for f in data["findings"]] == ["grant.immutable"]
+
+
+def test_revocation_and_expiry_need_no_approval(access_repo: Repo) -> None:
+    access_repo.commit(
+        {
+            "grants/old.hcl": grant_text(expires_at="2026-11-24T11:00:00Z"),
+            "grants/live.hcl": grant_text(),
+        },
+        "granted",
+    )
+    propose(access_repo, {"grants/old.hcl": None}, branch="exp")
+    code, data = check_json(access_repo, branch="exp")
+    assert (code, data["kind"], data["needs_approval"]) == (0, "expiry", False)
+    code, out, _ = run(
+        access_repo, "check", "--base", "main", "--head", "exp", "--expect-kind", "expiry"
+    )
+    assert code == 0, out
+    access_repo.checkout("main")
+    propose(access_repo, {"grants/live.hcl": None}, branch="rev")
+    code, data = check_json(access_repo, author="bob", branch="rev")
+    assert (code, data["kind"], data["needs_approval"]) == (0, "revocation", False)
+    code, out, _ = run(
+        access_repo, "check", "--base", "main", "--head", "rev", "--expect-kind", "expiry"
+    )
+    assert code == 1
+    assert "change.not-expiry" in out
+
+
+def test_the_catalog_is_read_at_the_base(access_repo: Repo) -> None:
+    loosened = EXAMPLE_CATALOG_TEXT.replace("max_duration: 12h", "max_duration: 30d")
+    propose(
+        access_repo,
+        {
+            "catalog.yaml": loosened,
+            "grants/alice-ro.hcl": grant_text(expires_at="2026-12-20T00:00:00Z"),
+        },
+    )
+    code, data = check_json(access_repo)
+    assert code == 1
+    assert data["kind"] == "mixed"
+    assert data["other_paths"] == ["catalog.yaml"]
+    assert [f["rule"] for f in data["findings"]] == ["duration.exceeded"]
+
+
+def test_overlap_is_reported(access_repo: Repo) -> None:
+    access_repo.commit(
+        {
+            "grants/alice-ro-1.hcl": grant_text(),
+            "grants/bob.hcl": grant_text(principal="bob@example.com"),
+        },
+        "granted",
+    )
+    propose(access_repo, {"grants/alice-ro-2.hcl": grant_text(expires_at="2026-11-24T18:00:00Z")})
+    code, data = check_json(access_repo)
+    assert code == 0
+    assert [(f["rule"], f["severity"]) for f in data["findings"]] == [("grant.overlap", "warning")]
+
+
+def test_github_format_annotations_and_summary(access_repo: Repo, tmp_path: Path) -> None:
+    propose(access_repo, {"grants/a.hcl": grant_text(reason="")})
+    summary = tmp_path / "summary.md"
+    code, out, _ = run(
+        access_repo,
+        "check",
+        "--base",
+        "main",
+        "--head",
+        "req",
+        "--author",
+        "alice",
+        "--format",
+        "github",
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert code == 1
+    assert "::error file=grants/a.hcl,line=5,title=reason.empty::reason is empty" in out
+    text = summary.read_text()
+    assert "| error | `reason.empty` | grants/a.hcl | 5 |" in text
+
+
+def test_check_without_refs_checks_every_grant_at_head(access_repo: Repo) -> None:
+    access_repo.commit({"grants/a.hcl": grant_text(), "grants/b.hcl": grant_text(entitlement="x")})
+    code, out, _ = run(access_repo, "check")
+    assert code == 1
+    assert "grants/b.hcl:3: error [entitlement.unknown]" in out
+    assert "grants/a.hcl" not in out
+
+
+def test_list_states(access_repo: Repo) -> None:
+    access_repo.commit(
+        {
+            "grants/active.hcl": grant_text(),
+            "grants/expired.hcl": grant_text(expires_at=NOW),
+            "grants/pending.hcl": grant_text(starts_at="2026-11-24T13:00:00Z"),
+        }
+    )
+    code, out, _ = run(access_repo, "list", "--format", "json")
+    assert code == 0
+    states = {g["id"]: g["state"] for g in json.loads(out)["grants"]}
+    assert states == {"active": "active", "expired": "expired", "pending": "pending"}
+    for state in ("active", "expired", "pending"):
+        code, out, _ = run(access_repo, "list", "--state", state, "--format", "json")
+        assert [g["id"] for g in json.loads(out)["grants"]] == [state]
+    code, out, _ = run(access_repo, "list")
+    assert "pending  pending  alice@example.com -> aws-prod-readonly" in out
+    assert "(starts in 1h)" in out
+
+
+def test_list_reports_invalid_files(access_repo: Repo) -> None:
+    access_repo.commit({"grants/ok.hcl": grant_text(), "grants/bad.hcl": "grant {"})
+    code, out, err = run(access_repo, "list")
+    assert code == 1
+    assert "ok" in out
+    assert "grants/bad.hcl" in err and "grant.syntax" in err
+
+
+def test_render_to_file(access_repo: Repo, tmp_path: Path) -> None:
+    access_repo.commit(
+        {"grants/a.hcl": grant_text(), "grants/gone.hcl": grant_text(expires_at=NOW)}
+    )
+    out_file = tmp_path / "grants.auto.tfvars.json"
+    code, _, err = run(access_repo, "render", "--out", str(out_file))
+    assert code == 0, err
+    doc = json.loads(out_file.read_text())
+    assert list(doc["grants"]) == ["a"]
+    assert "left out 1 expired" in err
+
+
+def test_render_refuses_invalid_and_writes_nothing(access_repo: Repo, tmp_path: Path) -> None:
+    access_repo.commit({"grants/a.hcl": grant_text(entitlement="gone")})
+    out_file = tmp_path / "out.json"
+    code, _, err = run(access_repo, "render", "--out", str(out_file))
+    assert code == 1
+    assert not out_file.exists()
+    assert "entitlement.unknown" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["check", "--base", "nope"], "unknown git ref 'nope'"),
+        (["check", "--head", "main"], "--head needs --base"),
+        (["list", "--state", "weird"], "Invalid value"),
+    ],
+)
+def test_usage_and_input_errors_exit_2(access_repo: Repo, args: list[str], needle: str) -> None:
+    code, _out, err = run(access_repo, *args)
+    assert code == 2
+    assert needle in err
+
+
+def test_bad_now_exits_2(access_repo: Repo) -> None:
+    code, _, err = run(access_repo, "list", now="tomorrow")
+    assert code == 2
+    assert "RFC 3339" in err
+
+
+def test_not_a_repository_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--repo", str(tmp_path), "list"])
+    assert result.exit_code == 2
+    assert "not a git repository" in result.stderr
+
+
+def test_broken_catalog_exits_2_naming_the_key(access_repo: Repo) -> None:
+    access_repo.commit({"catalog.yaml": EXAMPLE_CATALOG_TEXT.replace("version: 1", "version: 7")})
+    code, _, err = run(access_repo, "check")
+    assert code == 2
+    assert "catalog.yaml:4: version: must be 1" in err
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    runner = CliRunner()
+    for name, command in main.commands.items():
+        assert command.help and "Example:" in command.help, name
+        result = runner.invoke(main, [name, "-h"])
+        assert result.exit_code == 0, name
+    assert runner.invoke(main, ["--version"]).output.startswith("jitctl, version")
+
+
+def test_list_overdue_is_the_watchdog(access_repo: Repo) -> None:
+    access_repo.commit(
+        {
+            "grants/late.hcl": grant_text(expires_at="2026-11-24T11:30:00Z"),  # exactly 30m ago
+            "grants/recent.hcl": grant_text(expires_at="2026-11-24T11:30:01Z"),
+            "grants/live.hcl": grant_text(),
+        }
+    )
+    code, out, err = run(access_repo, "list", "--state", "overdue", "--format", "json")
+    assert code == 1
+    assert [g["id"] for g in json.loads(out)["grants"]] == ["late"]
+    assert "is the expiry schedule running?" in err
+    code, out, _ = run(access_repo, "list", "--state", "overdue", "--grace", "1h")
+    assert (code, out.strip()) == (0, "no overdue grants")
+
+
+def test_catalog_file_on_disk_overrides_the_committed_one(
+    access_repo: Repo, tmp_path: Path
+) -> None:
+    access_repo.commit({"grants/a.hcl": grant_text(entitlement="brand-new")})
+    code, _, _ = run(access_repo, "check")
+    assert code == 1  # unknown at HEAD's catalog
+    trusted = tmp_path / "trusted-catalog.yaml"
+    trusted.write_text(EXAMPLE_CATALOG_TEXT.replace("  gcp-prod-logs-viewer:", "  brand-new:"))
+    result = CliRunner().invoke(
+        main, ["--repo", str(access_repo.path), "--now", NOW, "--catalog", str(trusted), "check"]
+    )
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(
+        main, ["--repo", str(access_repo.path), "--catalog", str(tmp_path / "none.yaml"), "check"]
+    )
+    assert result.exit_code == 2
+    assert "cannot read the catalog" in result.stderr
+
+
+def test_a_bug_exits_3_with_a_short_report(
+    access_repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import controller.cli.grants as cli
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "render", broken)
+    code, _, err = run(access_repo, "render")
+    assert code == 3
+    assert "Internal error (a bug in jitctl" in err and "RuntimeError: boom" in err
+    assert "Traceback" not in err
+
+
+def test_list_from_inside_grants(access_repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository is found from a sub-folder (git's discovery), as git itself finds it."""
+    access_repo.commit({"grants/alice-ro.hcl": grant_text()})
+    monkeypatch.chdir(access_repo.path / "grants")
+    result = CliRunner().invoke(main, ["--now", NOW, "list", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert [g["id"] for g in json.loads(result.stdout)["grants"]] == ["alice-ro"]
+    result = CliRunner().invoke(main, ["--repo", "..", "--now", NOW, "list", "--format", "json"])
+    assert [g["id"] for g in json.loads(result.stdout)["grants"]] == ["alice-ro"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list", "--repo", "{repo}", "--now", NOW, "--format", "json"],
+        ["list", "--format", "json", "--repo={repo}", "--now={now}"],
+        ["--now", NOW, "list", "--repo", "{repo}", "--format", "json"],
+    ],
+)
+def test_global_options_after_the_command(access_repo: Repo, argv: list[str]) -> None:
+    access_repo.commit({"grants/alice-ro.hcl": grant_text()})
+    args = [a.format(repo=access_repo.path, now=NOW) for a in argv]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert [g["id"] for g in json.loads(result.stdout)["grants"]] == ["alice-ro"]
+
+
+def test_global_option_twice_is_a_usage_error(access_repo: Repo) -> None:
+    result = CliRunner().invoke(
+        main, ["--repo", str(access_repo.path), "list", "--repo", str(access_repo.path)]
+    )
+    assert result.exit_code == 2
+    assert "--repo is given twice" in result.stderr
+
+
+def test_an_option_value_that_looks_global_stays_with_its_option(access_repo: Repo) -> None:
+    """`--reason --now` is a reason, not the global --now: nothing is hoisted from a value."""
+    from controller.cli.app import hoist_global_options
+
+    args = ["request", "x", "--reason", "--now", "--for", "1h", "--now", NOW]
+    assert hoist_global_options(args, main.commands) == [
+        "--now", NOW, "request", "x", "--reason", "--now", "--for", "1h",
+    ]  # fmt: skip
+
+
+def test_check_files_on_disk(access_repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`jitctl check FILE...` judges the working copy (pre-commit), by the catalog at HEAD."""
+    grants = access_repo.path / "grants"
+    (grants / "good.hcl").write_text(grant_text())
+    (grants / "bad.hcl").write_text(grant_text(entitlement="nope"))
+    (grants / "link.hcl").symlink_to("good.hcl")
+    monkeypatch.chdir(access_repo.path)
+    code, out, _ = run(access_repo, "check", "grants/good.hcl")
+    assert code == 0, out
+    code, out, _ = run(
+        access_repo, "check", "grants/good.hcl", "grants/bad.hcl", "--format", "json"
+    )
+    assert code == 1
+    assert [(f["file"], f["rule"]) for f in json.loads(out)["findings"]] == [
+        ("grants/bad.hcl", "entitlement.unknown")
+    ]
+    code, out, _ = run(access_repo, "check", "grants/link.hcl", "--format", "json")
+    assert code == 1 and "grant.symlink" in out
+    os.mkfifo(grants / "fifo.hcl")  # must not hang
+    code, _, err = run(access_repo, "check", "grants/fifo.hcl")
+    assert code == 2 and "not a regular file" in err
+    code, _, err = run(access_repo, "check", "/etc/hostname")
+    assert code == 2 and "not inside the repository" in err
+    code, _, err = run(access_repo, "check", "grants/good.hcl", "--base", "main")
+    assert code == 2 and "not both" in err
+
+
+def test_pre_commit_hooks_run_real_commands(
+    access_repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each hook in .pre-commit-hooks.yaml, run as pre-commit would (entry + matching files)."""
+    import re
+    import shlex
+
+    import yaml
+
+    from tests.factories import ROOT
+
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == {"jitctl-check", "jitctl-lint"}
+    (access_repo.path / "grants" / "bad.hcl").write_text(grant_text(entitlement="nope"))
+    monkeypatch.chdir(access_repo.path)
+    for hook, files, expected in [
+        ("jitctl-check", ["grants/bad.hcl"], 1),
+        ("jitctl-lint", ["catalog.yaml"], 0),
+    ]:
+        h = hooks[hook]
+        assert all(re.search(h["files"], f) for f in files)
+        argv = shlex.split(h["entry"])
+        assert argv[0] == "jitctl"
+        result = CliRunner().invoke(main, [*argv[1:], *files])
+        assert result.exit_code == expected, (hook, result.output)

@@ -1,0 +1,546 @@
+"""controller.formats.grantfile: one passing and failing cases per rule id, with line numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from controller.core.model import Grant
+from controller.formats.grantfile import (
+    GRANT_ID_RE,
+    RULES,
+    _parse_fast,
+    _parse_slow,
+    format_grant,
+    grant_id_from_path,
+    parse_grant_file,
+)
+
+PATH = "grants/alice-ro-1.hcl"
+
+VALID = """\
+# Example grant
+grant {
+  principal   = "alice@example.com"
+  entitlement = "aws-prod-readonly"
+  expires_at  = "2026-11-25T18:00:00Z"
+  reason      = "INC-1234: 5xx spike in checkout"
+}
+"""
+
+
+def body(*lines: str, head: str = "grant {", tail: str = "}") -> str:
+    return "\n".join([head, *lines, tail]) + "\n"
+
+
+P = '  principal   = "alice@example.com"'
+E = '  entitlement = "aws-prod-readonly"'
+X = '  expires_at  = "2026-11-25T18:00:00Z"'
+R = '  reason      = "INC-1234"'
+
+
+def findings(
+    text: str | bytes, path: str = PATH, mode: int = 0o100644
+) -> list[tuple[str, int | None]]:
+    data = text.encode() if isinstance(text, str) else text
+    result = parse_grant_file(path, data, mode=mode)
+    got = [(f.rule, f.line) for f in result.findings]
+    if got:
+        assert result.grant is None
+    else:
+        assert result.grant is not None
+    return got
+
+
+def test_valid_grant() -> None:
+    result = parse_grant_file(PATH, VALID.encode())
+    assert result.findings == ()
+    assert result.grant == Grant(
+        id="alice-ro-1",
+        path=PATH,
+        principal="alice@example.com",
+        entitlement="aws-prod-readonly",
+        expires_at=datetime(2026, 11, 25, 18, tzinfo=UTC),
+        reason="INC-1234: 5xx spike in checkout",
+    )
+    assert dict(result.grant.lines) == {
+        "grant": 2,
+        "principal": 3,
+        "entitlement": 4,
+        "expires_at": 5,
+        "reason": 6,
+    }
+
+
+def test_valid_grant_agrees_on_both_paths() -> None:
+    fast = _parse_fast(PATH, VALID)
+    slow = _parse_slow(PATH, VALID)
+    assert fast is not None
+    assert fast == slow
+    assert fast.grant is not None and slow.grant is not None
+    assert fast.grant.lines == slow.grant.lines
+
+
+def test_optional_attributes_and_non_canonical_layout() -> None:
+    text = (
+        "/* a grant\n   for bob */\n\n"
+        'grant { // note\n  ticket = "OPS-1"\n  starts_at="2026-11-25T10:00:00+01:00"\n'
+        f'{P}\n{E}\n{X}\n  reason = "caf\\u00e9 \\"quoted\\" back\\\\slash"\n}}'
+    )
+    result = parse_grant_file(PATH, text.encode())
+    assert result.findings == ()
+    grant = result.grant
+    assert grant is not None
+    assert grant.ticket == "OPS-1"
+    assert grant.starts_at == datetime(2026, 11, 25, 9, tzinfo=UTC)
+    assert grant.reason == 'café "quoted" back\\slash'
+    assert grant.line_of("starts_at") == 6
+    assert grant.line_of("grant") == 4
+
+
+def test_crlf_and_single_line_block_go_through_python_hcl2() -> None:
+    crlf = VALID.replace("\n", "\r\n")
+    assert _parse_fast(PATH, crlf) is None
+    assert parse_grant_file(PATH, crlf.encode()) == parse_grant_file(PATH, VALID.encode())
+    one_line = 'grant { reason = "x" }\n'
+    assert _parse_fast(PATH, one_line) is None
+    assert [f.rule for f in parse_grant_file(PATH, one_line.encode()).findings] == [
+        "grant.attribute.missing"
+    ] * 3
+
+
+def test_empty_reason_is_left_to_the_policy() -> None:
+    result = parse_grant_file(PATH, body(P, E, X, '  reason = ""').encode())
+    assert result.findings == ()
+    assert result.grant is not None and result.grant.reason == ""
+
+
+# (case id, path, text or bytes, mode, expected [(rule, line)])
+CASES: list[tuple[str, str, str | bytes, int, list[tuple[str, int | None]]]] = [
+    # grant.path
+    ("path-ok", "grants/a.b_c-9.hcl", VALID, 0o100644, []),
+    ("path-subdir", "grants/team/a.hcl", VALID, 0o100644, [("grant.path", None)]),
+    ("path-outside", "other/a.hcl", VALID, 0o100644, [("grant.path", None)]),
+    ("path-upper", "grants/Alice.hcl", VALID, 0o100644, [("grant.path", None)]),
+    ("path-suffix", "grants/a.tf", VALID, 0o100644, [("grant.path", None)]),
+    ("path-too-long", "grants/" + "a" * 101 + ".hcl", VALID, 0o100644, [("grant.path", None)]),
+    # grant.symlink
+    ("symlink", PATH, "grants/other.hcl", 0o120000, [("grant.symlink", None)]),
+    ("exec-ok", PATH, VALID, 0o100755, []),
+    # grant.size
+    ("size-limit-ok", PATH, VALID + "#" * (65536 - len(VALID) - 1) + "\n", 0o100644, []),
+    ("size", PATH, VALID + "#" * (65536 - len(VALID)) + "\n", 0o100644, [("grant.size", None)]),
+    # grant.encoding
+    ("bom", PATH, b"\xef\xbb\xbf" + VALID.encode(), 0o100644, [("grant.encoding", 1)]),
+    ("latin1", PATH, VALID.encode().replace(b"INC", b"\xe9NC"), 0o100644, [("grant.encoding", 6)]),
+    (
+        "nul",
+        PATH,
+        VALID.encode().replace(b"aws-prod", b"aws\x00prod"),
+        0o100644,
+        [("grant.encoding", 4)],
+    ),
+    ("utf8-ok", PATH, body(P, E, X, '  reason = "café ☕"'), 0o100644, []),
+    # grant.syntax
+    ("unclosed", PATH, body(P, E, X, R, tail=""), 0o100644, [("grant.syntax", 7)]),
+    ("bad-char", PATH, body(P, "  entitlement = 'x'", X, R), 0o100644, [("grant.syntax", 3)]),
+    (
+        "unterminated-string",
+        PATH,
+        body(P, '  entitlement = "x', X, R),
+        0o100644,
+        [("grant.syntax", 4)],
+    ),
+    ("bad-escape", PATH, body(P, E, X, '  reason = "a\\qb"'), 0o100644, [("grant.syntax", 5)]),
+    (
+        "bad-unicode-escape",
+        PATH,
+        body(P, E, X, '  reason = "\\uD800"'),
+        0o100644,
+        [("grant.syntax", 5)],
+    ),
+    # grant.block
+    ("no-block", PATH, "# nothing here\n", 0o100644, [("grant.block", None)]),
+    ("empty-file", PATH, "", 0o100644, [("grant.block", None)]),
+    ("second-block", PATH, VALID + "grant {\n}\n", 0o100644, [("grant.block", 8)]),
+    ("other-block", PATH, 'resource "x" "y" {\n}\n' + VALID, 0o100644, [("grant.block", 1)]),
+    ("labelled", PATH, body(P, E, X, R, head='grant "x" {'), 0o100644, [("grant.block", 1)]),
+    ("nested", PATH, body(P, E, X, R, "  meta {", "  }"), 0o100644, [("grant.block", 6)]),
+    ("top-attr", PATH, 'x = "y"\n' + VALID, 0o100644, [("grant.block", 1)]),
+    # grant.attribute.unknown / missing / duplicate
+    (
+        "unknown",
+        PATH,
+        body(P, E, X, R, '  role = "admin"'),
+        0o100644,
+        [("grant.attribute.unknown", 6)],
+    ),
+    ("missing", PATH, "\n" + body(P, X, R), 0o100644, [("grant.attribute.missing", 2)]),
+    (
+        "missing-all",
+        PATH,
+        "grant {\n}\n",
+        0o100644,
+        [("grant.attribute.missing", 1)] * 4,
+    ),
+    (
+        "duplicate",
+        PATH,
+        body(P, E, X, R, '  principal = "mallory@example.com"'),
+        0o100644,
+        [("grant.attribute.duplicate", 6)],
+    ),
+    (
+        "duplicate-slow-path",
+        PATH,
+        body(P, E, X, R, '  principal = "${var.x}"'),
+        0o100644,
+        [("grant.value.literal", 6), ("grant.attribute.duplicate", 6)],
+    ),
+    # grant.value.literal
+    (
+        "interp",
+        PATH,
+        body(P, E, X, '  reason = "x ${var.y}"'),
+        0o100644,
+        [("grant.value.literal", 5)],
+    ),
+    (
+        "directive",
+        PATH,
+        body(P, E, X, '  reason = "%{if true}x%{endif}"'),
+        0o100644,
+        [("grant.value.literal", 5)],
+    ),
+    (
+        "escaped-interp",
+        PATH,
+        body(P, E, X, '  reason = "x $${y}"'),
+        0o100644,
+        [("grant.value.literal", 5)],
+    ),
+    (
+        "escaped-directive",
+        PATH,
+        body(P, E, X, '  reason = "x %%{y}"'),
+        0o100644,
+        [("grant.value.literal", 5)],
+    ),
+    (
+        "function",
+        PATH,
+        body(P, '  entitlement = lower("X")', X, R),
+        0o100644,
+        [("grant.value.literal", 3)],
+    ),
+    (
+        "reference",
+        PATH,
+        body(P, "  entitlement = var.e", X, R),
+        0o100644,
+        [("grant.value.literal", 3)],
+    ),
+    (
+        "bare-name",
+        PATH,
+        body(P, "  entitlement = admin", X, R),
+        0o100644,
+        [("grant.value.literal", 3)],
+    ),
+    ("number", PATH, body(P, E, X, R, "  ticket = 1234"), 0o100644, [("grant.value.literal", 6)]),
+    ("bool", PATH, body(P, E, X, R, "  ticket = true"), 0o100644, [("grant.value.literal", 6)]),
+    ("null", PATH, body(P, E, X, R, "  ticket = null"), 0o100644, [("grant.value.literal", 6)]),
+    ("list", PATH, body(P, '  entitlement = ["a"]', X, R), 0o100644, [("grant.value.literal", 3)]),
+    (
+        "object",
+        PATH,
+        body(P, '  entitlement = {a = "b"}', X, R),
+        0o100644,
+        [("grant.value.literal", 3)],
+    ),
+    (
+        "concat",
+        PATH,
+        body(P, '  entitlement = "a" == "b"', X, R),
+        0o100644,
+        [("grant.value.literal", 3)],
+    ),
+    ("paren", PATH, body(P, '  entitlement = ("a")', X, R), 0o100644, [("grant.value.literal", 3)]),
+    (
+        "cond",
+        PATH,
+        body(P, '  entitlement = true ? "a" : "b"', X, R),
+        0o100644,
+        [("grant.value.literal", 3)],
+    ),
+    (
+        "heredoc",
+        PATH,
+        body(P, E, X, "  reason = <<EOT", "because", "EOT", '  ticket = "T-1"'),
+        0o100644,
+        [("grant.value.literal", 5)],
+    ),
+    ("dollar-percent-ok", PATH, body(P, E, X, '  reason = "costs $5, 50% off, {x}"'), 0o100644, []),
+    # grant.value.empty
+    (
+        "empty-principal",
+        PATH,
+        body('  principal = ""', E, X, R),
+        0o100644,
+        [("grant.value.empty", 2)],
+    ),
+    (
+        "blank-entitlement",
+        PATH,
+        body(P, '  entitlement = "  "', X, R),
+        0o100644,
+        [("grant.value.empty", 3)],
+    ),
+    (
+        "empty-expires",
+        PATH,
+        body(P, E, '  expires_at = ""', R),
+        0o100644,
+        [("grant.value.empty", 4)],
+    ),
+    # grant.value.control
+    (
+        "newline-escape",
+        PATH,
+        body(P, E, X, '  reason = "a\\nb"'),
+        0o100644,
+        [("grant.value.control", 5)],
+    ),
+    (
+        "tab-escape",
+        PATH,
+        body('  principal = "a\\tb"', E, X, R),
+        0o100644,
+        [("grant.value.control", 2)],
+    ),
+    (
+        "esc-escape",
+        PATH,
+        body(P, E, X, '  reason = "\\u001b[31mred"'),
+        0o100644,
+        [("grant.value.control", 5)],
+    ),
+    (
+        "raw-esc",
+        PATH,
+        body(P, E, X, '  reason = "\x1b[31mred"'),
+        0o100644,
+        [("grant.value.control", 5)],
+    ),
+    (
+        "bidi",
+        PATH,
+        body(P, E, X, '  reason = "abc\u202edef"'),
+        0o100644,
+        [("grant.value.control", 5)],
+    ),
+    (
+        "raw-newline",
+        PATH,
+        body(P, E, X, '  reason = "a\nb"'),
+        0o100644,
+        [("grant.value.control", 5)],
+    ),
+    ("long-reason-ok", PATH, body(P, E, X, f'  reason = "{"r" * 1024}"'), 0o100644, []),
+    (
+        "long-reason",
+        PATH,
+        body(P, E, X, f'  reason = "{"r" * 1025}"'),
+        0o100644,
+        [("grant.value.control", 5)],
+    ),
+    (
+        "long-ticket",
+        PATH,
+        body(P, E, X, R, f'  ticket = "{"t" * 257}"'),
+        0o100644,
+        [("grant.value.control", 6)],
+    ),
+    # grant.time.format
+    (
+        "no-zone",
+        PATH,
+        body(P, E, '  expires_at = "2026-11-25T18:00:00"', R),
+        0o100644,
+        [("grant.time.format", 4)],
+    ),
+    (
+        "date-only",
+        PATH,
+        body(P, E, X, R, '  starts_at = "2026-11-25"'),
+        0o100644,
+        [("grant.time.format", 6)],
+    ),
+    (
+        "bad-date",
+        PATH,
+        body(P, E, '  expires_at = "2026-02-30T00:00:00Z"', R),
+        0o100644,
+        [("grant.time.format", 4)],
+    ),
+    (
+        "offset-ok",
+        PATH,
+        body(P, E, '  expires_at = "2026-11-25T18:00:00.5-05:30"', R),
+        0o100644,
+        [],
+    ),
+    # grant.time.order
+    (
+        "order",
+        PATH,
+        body(P, E, X, R, '  starts_at = "2026-11-25T18:00:00Z"'),
+        0o100644,
+        [("grant.time.order", 6)],
+    ),
+    ("order-ok", PATH, body('  starts_at = "2026-11-25T17:59:59Z"', P, E, X, R), 0o100644, []),
+    # several at once
+    (
+        "many",
+        "grants/x/y.hcl",
+        body('  principal = ""', "  entitlement = 1", '  expires_at = "soon"', '  foo = "x"'),
+        0o100644,
+        [
+            ("grant.path", None),
+            ("grant.value.literal", 3),
+            ("grant.attribute.unknown", 5),
+            ("grant.value.empty", 2),
+            ("grant.time.format", 4),
+            ("grant.attribute.missing", 1),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "mode", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_rules(
+    path: str, text: str | bytes, mode: int, expected: list[tuple[str, int | None]]
+) -> None:
+    assert findings(text, path, mode) == expected
+
+
+def test_every_rule_has_a_failing_case() -> None:
+    covered = {rule for *_, expected in CASES for rule, _ in expected}
+    assert covered == set(RULES)
+
+
+def test_duplicate_message_names_both_lines() -> None:
+    text = body(P, E, X, R, '  principal = "mallory@example.com"')
+    (finding,) = parse_grant_file(PATH, text.encode()).findings
+    assert finding.message == (
+        "attribute 'principal' is set twice (lines 2 and 6); a grant sets each attribute once"
+    )
+    assert finding.file == PATH
+
+
+def test_syntax_message_has_line_and_column() -> None:
+    (finding,) = parse_grant_file(PATH, body(P, "  entitlement = 'x'", X, R).encode()).findings
+    assert "line 3, column 17" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("grants/a.hcl", "a"),
+        ("grants/0.hcl", "0"),
+        ("grants/" + "a" * 100 + ".hcl", "a" * 100),
+        ("grants/" + "a" * 101 + ".hcl", None),
+        ("grants/.a.hcl", None),
+        ("grants/-a.hcl", None),
+        ("grants/.hcl", None),
+        ("grants/a b.hcl", None),
+        ("grants/a/b.hcl", None),
+        ("./grants/a.hcl", None),
+        ("grants\\a.hcl", None),
+        ("x/grants/a.hcl", None),
+        ("grants/a.HCL", None),
+    ],
+)
+def test_grant_id_from_path(path: str, expected: str | None) -> None:
+    assert grant_id_from_path(path) == expected
+    if expected is not None:
+        assert GRANT_ID_RE.fullmatch(expected)
+
+
+def test_format_grant_canonical_text() -> None:
+    text = format_grant(
+        principal="alice@example.com",
+        entitlement="aws-prod-readonly",
+        expires_at=datetime(2026, 11, 25, 18, tzinfo=UTC),
+        reason="INC-1234: 5xx spike in checkout",
+        comment="requested by alice",
+    )
+    assert text == (
+        "# requested by alice\n"
+        "grant {\n"
+        '  principal   = "alice@example.com"\n'
+        '  entitlement = "aws-prod-readonly"\n'
+        '  expires_at  = "2026-11-25T18:00:00Z"\n'
+        '  reason      = "INC-1234: 5xx spike in checkout"\n'
+        "}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"reason": 'say "hi" \\ back\\slash \\n not-a-newline $5 50% {x}'},
+        {"reason": "", "ticket": "OPS-7"},
+        {"starts_at": datetime(2026, 11, 25, 9, 30, tzinfo=timezone(timedelta(hours=2)))},
+        {"expires_at": datetime(2026, 11, 25, 18, 0, 0, 123456, tzinfo=UTC)},
+        {"principal": "ünïcödé@example.com", "reason": "☕ " * 300},
+    ],
+)
+def test_format_grant_round_trips(overrides: dict[str, object]) -> None:
+    values: dict[str, object] = {
+        "principal": "alice@example.com",
+        "entitlement": "aws-prod-readonly",
+        "expires_at": datetime(2026, 11, 25, 18, tzinfo=UTC),
+        "reason": "because",
+        "starts_at": None,
+        "ticket": None,
+    }
+    values.update(overrides)
+    text = format_grant(**values, comment="a\nb")  # type: ignore[arg-type]
+    result = parse_grant_file(PATH, text.encode())
+    assert result.findings == ()
+    assert result.grant == Grant(id="alice-ro-1", path=PATH, **values)  # type: ignore[arg-type]
+    assert _parse_fast(PATH, text) == _parse_slow(PATH, text)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"reason": "line\nbreak"},
+        {"principal": "a\x1bb"},
+        {"principal": ""},
+        {"entitlement": " "},
+        {"reason": "r" * 1025},
+        {"ticket": "t" * 257},
+        {"reason": "${var.x}"},
+        {"reason": "%{ if x }"},
+        {"reason": "right\u202eleft"},
+        {"expires_at": datetime(2026, 11, 25, 18)},
+        {"starts_at": datetime(2026, 11, 25, 18, tzinfo=UTC)},
+        {"comment": "evil\rcomment"},
+    ],
+)
+def test_format_grant_refuses_unsafe_values(overrides: dict[str, object]) -> None:
+    values: dict[str, object] = {
+        "principal": "alice@example.com",
+        "entitlement": "aws-prod-readonly",
+        "expires_at": datetime(2026, 11, 25, 18, tzinfo=UTC),
+        "reason": "because",
+    }
+    values.update(overrides)
+    with pytest.raises(ValueError):
+        format_grant(**values)  # type: ignore[arg-type]
