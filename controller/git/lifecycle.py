@@ -138,7 +138,7 @@ def _judge_new_text(
         head={path: gf},
         author=login,
         now=ctx.now,
-        related=related_grants(ctx.repo, ctx.branch, [gf]),
+        related=related_grants(ctx.repo, ctx.branch, [gf], catalog),
     )
     return gf, check_change(cs)
 

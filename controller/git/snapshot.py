@@ -26,7 +26,7 @@ from controller.core.model import (
     GrantFile,
     Severity,
 )
-from controller.core.policy import ChangeSet, is_grant_path
+from controller.core.policy import ChangeSet, azure_siblings, is_grant_path
 from controller.core.times import format_rfc3339, parse_rfc3339
 from controller.formats.catalog import load_catalog
 from controller.formats.grantfile import MAX_FILE_BYTES, parse_grant_file
@@ -144,7 +144,7 @@ def gather_change(
     head_files = read_grant_files(
         repo, head, [p for p in grant_paths if changed[p] is not FileChange.DELETED]
     )
-    related = related_grants(repo, head, head_files.values())
+    related = related_grants(repo, head, head_files.values(), catalog)
     return ChangeSet(
         catalog=catalog,
         changed=changed,
@@ -158,20 +158,26 @@ def gather_change(
     )
 
 
-def related_grants(repo: GitRepo, ref: str, files: Iterable[GrantFile]) -> list[Grant]:
-    """Other grants at ``ref`` for the same principal: found by git grep, not a full parse."""
+def related_grants(
+    repo: GitRepo, ref: str, files: Iterable[GrantFile], catalog: Catalog | None = None
+) -> list[Grant]:
+    """Other grants at ``ref`` for the same principal and entitlement (and, on Azure, the
+    entitlements sharing its PIM assignment): found by git grep, not a full parse."""
     out: list[Grant] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for gf in files:
-        if gf.grant is None or gf.grant.principal in seen:
+        if gf.grant is None:
             continue
-        seen.add(gf.grant.principal)
-        paths = [
-            p for p in repo.grep(ref, gf.grant.principal, also=gf.grant.entitlement) if p != gf.path
-        ]
-        for other in read_grant_files(repo, ref, paths).values():
-            if other.grant is not None:
-                out.append(other.grant)
+        g = gf.grant
+        siblings = azure_siblings(catalog, g.entitlement) if catalog is not None else ()
+        for entitlement in (g.entitlement, *siblings):
+            if (g.principal, entitlement) in seen:
+                continue
+            seen.add((g.principal, entitlement))
+            paths = [p for p in repo.grep(ref, g.principal, also=entitlement) if p != gf.path]
+            for other in read_grant_files(repo, ref, paths).values():
+                if other.grant is not None:
+                    out.append(other.grant)
     return out
 
 
