@@ -66,3 +66,12 @@ def test_ships_the_license_it_declares() -> None:
     assert meta["license"] == "Apache-2.0" and meta["license-files"] == ["LICENSE"]
     text = (ROOT / "LICENSE").read_text()
     assert "Apache License" in text and "Version 2.0, January 2004" in text
+
+
+def test_changelog_top_entry_is_this_version() -> None:
+    from controller import __version__
+
+    text = (ROOT / "CHANGELOG.md").read_text()
+    [top] = re.findall(r"^## (\S+)", text, re.M)[:1]
+    assert top == __version__
+    assert "### Upgrading from" in text.split("\n## ", 2)[1]
