@@ -22,6 +22,19 @@ module "aws_iam_role" {
   expires_at        = each.value.expires_at
 }
 
+module "aws_identity_center" {
+  source   = "../modules/aws-identity-center"
+  for_each = module.grants.aws_identity_center
+
+  grant_id     = each.key
+  principal    = each.value.principal
+  account_id   = each.value.target.account_id
+  instance_arn = each.value.target.instance_arn
+  policy_arns  = each.value.target.policy_arns
+  starts_at    = each.value.starts_at
+  expires_at   = each.value.expires_at
+}
+
 module "gcp_iam" {
   source   = "../modules/gcp-iam"
   for_each = module.grants.gcp_iam

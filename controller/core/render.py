@@ -79,6 +79,12 @@ def describe_cloud_condition(entry: dict[str, Any]) -> str:
     if module == "aws-iam-role":
         lower = f" or before {start}" if start else ""
         return f'AWS: explicit Deny "*" when aws:CurrentTime is after {end}{lower}'
+    if module == "aws-identity-center":
+        lower = f" or before {start}" if start else ""
+        return (
+            f'AWS Identity Center: permission set with an explicit Deny "*" when aws:CurrentTime '
+            f"is after {end}{lower}"
+        )
     if module == "gcp-iam":
         cond = f'request.time < timestamp("{end}")'
         if start:

@@ -5,7 +5,22 @@ locals {
   expired = sort([for id, g in var.grants : id if timecmp(g.expires_at, var.now) <= 0])
   pending = sort([for id, g in local.live : id if g.starts_at != null && timecmp(coalesce(g.starts_at, var.now), var.now) > 0])
 
-  aws          = { for id, g in local.live : id => g if g.module == "aws-iam-role" }
+  aws   = { for id, g in local.live : id => g if g.module == "aws-iam-role" }
+  awsic = { for id, g in local.live : id => g if g.module == "aws-identity-center" }
+
+  # --- AWS quotas the grants consume (AWS's default quotas; both adjustable in Service Quotas) ---
+  # A permission set per Identity Center grant (2,000 per instance), and a role per grant in the
+  # account: aws-iam-role's own, or the one Identity Center provisions for the permission set
+  # (1,000 IAM roles per account, counting the account's other roles).
+  permission_sets_per_instance = { for arn, ids in { for id, g in local.awsic : g.target.instance_arn => id... } : arn => length(ids) }
+  roles_per_account = { for id, acct in merge(
+    { for id, g in local.aws : id => g.target.account_id },
+    { for id, g in local.awsic : id => g.target.account_id },
+  ) : acct => id... }
+  quota = {
+    permission_sets_per_instance = 2000
+    roles_per_account            = 1000
+  }
   gcp          = { for id, g in local.live : id => g if g.module == "gcp-iam" }
   azure_grants = { for id, g in local.live : id => g if g.module == "azure-pim" }
 
@@ -57,6 +72,32 @@ module "aws" {
   expires_at        = each.value.expires_at
   # the partition of the account, from the catalog's SAML provider ARN (arn:PARTITION:iam::...)
   partition = split(":", each.value.target.saml_provider_arn)[1]
+}
+
+module "awsic" {
+  source   = "../aws-identity-center/window"
+  for_each = local.awsic
+
+  grant_id     = each.key
+  principal    = each.value.principal
+  account_id   = each.value.target.account_id
+  instance_arn = each.value.target.instance_arn
+  policy_arns  = each.value.target.policy_arns
+  starts_at    = each.value.starts_at
+  expires_at   = each.value.expires_at
+}
+
+# Near a quota, the plan warns (a check block: the apply still runs, since the quota may have been
+# raised); past a raised quota, AWS refuses the create with LimitExceeded and the apply fails.
+check "aws_quotas" {
+  assert {
+    condition     = alltrue([for n in values(local.permission_sets_per_instance) : n < local.quota.permission_sets_per_instance * 0.9])
+    error_message = "Identity Center grants use ${jsonencode(local.permission_sets_per_instance)} permission sets per instance, 90% or more of AWS's default quota of ${local.quota.permission_sets_per_instance}: raise the quota, or shorten max_duration in the catalog."
+  }
+  assert {
+    condition     = alltrue([for acct, ids in local.roles_per_account : length(ids) < local.quota.roles_per_account * 0.9])
+    error_message = "jitctl grants use ${jsonencode({ for acct, ids in local.roles_per_account : acct => length(ids) })} IAM roles per account, 90% or more of AWS's default quota of ${local.quota.roles_per_account} (the account's other roles count too): raise the quota, or shorten max_duration in the catalog."
+  }
 }
 
 module "gcp" {

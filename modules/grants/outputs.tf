@@ -15,6 +15,32 @@ output "aws_iam_role" {
   } }
 }
 
+output "aws_identity_center" {
+  description = "Grants for modules/aws-identity-center, keyed by grant id: inputs plus window {start, end}, permission_set_name, principal_type and session_duration."
+  value = { for id, g in local.awsic : id => {
+    principal           = g.principal
+    entitlement         = g.entitlement
+    target              = { account_id = g.target.account_id, instance_arn = g.target.instance_arn, policy_arns = g.target.policy_arns }
+    starts_at           = g.starts_at
+    expires_at          = g.expires_at
+    reason              = g.reason
+    ticket              = g.ticket
+    window              = module.awsic[id].window
+    permission_set_name = module.awsic[id].name
+    principal_type      = module.awsic[id].principal_type
+    session_duration    = module.awsic[id].session_duration
+  } }
+}
+
+output "aws_quota_usage" {
+  description = "What the AWS grants consume of AWS's default quotas: permission sets per Identity Center instance (quota 2,000) and roles per account (quota 1,000, shared with the account's other roles)."
+  value = {
+    permission_sets_per_instance = local.permission_sets_per_instance
+    roles_per_account            = { for acct, ids in local.roles_per_account : acct => length(ids) }
+    quota                        = local.quota
+  }
+}
+
 output "gcp_iam" {
   description = "Grants for modules/gcp-iam, keyed by grant id: inputs plus window {start, end}, member and condition {title, description, expression}."
   value = { for id, g in local.gcp : id => {
@@ -67,10 +93,11 @@ output "pending" {
 output "summary" {
   description = "Counts: grants per module, pending and dropped-expired."
   value = {
-    aws_iam_role = length(local.aws)
-    gcp_iam      = length(local.gcp)
-    azure_pim    = length(local.azure_grants)
-    pending      = length(local.pending)
-    expired      = length(local.expired)
+    aws_iam_role        = length(local.aws)
+    aws_identity_center = length(local.awsic)
+    gcp_iam             = length(local.gcp)
+    azure_pim           = length(local.azure_grants)
+    pending             = length(local.pending)
+    expired             = length(local.expired)
   }
 }

@@ -196,14 +196,72 @@ def _trust_as_identity(trust: str, action: object = None) -> dict:
     }
 
 
+IC_HARNESS = """
+module "ic" {
+  source       = "%s"
+  grant_id     = "alice-sso-1"
+  principal    = "o'brien@example.com"
+  account_id   = "123456789012"
+  instance_arn = "arn:aws:sso:::instance/ssoins-1234567890abcdef"
+  policy_arns  = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+  starts_at    = "2026-11-24T18:00:00Z"
+  expires_at   = "2026-11-24T20:00:00Z"
+}
+output "ic" {
+  value = { policy = module.ic.inline_policy_json, name = module.ic.name,
+            description = module.ic.description, tags = module.ic.tags }
+}
+"""
+
+
 @pytest.fixture(scope="module")
-def linted(planned: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
+def identity_center(terraform: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    work = tmp_path_factory.mktemp("awsic")
+    source = Path(
+        os.path.relpath(ROOT / "modules" / "aws-identity-center" / "window", work)
+    ).as_posix()
+    (work / "main.tf").write_text(IC_HARNESS % source)
+    env = {**tool_env(), "TF_DATA_DIR": str(work / ".tfdata")}
+    assert run([terraform, "init", "-input=false", "-no-color"], cwd=work, env=env).returncode == 0
+    plan = run([terraform, "plan", "-input=false", "-no-color", "-out=p"], cwd=work, env=env)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    shown = run([terraform, "show", "-json", "p"], cwd=work, env=env)
+    return json.loads(shown.stdout)["planned_values"]["outputs"]["ic"]["value"]
+
+
+def test_identity_center_permission_set_fits_its_limits(identity_center: dict) -> None:
+    # CreatePermissionSet: Name [\w+=,.@-]{1,32}; Description <= 700, printable Latin-1
+    import re
+
+    assert re.fullmatch(r"[\w+=,.@-]{1,32}", identity_center["name"], re.A)
+    assert len(identity_center["description"]) <= 700
+    assert all(map(_description_char_ok, identity_center["description"]))
+    for key, value in identity_center["tags"].items():
+        assert all(map(_tag_char_ok, key)) and all(map(_tag_char_ok, value))
+
+
+def test_identity_center_window_at_the_instants_that_matter(identity_center: dict) -> None:
+    policy = json.loads(identity_center["policy"])
+    start, end = "2026-11-24T18:00:00Z", "2026-11-24T20:00:00Z"
+    assert _request(policy, "s3:GetObject", _at(start, -1), _at(start, -1)) == "deny"
+    assert _request(policy, "s3:GetObject", _at(start, 60), _at(start, 1)) != "deny"
+    assert _request(policy, "s3:GetObject", _at(end, -1), _at(end, -60)) != "deny"
+    assert _request(policy, "s3:GetObject", end, _at(end, -60)) == "deny"
+    assert _request(policy, "sts:AssumeRole", _at(end, -3600), _at(start, 1)) == "deny"
+    assert _request(policy, "sts:AssumeRole", _at(end, -3601), _at(start, 1)) != "deny"
+
+
+@pytest.fixture(scope="module")
+def linted(
+    planned: dict, identity_center: dict, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[dict]]:
     policies: dict[str, dict] = {
         "misspelt": {
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Deny", "Action": "iam:PutRolePolicyy", "Resource": "*"}],
         }
     }
+    policies["identity-center"] = json.loads(identity_center["policy"])
     for name, got in planned.items():
         policies[f"window-{name}"] = json.loads(got["window"])
         policies[f"trust-{name}"] = _trust_as_identity(got["trust"])
@@ -214,6 +272,7 @@ def linted(planned: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 def test_parliament_finds_nothing_in_the_window_policies(linted: dict, planned: dict) -> None:
     for name in planned:
         assert linted[f"window-{name}"] == [], name
+    assert linted["identity-center"] == []
 
 
 def test_parliament_runner_reports_a_misspelt_action(linted: dict) -> None:

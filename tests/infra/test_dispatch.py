@@ -30,6 +30,7 @@ output "azure_pim" { value = module.grants.azure_pim }
 output "expired" { value = module.grants.expired }
 output "pending" { value = module.grants.pending }
 output "summary" { value = module.grants.summary }
+output "aws_identity_center" { value = module.grants.aws_identity_center }
 """
 
 
@@ -94,6 +95,7 @@ def test_the_expired_grant_reaches_no_module(dispatched: dict) -> None:
     assert dispatched["expired"] == [expired]
     assert dispatched["summary"] == {
         "aws_iam_role": 2,
+        "aws_identity_center": 0,
         "gcp_iam": 1,
         "azure_pim": 1,
         "pending": 1,

@@ -19,11 +19,18 @@ from .conftest import ROOT, find_tool, run, tool_env
 
 PROVIDER_FREE = [
     "modules/aws-iam-role/window",
+    "modules/aws-identity-center/window",
     "modules/gcp-iam/condition",
     "modules/azure-pim/schedule",
     "modules/grants",
 ]
-WITH_PROVIDERS = ["modules/aws-iam-role", "modules/gcp-iam", "modules/azure-pim", "terraform"]
+WITH_PROVIDERS = [
+    "modules/aws-iam-role",
+    "modules/aws-identity-center",
+    "modules/gcp-iam",
+    "modules/azure-pim",
+    "terraform",
+]
 
 
 def _tracked_and_untracked() -> str:
@@ -87,7 +94,14 @@ def test_module_layout_and_variables(module: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["modules/aws-iam-role", "modules/gcp-iam", "modules/azure-pim", "modules/grants"]
+    "module",
+    [
+        "modules/aws-iam-role",
+        "modules/aws-identity-center",
+        "modules/gcp-iam",
+        "modules/azure-pim",
+        "modules/grants",
+    ],
 )
 def test_module_readme_documents_inputs_and_outputs(module: str) -> None:
     readme = (ROOT / module / "README.md").read_text()

@@ -92,7 +92,7 @@ run "dispatches_live_grants_and_drops_expired_ones" {
     error_message = "The Azure grant starting at 18:00 is pending at 12:00."
   }
   assert {
-    condition     = output.summary == { aws_iam_role = 1, gcp_iam = 1, azure_pim = 1, pending = 1, expired = 2 }
+    condition     = output.summary == { aws_iam_role = 1, aws_identity_center = 0, gcp_iam = 1, azure_pim = 1, pending = 1, expired = 2 }
     error_message = "Summary counts are wrong."
   }
 }
@@ -411,4 +411,60 @@ run "defect4_partition_is_read_from_the_saml_provider_arn" {
     condition     = output.aws_iam_role["gov-1"].role_arn == "arn:aws-us-gov:iam::123456789012:role/jitctl/jit-gov-1"
     error_message = "A GovCloud grant's role ARN must be in aws-us-gov."
   }
+}
+
+# --- AWS IAM Identity Center ---------------------------------------------------------------------
+
+run "identity_center_grants_reach_their_module_and_count_against_quotas" {
+  command = plan
+  variables {
+    grants = {
+      "alice-sso-1" = {
+        principal   = "alice@example.com"
+        entitlement = "aws-sso-readonly"
+        module      = "aws-identity-center"
+        target = {
+          account_id   = "123456789012"
+          instance_arn = "arn:aws:sso:::instance/ssoins-1234567890abcdef"
+          policy_arns  = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+        }
+        expires_at = "2026-11-24T14:00:00Z"
+      }
+      "alice-role-1" = {
+        principal   = "alice@example.com"
+        entitlement = "aws-prod-readonly"
+        module      = "aws-iam-role"
+        target = {
+          account_id        = "123456789012"
+          policy_arns       = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+          saml_provider_arn = "arn:aws:iam::123456789012:saml-provider/acme-idp"
+        }
+        expires_at = "2026-11-24T14:00:00Z"
+      }
+    }
+  }
+  assert {
+    condition     = keys(output.aws_identity_center) == ["alice-sso-1"] && output.aws_identity_center["alice-sso-1"].session_duration == "PT1H"
+    error_message = "The Identity Center grant must reach aws-identity-center with a one-hour session."
+  }
+  assert {
+    condition     = output.aws_quota_usage.roles_per_account == { "123456789012" = 2 } && output.aws_quota_usage.permission_sets_per_instance == { "arn:aws:sso:::instance/ssoins-1234567890abcdef" = 1 }
+    error_message = "Both grants use a role in the account (Identity Center provisions one per permission set); the permission set counts against the instance."
+  }
+}
+
+run "refuses_an_identity_center_target_without_instance_arn" {
+  command = plan
+  variables {
+    grants = {
+      "x-1" = {
+        principal   = "x@example.com"
+        entitlement = "e"
+        module      = "aws-identity-center"
+        target      = { account_id = "123456789012", policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"] }
+        expires_at  = "2026-11-25T00:00:00Z"
+      }
+    }
+  }
+  expect_failures = [var.grants]
 }
