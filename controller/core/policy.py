@@ -87,7 +87,9 @@ class ChangeSet:
 
     ``base`` and ``head`` hold the changed grant paths as read at each side (a path absent from
     a side is absent from its mapping). ``related`` are the other grants at head for the same
-    principal and entitlement as a changed grant (for overlap notices). ``members`` resolves
+    principal and entitlement as a changed grant (for overlap notices; on Azure, every grant
+    sharing its PIM assignment), ``related_counts`` how many files name each such pair.
+    ``members`` resolves
     teams to logins; a team missing from it counts as no one.
     """
 
@@ -98,6 +100,9 @@ class ChangeSet:
     author: str | None
     now: datetime
     related: Sequence[Grant] = ()
+    # (principal, entitlement) -> how many other files at head name both (related may hold
+    # only some of them: enough to know that a live one exists)
+    related_counts: Mapping[tuple[str, str], int] = field(default_factory=dict)
     members: Mapping[str, frozenset[str]] = field(default_factory=dict)
     claimed_kind: ChangeKind | None = None
 
@@ -270,20 +275,30 @@ def _check_grant(cs: ChangeSet, grant: Grant, before: Grant | None) -> list[Find
                 f"{format_duration(ent.max_duration)} that {ent.name} allows; set expires_at "
                 f"no later than {format_rfc3339(start + ent.max_duration)}",
             )
-    for other in cs.related:
-        if (
-            other.path != grant.path
-            and other.principal == grant.principal
-            and other.entitlement == grant.entitlement
-            and other.expires_at > cs.now
-        ):
-            add(
-                "grant.overlap",
-                "principal",
-                f"{grant.principal} also holds {grant.entitlement} through {other.path} (until "
-                f"{format_rfc3339(other.expires_at)}); both windows are kept separately",
-                Severity.WARNING,
-            )
+    live = sorted(
+        (
+            o
+            for o in cs.related
+            if o.path != grant.path
+            and o.principal == grant.principal
+            and o.entitlement == grant.entitlement
+            and o.expires_at > cs.now
+        ),
+        key=lambda o: o.path,
+    )
+    if live:
+        # one notice, naming a few: a principal may hold thousands of such grants
+        shown = ", ".join(f"{o.path} (until {format_rfc3339(o.expires_at)})" for o in live[:3])
+        total = max(cs.related_counts.get((grant.principal, grant.entitlement), 0), len(live))
+        more = total - min(len(live), 3)
+        tail = f" and {more} more grant file(s) naming them" if more > 0 else ""
+        add(
+            "grant.overlap",
+            "principal",
+            f"{grant.principal} also holds {grant.entitlement} through {shown}{tail}; the "
+            "windows are kept separately",
+            Severity.WARNING,
+        )
     if grant.expires_at > cs.now:
         out.extend(_check_azure_gap(cs, grant))
     return out
