@@ -233,3 +233,48 @@ def test_jitctl_render_feeds_the_dispatcher(terraform: str, tmp_path: Path) -> N
     expression = got["gcp_iam"]["gcp"]["condition"]["expression"]
     # what `jitctl demo` tells a newcomer is what the module really builds
     assert describe_cloud_condition(render["grants"]["gcp"]) == f"GCP: IAM Condition {expression}"
+
+
+def test_each_stack_input_plans_alone(terraform: str, tmp_path: Path) -> None:
+    """`jitctl render --stacks-dir`: every stack's file is a complete root input on its own."""
+    from click.testing import CliRunner
+
+    from controller.cli import main
+    from tests.factories import grant_text
+    from tests.gitutil import new_access_repo
+
+    (tmp_path / "repo").mkdir()
+    repo = new_access_repo(tmp_path / "repo")
+    repo.commit(
+        {
+            "grants/aws.hcl": grant_text(expires_at="2026-11-24T20:00:00Z"),
+            "grants/gcp.hcl": grant_text(
+                principal="bob@example.com", entitlement="gcp-prod-logs-viewer"
+            ),
+        }
+    )
+    stacks = tmp_path / "stacks"
+    result = CliRunner().invoke(
+        main,
+        [
+            "--repo",
+            str(repo.path),
+            "--now",
+            "2026-11-24T12:00:00Z",
+            "render",
+            "--stacks-dir",
+            str(stacks),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    planned: dict[str, list[str]] = {}
+    for path in sorted(stacks.glob("*.tfvars.json")):
+        (tmp_path / path.stem).mkdir()
+        code, text, got = plan(terraform, tmp_path / path.stem, json.loads(path.read_text()))
+        assert code == 0, text
+        planned[path.name.split(".")[0]] = sorted(got["aws_iam_role"]) + sorted(got["gcp_iam"])
+    assert planned == {
+        "aws-123456789012": ["aws"],
+        "azure-00000000-0000-4000-8000-000000000000": [],
+        "gcp-acme-prod": ["gcp"],
+    }
