@@ -22,7 +22,7 @@ from controller.cli.output import (
     finding_text,
 )
 from controller.core.model import Finding, GrantState, Severity, grant_state
-from controller.core.render import render
+from controller.core.render import changed_stacks, render, render_stacks, stack_fingerprints
 from controller.core.times import format_duration, format_rfc3339, parse_rfc3339
 from controller.git.snapshot import read_catalog, read_grant_files
 
@@ -117,20 +117,54 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
 
 @main.command(name="render")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write here (- stdout).")
+@click.option(
+    "--stacks-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write one input per stack (AWS account, GCP project, Azure subscription) here, as "
+    "<stack>.tfvars.json, for every stack the catalog names.",
+)
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    default=None,
+    help="With --stacks-dir: also write changed.json, the stacks whose grant files or "
+    "entitlements differ between REF and --ref (expired grants count: removing one changes "
+    "its stack).",
+)
 @ref_option
 @click.pass_obj
-def render_(env: Env, out: str | None, ref: str) -> None:
+def render_(
+    env: Env, out: str | None, stacks_dir: str | None, changed_since: str | None, ref: str
+) -> None:
     """Write the Terraform input (JSON variables) for the grants active or pending now.
 
     Expired grants are never passed on. If any grant file is invalid or names an unknown
-    entitlement, nothing is written and the exit code is 1.
+    entitlement, nothing is written and the exit code is 1. With --stacks-dir, one input per
+    stack (one Terraform state per AWS account, GCP project or Azure subscription).
 
     Example: jitctl render --out terraform/grants.auto.tfvars.json
+
+    Example: jitctl render --stacks-dir stacks --changed-since HEAD~1
     """
+    if changed_since is not None and stacks_dir is None:
+        raise click.UsageError("--changed-since needs --stacks-dir")
+    if stacks_dir is not None and out is not None:
+        raise click.UsageError("give --out or --stacks-dir, not both")
     now = env.now
     with env.repo() as repo:
         catalog = read_catalog(repo, ref, env.catalog_path)
         files = read_grant_files(repo, ref)
+        before: dict[str, str] | None = None
+        if changed_since is not None:
+            old_catalog = read_catalog(repo, changed_since, env.catalog_path)
+            old_files = read_grant_files(repo, changed_since)
+            before = stack_fingerprints(
+                [gf.grant for gf in old_files.values() if gf.grant is not None], old_catalog
+            )
+    if stacks_dir is not None:
+        _render_stacks(files, catalog, now, Path(stacks_dir), before)
+        return
     findings = [f for gf in files.values() for f in gf.findings if f.severity is Severity.ERROR]
     grants = [gf.grant for gf in files.values() if gf.grant is not None]
     result = render(grants, catalog, now)
@@ -154,3 +188,35 @@ def render_(env: Env, out: str | None, ref: str) -> None:
             ),
             err=True,
         )
+
+
+def _render_stacks(
+    files: dict[str, Any],
+    catalog: Any,
+    now: Any,
+    folder: Path,
+    before: dict[str, str] | None,
+) -> None:
+    findings = [f for gf in files.values() for f in gf.findings if f.severity is Severity.ERROR]
+    grants = [gf.grant for gf in files.values() if gf.grant is not None]
+    docs, whole = render_stacks(grants, catalog, now)
+    findings.extend(whole.findings)
+    if findings:
+        for f in findings:
+            click.echo(finding_text(f), err=True)
+        click.echo("render refused: fix the grant files above (nothing written)", err=True)
+        sys.exit(1)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stack, doc in docs.items():
+        atomic_write(
+            folder / f"{stack}.tfvars.json", json.dumps(doc, indent=2, sort_keys=True) + "\n"
+        )
+    summary = (
+        f"rendered {len(whole.document['grants'])} grant(s) into {len(docs)} stack(s) in {folder}"
+    )
+    if before is not None:
+        changed = changed_stacks(before, stack_fingerprints(grants, catalog))
+        atomic_write(folder / "changed.json", json.dumps(changed) + "\n")
+        click.echo(json.dumps(changed))
+        summary += f"; changed: {', '.join(changed) if changed else 'none'}"
+    click.echo(summary, err=True)

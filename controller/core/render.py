@@ -9,12 +9,15 @@ other's access and no gap between their windows is filled.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from controller.core.model import Catalog, Finding, Grant, GrantState, grant_state
+from controller.core.model import Catalog, Entitlement, Finding, Grant, GrantState, grant_state
 from controller.core.times import format_rfc3339
 
 RENDER_VERSION = 1
@@ -79,6 +82,12 @@ def describe_cloud_condition(entry: dict[str, Any]) -> str:
     if module == "aws-iam-role":
         lower = f" or before {start}" if start else ""
         return f'AWS: explicit Deny "*" when aws:CurrentTime is after {end}{lower}'
+    if module == "aws-identity-center":
+        lower = f" or before {start}" if start else ""
+        return (
+            f'AWS Identity Center: permission set with an explicit Deny "*" when aws:CurrentTime '
+            f"is after {end}{lower}"
+        )
     if module == "gcp-iam":
         cond = f'request.time < timestamp("{end}")'
         if start:
@@ -87,3 +96,81 @@ def describe_cloud_condition(entry: dict[str, Any]) -> str:
     if module == "azure-pim":
         return f"Azure: PIM active assignment from {start or 'apply time'} until {end}"
     return f"{module}: ends at {end}"
+
+
+# --- stacks: one Terraform state per target ------------------------------------------------
+# An AWS account, a GCP project or an Azure subscription (or management group) is one stack with
+# its own state, so a change plans and applies only the stacks it touches, and a plan's cost
+# grows with the stack, not with every grant of the organisation.
+
+
+def stack_of(ent: Entitlement) -> str:
+    """The stack an entitlement's grants live in: aws-<account>, gcp-<project>,
+    azure-<subscription id> or azure-mg-<management group> (lower case, [a-z0-9._-] only: it
+    names a file and a state key)."""
+    name = _stack_name(ent)
+    return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "stack"
+
+
+def _stack_name(ent: Entitlement) -> str:
+    t = ent.target
+    if ent.module in ("aws-iam-role", "aws-identity-center"):
+        return f"aws-{t['account_id']}"
+    if ent.module == "gcp-iam":
+        return f"gcp-{t['project']}"
+    if ent.module == "azure-pim":
+        scope = str(t["scope"]).strip("/").split("/")
+        if len(scope) >= 2 and scope[0].lower() == "subscriptions":
+            return f"azure-{scope[1].lower()}"
+        name = re.sub(r"[^a-z0-9._-]+", "-", scope[-1].lower()).strip("-") or "root"
+        return f"azure-mg-{name}"
+    return f"other-{ent.module}"
+
+
+def render_stacks(
+    grants: Iterable[Grant], catalog: Catalog, now: datetime
+) -> tuple[dict[str, dict[str, Any]], Rendered]:
+    """One render document per stack, for EVERY stack the catalog names (an empty one too, so
+    that the apply of a stack whose last grant went away destroys its resources)."""
+    whole = render(grants, catalog, now)
+    docs: dict[str, dict[str, Any]] = {
+        stack_of(e): {**whole.document, "grants": {}} for e in catalog.entitlements.values()
+    }
+    for gid, entry in whole.document["grants"].items():
+        stack = stack_of(catalog.entitlements[entry["entitlement"]])
+        docs[stack]["grants"][gid] = entry
+    return dict(sorted(docs.items())), whole
+
+
+def stack_fingerprints(grants: Iterable[Grant], catalog: Catalog) -> dict[str, str]:
+    """What decides each stack's Terraform input, whatever the time: its grant files (expired
+    ones too: removing one must apply the stack) and its entitlements' definitions."""
+    members: dict[str, dict[str, Any]] = {
+        stack_of(e): {"entitlements": {}, "grants": {}} for e in catalog.entitlements.values()
+    }
+    for name, e in catalog.entitlements.items():
+        members[stack_of(e)]["entitlements"][name] = {
+            "module": e.module,
+            "target": _plain(e.target),
+        }
+    for g in grants:
+        ent = catalog.entitlements.get(g.entitlement)
+        if ent is None:
+            continue
+        members[stack_of(ent)]["grants"][g.id] = [
+            g.principal,
+            g.entitlement,
+            format_rfc3339(g.starts_at) if g.starts_at else None,
+            format_rfc3339(g.expires_at),
+            g.reason,
+            g.ticket,
+        ]
+    return {
+        stack: hashlib.sha256(json.dumps(m, sort_keys=True).encode()).hexdigest()
+        for stack, m in sorted(members.items())
+    }
+
+
+def changed_stacks(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    """Stacks whose fingerprint differs, or that exist on one side only."""
+    return sorted(s for s in set(before) | set(after) if before.get(s) != after.get(s))

@@ -96,14 +96,29 @@ class GitRepo:
             return {}
         found: dict[str, Entry] = {}
         sha = self.rev(ref)
+        if len(wanted) > 64:
+            # git matches every pathspec against every entry: for many paths, list their
+            # folders once and pick the paths out here
+            asked = set(wanted)
+            folders = sorted({p.rsplit("/", 1)[0] + "/" if "/" in p else "" for p in wanted})
+            if "" not in folders:
+                out = self.git("ls-tree", "-r", "-z", "--full-tree", sha, "--", *folders)
+                for record in out.split("\0"):
+                    if record:
+                        meta, path = record.split("\t", 1)
+                        mode, kind, blob = meta.split()
+                        if kind == "blob" and path in asked:
+                            found[path] = Entry(path, int(mode, 8), blob)
+                return found
         for start in range(0, len(wanted), 2000):  # stay under the command line limit
             chunk = wanted[start : start + 2000]
+            asked = set(chunk)
             out = self.git("ls-tree", "-z", "--full-tree", sha, "--", *chunk)
             for record in out.split("\0"):
                 if record:
                     meta, path = record.split("\t", 1)
                     mode, kind, blob = meta.split()
-                    if kind == "blob" and path in chunk:
+                    if kind == "blob" and path in asked:
                         found[path] = Entry(path, int(mode, 8), blob)
         return found
 

@@ -26,7 +26,7 @@ from controller.core.model import (
     GrantFile,
     Severity,
 )
-from controller.core.policy import ChangeSet, is_grant_path
+from controller.core.policy import ChangeSet, azure_siblings, is_grant_path
 from controller.core.times import format_rfc3339, parse_rfc3339
 from controller.formats.catalog import load_catalog
 from controller.formats.grantfile import MAX_FILE_BYTES, parse_grant_file
@@ -152,7 +152,7 @@ def gather_change(
     head_files = read_grant_files(
         repo, head, [p for p in grant_paths if changed[p] is not FileChange.DELETED]
     )
-    related = related_grants(repo, head, head_files.values())
+    related, related_counts = related_grants(repo, head, head_files.values(), now, catalog)
     return ChangeSet(
         catalog=catalog,
         changed=changed,
@@ -161,26 +161,59 @@ def gather_change(
         author=author,
         now=now,
         related=related,
+        related_counts=related_counts,
         members=members or {},
         claimed_kind=claimed_kind,
     )
 
 
-def related_grants(repo: GitRepo, ref: str, files: Iterable[GrantFile]) -> list[Grant]:
-    """Other grants at ``ref`` for the same principal: found by git grep, not a full parse."""
+# Overlap notices need only to know that another live grant exists (and name a few), so for a
+# principal holding thousands of grants of one entitlement, related_grants reads them in small
+# batches and stops at the first live ones: check stays O(changed files). Azure's gap rule needs
+# every window of the assignment's grants, so those are read in full.
+OVERLAP_SAMPLE = 3
+_BATCH = 32
+
+
+def related_grants(
+    repo: GitRepo,
+    ref: str,
+    files: Iterable[GrantFile],
+    now: datetime,
+    catalog: Catalog | None = None,
+) -> tuple[list[Grant], dict[tuple[str, str], int]]:
+    """Other grants at ``ref`` for the same principal and entitlement (and, on Azure, the
+    entitlements sharing its PIM assignment), found by git grep, and how many files name each
+    (principal, entitlement) pair. Only enough of a large set is read to find a few live ones;
+    Azure sets are read in full."""
     out: list[Grant] = []
-    seen: set[str] = set()
+    counts: dict[tuple[str, str], int] = {}
+    read: set[str] = set()
     for gf in files:
-        if gf.grant is None or gf.grant.principal in seen:
+        if gf.grant is None:
             continue
-        seen.add(gf.grant.principal)
-        paths = [
-            p for p in repo.grep(ref, gf.grant.principal, also=gf.grant.entitlement) if p != gf.path
-        ]
-        for other in read_grant_files(repo, ref, paths).values():
-            if other.grant is not None:
-                out.append(other.grant)
-    return out
+        g = gf.grant
+        siblings = azure_siblings(catalog, g.entitlement) if catalog is not None else ()
+        ent = catalog.entitlements.get(g.entitlement) if catalog is not None else None
+        azure = ent is not None and ent.module == "azure-pim"
+        for entitlement in (g.entitlement, *siblings):
+            key = (g.principal, entitlement)
+            if key in counts:
+                continue
+            paths = sorted(p for p in repo.grep(ref, g.principal, also=entitlement) if p != gf.path)
+            counts[key] = len(paths)
+            live = 0
+            step = max(len(paths), 1) if azure else _BATCH
+            for start in range(0, len(paths), step):
+                batch = [p for p in paths[start : start + step] if p not in read]
+                read.update(batch)
+                for other in read_grant_files(repo, ref, batch).values():
+                    if other.grant is not None:
+                        out.append(other.grant)
+                        live += other.grant.expires_at > now
+                if not azure and live >= OVERLAP_SAMPLE:
+                    break
+    return out, counts
 
 
 # --- the parse cache -----------------------------------------------------------------------

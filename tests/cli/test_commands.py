@@ -53,6 +53,14 @@ def test_valid_request(access_repo: Repo) -> None:
     }
 
 
+# Azure: one principal, role and scope, two windows with a gap (14:00..16:00)
+AZ, AZE = "11111111-1111-4111-8111-111111111111", "azure-prod-contributor"
+AZ_END_A, AZ_START_B, AZ_END_B = (
+    "2026-11-24T14:00:00Z",
+    "2026-11-24T16:00:00Z",
+    "2026-11-24T18:00:00Z",
+)
+
 # every rule once more through the CLI: (files at head, author, expected rule, expected line)
 FAILING = [
     ({"grants/a.hcl": grant_text(entitlement="nope")}, "alice", "entitlement.unknown", 3),
@@ -102,6 +110,17 @@ FAILING = [
         6,
     ),
     ({"grants/a.hcl": b"#" * 70_000}, "alice", "grant.size", None),
+    (
+        {
+            "grants/a.hcl": grant_text(principal=AZ, entitlement=AZE, expires_at=AZ_END_A),
+            "grants/b.hcl": grant_text(
+                principal=AZ, entitlement=AZE, starts_at=AZ_START_B, expires_at=AZ_END_B
+            ),
+        },
+        "alice",
+        "azure.disjoint",
+        4,
+    ),
 ]
 
 
