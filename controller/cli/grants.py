@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -56,63 +57,104 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
     now = env.now
     with env.repo() as repo:
         files = read_grant_files(repo, ref)
-    rows: list[dict[str, Any]] = []
-    bad: list[Finding] = []
-    for path in sorted(files):
-        gf = files[path]
-        if gf.grant is None:
-            bad.extend(gf.findings)
-            continue
-        g = gf.grant
-        st = grant_state(g, now)
-        if state == "overdue":
-            if st is not GrantState.EXPIRED or now - g.expires_at < grace:
+    ordered = [files[p] for p in sorted(files)]
+    del files
+    bad: list[Finding] = [f for gf in ordered if gf.grant is None for f in gf.findings]
+    grants = [gf.grant for gf in ordered]
+    rfc3339 = _memo(format_rfc3339)
+    listed = 0
+
+    def rows() -> Iterator[dict[str, Any]]:
+        nonlocal listed
+        for g in grants:
+            if g is None:
                 continue
-        elif state != "all" and st.value != state:
-            continue
-        rows.append(
-            {
+            st = grant_state(g, now)
+            if state == "overdue":
+                if st is not GrantState.EXPIRED or now - g.expires_at < grace:
+                    continue
+            elif state != "all" and st.value != state:
+                continue
+            listed += 1
+            yield {
                 "id": g.id,
                 "path": g.path,
                 "state": st.value,
                 "principal": g.principal,
                 "entitlement": g.entitlement,
-                "starts_at": format_rfc3339(g.starts_at) if g.starts_at else None,
-                "expires_at": format_rfc3339(g.expires_at),
+                "starts_at": rfc3339(g.starts_at) if g.starts_at else None,
+                "expires_at": rfc3339(g.expires_at),
                 "reason": g.reason,
                 "ticket": g.ticket,
             }
-        )
+
     if fmt == "json":
-        # one line: the C encoder (indent falls back to a pure-Python one, 10x slower)
-        click.echo(json.dumps({"now": format_rfc3339(now), "grants": rows}))
+        # the same text as json.dumps({"now", "grants": [...]}) on one line (the C encoder;
+        # indent falls back to a pure-Python one, 10x slower), written 2,000 rows at a time so
+        # that 100,000 grants never sit in memory as one list of dicts and one string
+        click.echo(f'{{"now": {json.dumps(rfc3339(now))}, "grants": [', nl=False)
+        for i, chunk in enumerate(_chunks(rows(), 2000)):
+            click.echo((", " if i else "") + json.dumps(chunk)[1:-1], nl=False)
+        click.echo("]}")
     else:
-        if not rows:
+        for chunk in _chunks(rows(), 2000):
+            click.echo("\n".join(_text_row(r, now) for r in chunk))
+        if not listed:
             click.echo("no grants" if state == "all" else f"no {state} grants")
-        for r in rows:
-            exp = parse_rfc3339(r["expires_at"])
-            when = (
-                f"expired {format_duration(now - exp)} ago"
-                if r["state"] == GrantState.EXPIRED
-                else f"{format_duration(exp - now)} left"
-            )
-            starts = r["starts_at"]
-            if r["state"] == GrantState.PENDING and isinstance(starts, str):
-                when = f"starts in {format_duration(parse_rfc3339(starts) - now)}"
-            click.echo(
-                f"{r['state']:<8} {r['id']}  {r['principal']} -> {r['entitlement']}  "
-                f"until {r['expires_at']} ({when})"
-            )
     for f in bad:
         click.echo(finding_text(f), err=True)
-    if state == "overdue" and rows:
+    if state == "overdue" and listed:
         click.echo(
-            f"{len(rows)} grant(s) expired more than {format_duration(grace)} ago and are still "
+            f"{listed} grant(s) expired more than {format_duration(grace)} ago and are still "
             "on the branch: is the expiry schedule running? (cloud-side conditions have already "
             "ended the access)",
             err=True,
         )
-    sys.exit(1 if bad or (state == "overdue" and rows) else 0)
+    sys.exit(1 if bad or (state == "overdue" and listed) else 0)
+
+
+def _text_row(r: dict[str, Any], now: datetime) -> str:
+    exp = parse_rfc3339(r["expires_at"])
+    when = (
+        f"expired {format_duration(now - exp)} ago"
+        if r["state"] == GrantState.EXPIRED
+        else f"{format_duration(exp - now)} left"
+    )
+    starts = r["starts_at"]
+    if r["state"] == GrantState.PENDING and isinstance(starts, str):
+        when = f"starts in {format_duration(parse_rfc3339(starts) - now)}"
+    return (
+        f"{r['state']:<8} {r['id']}  {r['principal']} -> {r['entitlement']}  "
+        f"until {r['expires_at']} ({when})"
+    )
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _memo(fn: Callable[[_K], _V]) -> Callable[[_K], _V]:
+    """``fn`` remembered by argument: many grants share an expiry time."""
+    seen: dict[_K, _V] = {}
+
+    def get(key: _K) -> _V:
+        value = seen.get(key)
+        if value is None:
+            value = seen[key] = fn(key)
+        return value
+
+    return get
+
+
+def _chunks(items: Iterable[_V], size: int) -> Iterator[list[_V]]:
+    chunk: list[_V] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 @main.command(name="render")
@@ -140,7 +182,9 @@ def render_(env: Env, out: str | None, ref: str) -> None:
             click.echo(finding_text(f), err=True)
         click.echo("render refused: fix the grant files above (nothing written)", err=True)
         sys.exit(1)
-    text = json.dumps(result.document, indent=2, sort_keys=True) + "\n"
+    # compact: no indentation (a third of the bytes at 100,000 grants) and the C encoder, which
+    # indent= would replace by the pure-Python one; keys sorted so that the file diffs cleanly
+    text = json.dumps(result.document, separators=(",", ":"), sort_keys=True) + "\n"
     if out is None or out == "-":
         click.echo(text, nl=False)
     else:
