@@ -286,9 +286,13 @@ def test_render_to_file(access_repo: Repo, tmp_path: Path) -> None:
     out_file = tmp_path / "grants.auto.tfvars.json"
     code, _, err = run(access_repo, "render", "--out", str(out_file))
     assert code == 0, err
-    doc = json.loads(out_file.read_text())
+    text = out_file.read_text()
+    doc = json.loads(text)
     assert list(doc["grants"]) == ["a"]
     assert "left out 1 expired" in err
+    # compact (one line, no spaces between tokens), keys sorted, no null optional values
+    assert text.count("\n") == 1 and '": ' not in text and "null" not in text
+    assert text == json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n"
 
 
 def test_render_refuses_invalid_and_writes_nothing(access_repo: Repo, tmp_path: Path) -> None:
