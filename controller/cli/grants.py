@@ -113,6 +113,28 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
     sys.exit(1 if bad or (state == "overdue" and listed) else 0)
 
 
+def _render_text(document: dict[str, Any]) -> Iterator[str]:
+    """``json.dumps(document, separators=(",", ":"), sort_keys=True)`` and a newline, in pieces
+    of 2,000 grants: compact (no indentation: a third of the bytes at 100,000 grants, and the C
+    encoder, which ``indent=`` replaces by the pure-Python one), keys sorted (the same grants
+    give the same bytes), and never the whole text in memory at once."""
+    grants = document["grants"]
+    rest = {k: v for k, v in document.items() if k != "grants"}
+    if not rest or min(rest) < "grants":
+        yield _compact(document) + "\n"  # not the shape below: in one piece
+        return
+    yield '{"grants":{'
+    ids = sorted(grants)
+    for start in range(0, len(ids), 2000):
+        chunk = {gid: grants[gid] for gid in ids[start : start + 2000]}
+        yield ("," if start else "") + _compact(chunk)[1:-1]
+    yield "}," + _compact(rest)[1:] + "\n"
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
 def _text_row(r: dict[str, Any], now: datetime) -> str:
     exp = parse_rfc3339(r["expires_at"])
     when = (
@@ -182,13 +204,11 @@ def render_(env: Env, out: str | None, ref: str) -> None:
             click.echo(finding_text(f), err=True)
         click.echo("render refused: fix the grant files above (nothing written)", err=True)
         sys.exit(1)
-    # compact: no indentation (a third of the bytes at 100,000 grants) and the C encoder, which
-    # indent= would replace by the pure-Python one; keys sorted so that the file diffs cleanly
-    text = json.dumps(result.document, separators=(",", ":"), sort_keys=True) + "\n"
     if out is None or out == "-":
-        click.echo(text, nl=False)
+        for piece in _render_text(result.document):
+            click.echo(piece, nl=False)
     else:
-        atomic_write(Path(out), text)
+        atomic_write(Path(out), _render_text(result.document))
         click.echo(
             f"rendered {len(result.document['grants'])} grant(s) to {out}"
             + (

@@ -405,3 +405,19 @@ def test_list_from_inside_grants(access_repo: Repo, monkeypatch: pytest.MonkeyPa
     assert [g["id"] for g in json.loads(result.stdout)["grants"]] == ["alice-ro"]
     result = CliRunner().invoke(main, ["--repo", "..", "--now", NOW, "list", "--format", "json"])
     assert [g["id"] for g in json.loads(result.stdout)["grants"]] == ["alice-ro"]
+
+
+def test_render_text_in_pieces_is_the_one_piece_text() -> None:
+    """Render writes 2,000 grants at a time: the bytes are json.dumps' of the whole document."""
+    from controller.cli.grants import _render_text
+
+    for n in (0, 1, 1999, 2000, 4501):
+        doc = {
+            "jitctl_render_version": 1,
+            "now": "2026-11-24T12:00:00Z",
+            "grants": {
+                f"g{i:05d}": {"principal": f"p{i}", "target": {"b": 1, "a": [i]}} for i in range(n)
+            },
+        }
+        whole = json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n"
+        assert "".join(_render_text(doc)) == whole
