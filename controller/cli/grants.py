@@ -22,9 +22,9 @@ from controller.cli.output import (
     atomic_write,
     finding_text,
 )
-from controller.core.model import Finding, GrantState, Severity, grant_state
+from controller.core.model import Finding, Grant, GrantState, Severity, grant_state
 from controller.core.render import render
-from controller.core.times import format_duration, format_rfc3339, parse_rfc3339
+from controller.core.times import format_duration, format_rfc3339
 from controller.git.snapshot import read_catalog, read_grant_files
 
 
@@ -64,7 +64,7 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
     rfc3339 = _memo(format_rfc3339)
     listed = 0
 
-    def rows() -> Iterator[dict[str, Any]]:
+    def chosen() -> Iterator[tuple[Grant, GrantState]]:
         nonlocal listed
         for g in grants:
             if g is None:
@@ -76,6 +76,10 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
             elif state != "all" and st.value != state:
                 continue
             listed += 1
+            yield g, st
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for g, st in chosen():
             yield {
                 "id": g.id,
                 "path": g.path,
@@ -97,8 +101,8 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
             click.echo((", " if i else "") + json.dumps(chunk)[1:-1], nl=False)
         click.echo("]}")
     else:
-        for chunk in _chunks(rows(), 2000):
-            click.echo("\n".join(_text_row(r, now) for r in chunk))
+        for picked in _chunks(chosen(), 2000):
+            click.echo("\n".join(_text_row(g, st, now, rfc3339) for g, st in picked))
         if not listed:
             click.echo("no grants" if state == "all" else f"no {state} grants")
     for f in bad:
@@ -135,19 +139,16 @@ def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-def _text_row(r: dict[str, Any], now: datetime) -> str:
-    exp = parse_rfc3339(r["expires_at"])
-    when = (
-        f"expired {format_duration(now - exp)} ago"
-        if r["state"] == GrantState.EXPIRED
-        else f"{format_duration(exp - now)} left"
-    )
-    starts = r["starts_at"]
-    if r["state"] == GrantState.PENDING and isinstance(starts, str):
-        when = f"starts in {format_duration(parse_rfc3339(starts) - now)}"
+def _text_row(g: Grant, st: GrantState, now: datetime, rfc3339: Callable[[datetime], str]) -> str:
+    if st is GrantState.EXPIRED:
+        when = f"expired {format_duration(now - g.expires_at)} ago"
+    elif st is GrantState.PENDING and g.starts_at is not None:
+        when = f"starts in {format_duration(g.starts_at - now)}"
+    else:
+        when = f"{format_duration(g.expires_at - now)} left"
     return (
-        f"{r['state']:<8} {r['id']}  {r['principal']} -> {r['entitlement']}  "
-        f"until {r['expires_at']} ({when})"
+        f"{st.value:<8} {g.id}  {g.principal} -> {g.entitlement}  "
+        f"until {rfc3339(g.expires_at)} ({when})"
     )
 
 
