@@ -282,6 +282,16 @@ class _Cache:
         index: dict[tuple[tuple[str, int], ...], int] = {}
         lines: list[dict[str, int]] = []
         rows = []
+        # equal instants in two offsets are equal datetimes: the offset is part of the key
+        times: dict[tuple[datetime, Any], str] = {}
+
+        def iso(value: datetime) -> str:
+            key = (value, value.utcoffset())
+            text = times.get(key)
+            if text is None:
+                text = times[key] = value.isoformat()
+            return text
+
         for e, gf in files:
             findings = [[f.rule, f.line, f.message, f.severity.value] for f in gf.findings]
             g = gf.grant
@@ -294,8 +304,8 @@ class _Cache:
                 at = index[layout] = len(lines)
                 lines.append(dict(layout))
             row = [
-                e.path, e.mode, e.sha, g.id, g.principal, g.entitlement, g.expires_at.isoformat(),
-                g.reason, g.starts_at.isoformat() if g.starts_at else None, g.ticket, at,
+                e.path, e.mode, e.sha, g.id, g.principal, g.entitlement, iso(g.expires_at),
+                g.reason, iso(g.starts_at) if g.starts_at else None, g.ticket, at,
             ]  # fmt: skip
             rows.append([*row, findings] if findings else row)
         return cls(repo, tree, rows, lines)
@@ -325,13 +335,16 @@ class _Cache:
         try:
             target = self.file(self.repo)
             target.parent.mkdir(parents=True, exist_ok=True)
-            # one json.dumps call: the C encoder (json.dump to a file is pure Python, 10x slower)
-            text = json.dumps(
-                {"format": _CACHE_FORMAT, "tree": self.tree, "lines": self.lines, "rows": self.rows}
-            )
+            head = json.dumps({"format": _CACHE_FORMAT, "tree": self.tree, "lines": self.lines})
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".cache-")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
+                # json.dumps of 2,000 rows at a time: the C encoder (json.dump to a file is the
+                # pure-Python one, 10x slower), without the whole file in memory as one string
+                fh.write(head[:-1] + ', "rows": [')
+                for start in range(0, len(self.rows), 2000):
+                    chunk = json.dumps(self.rows[start : start + 2000])[1:-1]
+                    fh.write((", " if start else "") + chunk)
+                fh.write("]}")
             os.replace(tmp, target)
         except OSError:
             pass  # a cache that cannot be written only costs time

@@ -27,6 +27,8 @@ VARIED = {
     ),
     # an offset and a fraction: the cached time keeps both
     "grants/offset.hcl": grant_text(expires_at="2026-11-24T18:30:00.250+02:00"),
+    # the same instant in UTC: equal datetimes, each keeps its own offset
+    "grants/same-instant.hcl": grant_text(expires_at="2026-11-24T16:30:00.250Z"),
     "grants/layout.hcl": (
         '# requested in INC-9\n\ngrant {\n  // who\n  principal = "carol@example.com"\n'
         '  entitlement = "aws-prod-readonly"\n  reason = "INC-9"\n'
