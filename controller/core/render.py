@@ -1,7 +1,8 @@
 """Active grants -> Terraform input. PURE.
 
 The output is a Terraform JSON variables file (schema: docs/render-schema.md):
-``{"jitctl_render_version": 1, "now": ..., "grants": {<id>: {...}}}``. Only grants active or
+``{"jitctl_render_version": 1, "now": ..., "grants": {<id>: {...}}}``; a grant's optional
+``starts_at`` and ``ticket`` are left out when it has none. Only grants active or
 pending at ``now`` are passed on; an expired grant never is. Each grant is its own entry (its
 own cloud resources), so two grants for the same principal and entitlement never cut each
 other's access and no gap between their windows is filled.
@@ -34,6 +35,15 @@ def render(grants: Iterable[Grant], catalog: Catalog, now: datetime) -> Rendered
     out: dict[str, Any] = {}
     findings: list[Finding] = []
     expired: list[str] = []
+    targets: dict[str, Any] = {}  # one target object per entitlement, shared by its grants
+    times: dict[datetime, str] = {}
+
+    def rfc3339(value: datetime) -> str:
+        text = times.get(value)
+        if text is None:
+            text = times[value] = format_rfc3339(value)
+        return text
+
     for g in sorted(grants, key=lambda g: g.id):
         if grant_state(g, now) is GrantState.EXPIRED:
             expired.append(g.id)
@@ -49,16 +59,23 @@ def render(grants: Iterable[Grant], catalog: Catalog, now: datetime) -> Rendered
                 )
             )
             continue
-        out[g.id] = {
+        target = targets.get(g.entitlement)
+        if target is None:
+            target = targets[g.entitlement] = _plain(ent.target)
+        entry = {
             "principal": g.principal,
             "entitlement": g.entitlement,
             "module": ent.module,
-            "target": _plain(ent.target),
-            "starts_at": format_rfc3339(g.starts_at) if g.starts_at else None,
-            "expires_at": format_rfc3339(g.expires_at),
+            "target": target,
+            "expires_at": rfc3339(g.expires_at),
             "reason": g.reason,
-            "ticket": g.ticket,
         }
+        # optional in the schema: left out when empty (Terraform reads them as null)
+        if g.starts_at is not None:
+            entry["starts_at"] = rfc3339(g.starts_at)
+        if g.ticket is not None:
+            entry["ticket"] = g.ticket
+        out[g.id] = entry
     document = {
         "jitctl_render_version": RENDER_VERSION,
         "now": format_rfc3339(now),

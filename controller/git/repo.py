@@ -86,6 +86,17 @@ class GitRepo:
                 entries.append(Entry(path, int(mode, 8), sha))
         return entries
 
+    def tree_id(self, ref: str, path: str) -> str | None:
+        """The id of the tree at ``path`` in ``ref`` (None when there is no such directory)."""
+        out = self.git("ls-tree", "-z", "--full-tree", self.rev(ref), "--", path.rstrip("/"))
+        for record in out.split("\0"):
+            if record:
+                meta, name = record.split("\t", 1)
+                _mode, kind, sha = meta.split()
+                if kind == "tree" and name == path.rstrip("/"):
+                    return sha
+        return None
+
     def entry(self, ref: str, path: str) -> Entry | None:
         return self.entries_at(ref, [path]).get(path)
 
