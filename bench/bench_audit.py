@@ -240,7 +240,7 @@ def main() -> None:
         reader = HistoryReader(path)
         records = reader.read("main")
         read_s = time.perf_counter() - t0
-        history = replay(records)
+        history = replay(records, reader.trust, reader.trust_changes)
         report = build_report(history, until=datetime(2100, 1, 1, tzinfo=UTC))
         jsonl = to_jsonl(report)
         audit_s = time.perf_counter() - t0

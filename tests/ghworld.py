@@ -19,9 +19,13 @@ from controller.cli import github as cli_github
 from controller.cli import main
 from controller.github.retry import RetryPolicy
 from tests.factories import EXAMPLE_CATALOG_TEXT
-from tests.github_emulator.fixtures import EmulatedGitHub
+from tests.github_emulator.fixtures import EmulatedGitHub, web_flow_key
 
 REPO = "acme/access"
+GITHUB_KEYS = ".github/jitctl/github-web-flow.asc"
+# the audit trusts GitHub's signing key and, as jitctl's merges, the App's GitHub-signed commits
+GITHUB_AUDIT = f'\naudit:\n  github_keys: {GITHUB_KEYS}\n  github_bots: ["jitctl-app[bot]"]\n'
+
 NOW = "2026-11-24T12:00:00Z"
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Alice",
@@ -121,8 +125,8 @@ def make_world(
     gh.emu.clock.set(datetime(2026, 11, 24, 11, 0, tzinfo=UTC))
     gh.emu.commit_files(
         "main",
-        {"catalog.yaml": EXAMPLE_CATALOG_TEXT, "grants/.keep": None, "grants/.gitkeep": "",
-         **(files or {})},
+        {"catalog.yaml": EXAMPLE_CATALOG_TEXT + GITHUB_AUDIT, GITHUB_KEYS: web_flow_key().public,
+         "grants/.keep": None, "grants/.gitkeep": "", **(files or {})},
         "example catalog",
         author="alice",
     )  # fmt: skip

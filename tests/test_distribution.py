@@ -80,6 +80,9 @@ def test_installed_jitctl_runs_without_the_source(
     later = [str(jitctl), "--now", "2026-11-24T15:00:00Z"]
     removed = json.loads(run([*later, "expire", "--local", "--format", "json"], cwd=repo).stdout)
     assert len(removed["removed"]) == 1
-    events = run([*later, "audit", "--format", "jsonl"], cwd=repo).stdout.splitlines()
+    audit = run([*later, "audit", "--format", "jsonl"], cwd=repo, check=False)
+    # the scaffolded catalog names no audit.signers: the merge is unsigned, so unproven (exit 1)
+    assert audit.returncode == 1 and "audit.unproven: 1" in audit.stderr, audit.stderr
+    events = audit.stdout.splitlines()
     assert {json.loads(e)["event"] for e in events} >= {"requested", "granted", "expired"}
     assert os.listdir(repo / "grants") == [".gitkeep"]

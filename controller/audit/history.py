@@ -17,28 +17,55 @@ One pass over git, a fixed number of processes however long the history:
 
 No git command runs per commit or per file. Replace refs are ignored (``--no-replace-objects``)
 so the audit reads the objects as they are.
+
+Proof of who made a commit: one more ``git cat-file --batch`` reads the raw objects of the
+commits the audit judges; SSH signatures are verified in this process
+(:mod:`controller.audit.signatures`); only OpenPGP-signed ones (GitHub's) go to git, in ONE
+``git log --no-walk --stdin --format=%G?...`` (git runs gpg for each of those). What is trusted
+is fixed by the audited tree alone: before the log, one ``git cat-file --batch`` reads
+``catalog.yaml`` at REF and one more the files its ``audit`` key names (the SSH allowed-signers
+file; GitHub's OpenPGP key, imported once into a keyring of the audit's own). The auditor's own
+git configuration, keyring and allowed signers are never used. The log also lists the commits
+that changed ``catalog.yaml`` (their blobs go into the same ``cat-file --batch``), so each change
+is judged by the catalog as it was at its first parent, and the commits that changed the trust
+files.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from controller.audit.lifecycles import CommitRecord, PathChange
+from controller.audit.lifecycles import CommitRecord, CommitSignature, PathChange, Trust
+from controller.audit.signatures import (
+    PGP_ARMOR,
+    SSH_ARMOR,
+    AllowedKey,
+    parse_allowed_signers,
+    split_signed_commit,
+    verify_ssh,
+)
 from controller.core.errors import JitError
-from controller.core.model import GRANTS_DIR, FileChange, Grant
+from controller.core.model import GRANTS_DIR, Catalog, FileChange, Grant
 from controller.core.policy import is_grant_path
+from controller.formats.catalog import load_catalog
 from controller.formats.grantfile import parse_grant_file
 from controller.formats.trailers import visible_trailers
 from controller.git.repo import parse_cat_file_batch
 
+CATALOG_PATH = "catalog.yaml"
+
 _TRAILERS = "%(trailers:only,unfold,separator=%x1f,key_value_separator=%x1d)"
 # sha, parents, author name/email/time, committer name/email/time, subject, trailers
 _HEADER = ("%H", "%P", "%an", "%ae", "%at", "%cn", "%ce", "%ct", "%s", _TRAILERS)
+# git's verdict on an OpenPGP signature: sha, status, signer, key, primary key fingerprint
+_SIG_FORMAT = "%x1e%H%x00%G?%x00%GS%x00%GK%x00%GP"
 _NFIELDS = len(_HEADER)
 FORMAT = "%x1e" + "%x00".join(_HEADER) + "%x00"
 _ZERO = "0" * 40
@@ -66,16 +93,18 @@ class _Git:
         self.env = {
             k: v
             for k, v in os.environ.items()
-            if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")
+            if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GNUPGHOME")
         }
         self.env["GIT_NO_REPLACE_OBJECTS"] = "1"
         self.processes = 0  # how many git processes this reader started (the benchmark prints it)
+        self.config: list[str] = []  # extra ``-c`` settings (signature verification)
 
     def run(self, args: Sequence[str], data: bytes | None = None) -> bytes:
         self.processes += 1
         try:
+            base = ["git", "-c", "log.showRoot=true", "-c", "log.showSignature=false"]
             proc = subprocess.run(
-                ["git", "-c", "log.showRoot=true", "-c", "log.showSignature=false", *args],
+                [*base, *self.config, *args],
                 cwd=self.path,
                 env=self.env,
                 input=data,
@@ -98,7 +127,13 @@ def _when(epoch: str) -> datetime:
     return datetime.fromtimestamp(int(epoch), UTC)
 
 
-def _record(fields: Sequence[str], changes: tuple[PathChange, ...] = ()) -> CommitRecord:
+def _record(
+    fields: Sequence[str],
+    changes: tuple[PathChange, ...] = (),
+    catalog: Catalog | None = None,
+    catalog_problem: str | None = None,
+    signature: CommitSignature | None = None,
+) -> CommitRecord:
     sha, parents, an, ae, at, cn, ce, ct, subject, trailers = fields
     pairs: list[tuple[str, str]] = []
     for item in trailers.split("\x1f"):
@@ -117,6 +152,9 @@ def _record(fields: Sequence[str], changes: tuple[PathChange, ...] = ()) -> Comm
         subject=subject,
         trailers=visible_trailers(pairs),
         changes=changes,
+        signature=signature,
+        catalog=catalog,
+        catalog_problem=catalog_problem,
     )
 
 
@@ -151,6 +189,26 @@ def _parse_log(out: bytes) -> Iterator[tuple[list[str], list[_Raw]]]:
             yield fields, raws
 
 
+def _import_keys(data: bytes, gnupg: Path, env: Mapping[str, str]) -> str | None:
+    """Import OpenPGP public keys into the audit's own keyring (one gpg process). Why not."""
+    gpg = shutil.which("gpg")
+    if gpg is None:
+        return "gpg is not installed, so GitHub's signatures cannot be verified"
+    try:
+        proc = subprocess.run(
+            [gpg, "--batch", "--quiet", "--no-tty", "--import"],
+            input=data,
+            env={**env, "GNUPGHOME": str(gnupg)},
+            capture_output=True,
+            check=False,
+        )
+    except OSError as exc:
+        return f"cannot run gpg: {exc.strerror}"
+    if proc.returncode != 0:
+        return "not an OpenPGP public key: " + proc.stderr.decode(errors="replace").strip()[:200]
+    return None
+
+
 def _cat_blobs(git: _Git, shas: Iterable[str]) -> dict[str, bytes]:
     """Blob contents by id, from ONE ``git cat-file --batch`` (all ids written at once)."""
     wanted = sorted(set(shas))
@@ -175,6 +233,11 @@ class HistoryReader:
     def __init__(self, repo_path: str | os.PathLike[str]) -> None:
         self.git = _Git(repo_path)
         self.parsed: dict[tuple[str, str, int], tuple[Grant | None, str | None]] = {}
+        self.catalogs: dict[str, tuple[Catalog | None, str | None]] = {}
+        self.trust = Trust()  # set by read(): what the audited tree says to trust
+        self.tip_catalog: Catalog | None = None  # catalog.yaml at the audited ref
+        self.trust_changes: list[CommitRecord] = []  # commits that changed the trust files
+        self.ssh_keys: list[AllowedKey] = []  # the audited tree's allowed signers
 
     @property
     def processes(self) -> int:
@@ -182,6 +245,68 @@ class HistoryReader:
 
     def read(self, ref: str) -> list[CommitRecord]:
         """Every commit on ``ref``'s first-parent chain that changed grants/, oldest first."""
+        with tempfile.TemporaryDirectory(prefix="jitctl-audit-") as tmp:
+            trust_paths = self._trust(ref, Path(tmp))
+            return self._read(ref, trust_paths)
+
+    def _trust(self, ref: str, tmp: Path) -> list[str]:
+        """Read the audited tree's trust root and point git's verification at it alone."""
+        gnupg = tmp / "gnupg"
+        gnupg.mkdir(mode=0o700)
+        (gnupg / "gpg.conf").write_text("trust-model always\nno-autostart\n")
+        empty = tmp / "allowed_signers"
+        empty.write_bytes(b"")
+        self.git.config = [
+            "-c", "gpg.program=gpg",
+            "-c", f"gpg.ssh.allowedSignersFile={empty}",
+        ]  # fmt: skip
+        self.git.env["GNUPGHOME"] = str(gnupg)
+        tip = _cat_blobs(self.git, [f"{ref}:{CATALOG_PATH}"]).get(f"{ref}:{CATALOG_PATH}")
+        if tip is None:
+            self.trust = Trust(problems=(f"no {CATALOG_PATH} at {ref}: nothing is trusted",))
+            return []
+        try:
+            self.tip_catalog = load_catalog(tip, CATALOG_PATH)
+            conf = self.tip_catalog.audit
+        except JitError as exc:
+            self.trust = Trust(problems=(f"{exc}: nothing is trusted",))
+            return []
+        problems: list[str] = []
+        if conf.signers is None and conf.github_keys is None:
+            problems.append(
+                f"{CATALOG_PATH} at {ref} has no audit.signers or audit.github_keys: no commit "
+                "can be proven to be jitctl's"
+            )
+        wanted = [p for p in (conf.signers, conf.github_keys) if p is not None]
+        files = _cat_blobs(self.git, [f"{ref}:{p}" for p in wanted])
+        ssh = github = False
+        if conf.signers is not None:
+            data = files.get(f"{ref}:{conf.signers}")
+            if data is None:
+                problems.append(f"audit.signers: {conf.signers} is missing at {ref}")
+            else:
+                self.ssh_keys, bad = parse_allowed_signers(data.decode("utf-8", "replace"))
+                problems += [f"audit.signers: {conf.signers} {why}" for why in bad]
+                ssh = True
+        if conf.github_keys is not None:
+            data = files.get(f"{ref}:{conf.github_keys}")
+            if data is None:
+                problems.append(f"audit.github_keys: {conf.github_keys} is missing at {ref}")
+            elif (why := _import_keys(data, gnupg, self.git.env)) is not None:
+                problems.append(f"audit.github_keys: {conf.github_keys}: {why}")
+            else:
+                github = True
+        self.trust = Trust(
+            ssh=ssh,
+            github=github,
+            github_bots=conf.github_bots,
+            signers_path=conf.signers,
+            github_keys_path=conf.github_keys,
+            problems=tuple(problems),
+        )
+        return wanted
+
+    def _read(self, ref: str, trust_paths: Sequence[str]) -> list[CommitRecord]:
         out = self.git.run(
             [
                 "log",
@@ -199,19 +324,96 @@ class HistoryReader:
                 ref,
                 "--",
                 GRANTS_DIR + "/",
+                CATALOG_PATH,
+                *trust_paths,
             ]
         )
-        commits = [
-            (fields, grant_raws)
-            for fields, raws in _parse_log(out)
-            if (grant_raws := [r for r in raws if is_grant_path(r.path)])
-        ]
+        commits: list[tuple[list[str], list[_Raw], str | None]] = []
+        catalog_blob: str | None = None  # catalog.yaml's blob at the current commit's parent
+        catalog_blobs: set[str] = set()
+        for fields, raws in _parse_log(out):
+            grant_raws = [r for r in raws if is_grant_path(r.path)]
+            if grant_raws:
+                commits.append((fields, grant_raws, catalog_blob))
+                if catalog_blob is not None:
+                    catalog_blobs.add(catalog_blob)
+            if any(r.path in trust_paths for r in raws):
+                self.trust_changes.append(_record(fields))
+            for r in raws:
+                if r.path == CATALOG_PATH:
+                    catalog_blob = None if r.new_sha == _ZERO else r.new_sha
         blobs = _cat_blobs(
             self.git,
-            (sha for _, raws in commits for r in raws for sha in (r.old_sha, r.new_sha)),
+            [
+                *(sha for _, raws, _ in commits for r in raws for sha in (r.old_sha, r.new_sha)),
+                *catalog_blobs,
+            ],
         )
-        records = [_record(fields, self._changes(raws, blobs)) for fields, raws in commits]
+        signatures = self._signatures([(f[0], f[7]) for f, _, _ in commits])
+        records = [
+            _record(
+                fields,
+                self._changes(raws, blobs),
+                *self._catalog(cat, blobs),
+                signature=signatures.get(fields[0]),
+            )
+            for fields, raws, cat in commits
+        ]
         return self._with_sides(records)
+
+    def _signatures(self, commits: Sequence[tuple[str, str]]) -> dict[str, CommitSignature]:
+        """Each commit's signature verdict (commits: sha and committer epoch): one cat-file for
+        the raw commits, SSH checked here, OpenPGP by git (one git log over just those)."""
+        shas = [sha for sha, _ in commits]
+        if not shas:
+            return {}
+        out = self.git.run(["cat-file", "--batch"], ("\n".join(shas) + "\n").encode())
+        objects = parse_cat_file_batch(out, shas)
+        verdicts: dict[str, CommitSignature] = {}
+        pgp: list[str] = []
+        for sha, when in commits:
+            raw = objects.get(sha, ("missing", b""))[1]
+            head = raw.partition(b"\n\n")[0]
+            if b"\ngpgsig " not in head:  # unsigned: nothing to split
+                verdicts[sha] = CommitSignature("N")
+                continue
+            payload, sig = split_signed_commit(raw)
+            if sig is None:
+                verdicts[sha] = CommitSignature("N")
+            elif sig.startswith(SSH_ARMOR):
+                verdicts[sha] = verify_ssh(payload, sig, self.ssh_keys, _when(when))
+            elif sig.startswith(PGP_ARMOR):
+                pgp.append(sha)
+            else:
+                verdicts[sha] = CommitSignature("E")
+        if pgp:
+            out = self.git.run(
+                ["log", "--no-walk=unsorted", "--stdin", "--no-color", f"--format={_SIG_FORMAT}"],
+                ("\n".join(pgp) + "\n").encode(),
+            )
+            for item in _text(out).split("\x1e")[1:]:
+                sha, status, signer, key, primary = (item.rstrip("\n").split("\0") + [""] * 5)[:5]
+                verdicts[sha] = CommitSignature(status or "E", signer, key, primary)
+        return verdicts
+
+    def _catalog(
+        self, blob: str | None, blobs: Mapping[str, bytes]
+    ) -> tuple[Catalog | None, str | None]:
+        """The catalog in a blob, parsed once per blob (None and why when there is none)."""
+        if blob is None:
+            return None, f"no {CATALOG_PATH} in the parent commit"
+        hit = self.catalogs.get(blob)
+        if hit is None:
+            data = blobs.get(blob)
+            if data is None:
+                hit = (None, f"{CATALOG_PATH} blob {blob} is missing from the repository")
+            else:
+                try:
+                    hit = (load_catalog(data, CATALOG_PATH), None)
+                except JitError as exc:
+                    hit = (None, str(exc))
+            self.catalogs[blob] = hit
+        return hit
 
     def _grant(
         self, path: str, sha: str, mode: int, blobs: Mapping[str, bytes]

@@ -37,8 +37,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
+from functools import cached_property
 
-from controller.core.model import FileChange, Grant
+from controller.core.model import Catalog, FileChange, Grant, Review, ReviewState
+from controller.core.policy import ApprovalOutcome, evaluate_approvals, team_members
 from controller.core.times import format_duration, format_rfc3339, parse_rfc3339
 
 __all__ = [
@@ -47,28 +49,50 @@ __all__ = [
     "AuditFinding",
     "AuditReport",
     "CommitRecord",
+    "CommitSignature",
     "EventKind",
     "History",
     "LagStats",
     "PathChange",
+    "Proof",
+    "Trust",
     "Window",
     "build_report",
     "person",
+    "prove",
     "replay",
 ]
 
 # The finding rules of the audit report (stable ids, documented in the README).
 RULES: dict[str, str] = {
+    "audit.unproven": "a grant or extension in a commit not proven to be jitctl's own merge",
     "audit.no-approval": "a grant or extension reached the default branch unapproved",
+    "audit.approval": "a grant's recorded approvals do not meet the catalog at its parent",
+    "audit.no-pr": "a grant merged on GitHub without a Jit-PR trailer",
     "audit.removed-late": "a grant file was removed more than --late-after after its expires_at",
     "audit.overdue": "a grant file is still on the default branch after its expires_at",
     "audit.edited-in-place": "a principal, entitlement, reason or ticket edited in place",
     "audit.renamed": "a grant file was moved to another id (the access continued)",
     "audit.invalid-file": "a file under grants/ on the default branch is not a valid grant",
+    "audit.trust-changed": "the audit's trust root (catalog audit key, signer files) changed",
     "audit.live": "(info) access still live at the end of the report",
     "audit.break-glass-unreviewed": "(error) a break-glass grant was not approved after the fact "
     "within its review_within",
 }
+
+# error: access that is not proven or not approved; warning: clean-up and hygiene; info.
+SEVERITY: dict[str, str] = {
+    "audit.unproven": "error",
+    "audit.no-approval": "error",
+    "audit.approval": "error",
+    "audit.no-pr": "error",
+    "audit.live": "info",
+}
+_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+
+
+def severity(rule: str) -> str:
+    return SEVERITY.get(rule, "warning")
 
 
 class EventKind(enum.StrEnum):
@@ -94,6 +118,49 @@ class PathChange:
 
 
 @dataclass(frozen=True)
+class CommitSignature:
+    """What git said of a commit's signature: ``%G?`` (G good, B bad, U good but untrusted,
+    X/Y expired, R revoked, E cannot check, N none), ``%GS`` signer, ``%GK`` key, ``%GP``
+    primary key fingerprint. An SSH key reads ``SHA256:...``; an OpenPGP key is hex."""
+
+    status: str = "N"
+    signer: str = ""
+    key: str = ""
+    primary: str = ""
+
+    @property
+    def ssh(self) -> bool:
+        return self.key.startswith("SHA256:")
+
+
+@dataclass(frozen=True)
+class Trust:
+    """What the audited tree says to trust (read by the adapter, from git alone)."""
+
+    ssh: bool = False  # the allowed-signers file was read: git verified SSH signatures with it
+    github: bool = False  # GitHub's OpenPGP key was read: git verified OpenPGP signatures with it
+    github_bots: tuple[str, ...] = ()
+    signers_path: str | None = None
+    github_keys_path: str | None = None
+    problems: tuple[str, ...] = ()  # why some proof is impossible
+
+
+@dataclass(frozen=True)
+class Proof:
+    """Who made a commit, as far as git can prove it. ``by``: the signer principal (SSH) or the
+    GitHub App bot; ``how``: ``ssh`` or ``github``; ``why``: what is missing when unproven."""
+
+    proven: bool
+    by: str | None = None
+    how: str | None = None
+    why: str = ""
+
+    @property
+    def label(self) -> str | None:
+        return f"{self.how}:{self.by}" if self.proven else None
+
+
+@dataclass(frozen=True)
 class CommitRecord:
     """One commit of the default branch's first-parent history, as git recorded it."""
 
@@ -110,6 +177,9 @@ class CommitRecord:
     changes: tuple[PathChange, ...] = ()
     # a merge's second parent when it is read (its changes are not): where the request was made
     side: CommitRecord | None = None
+    signature: CommitSignature | None = None
+    catalog: Catalog | None = None  # catalog.yaml at the first parent (what judged the change)
+    catalog_problem: str | None = None  # why there is none
 
     @property
     def author(self) -> str:
@@ -119,10 +189,17 @@ class CommitRecord:
     def committer(self) -> str:
         return person(self.committer_name, self.committer_email)
 
+    @cached_property
+    def _by_key(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for tk, v in self.trailers:
+            if v.strip():
+                out.setdefault(tk.strip().lower(), []).append(v.strip())
+        return out
+
     def values(self, key: str) -> list[str]:
         """The values of trailer ``key`` (case-insensitive), in order."""
-        k = key.lower()
-        return [v.strip() for tk, v in self.trailers if tk.strip().lower() == k and v.strip()]
+        return list(self._by_key.get(key.lower(), ()))
 
     def value(self, key: str) -> str | None:
         vs = self.values(key)
@@ -151,6 +228,8 @@ class AuditEvent:
     previous: str | None = None  # renamed: the old id; edited: the attributes that changed
     lag_seconds: int | None = None  # revoked/expired after expires_at: how long after
     flags: tuple[str, ...] = ()  # the finding rules that point at this event
+    proven: bool = False  # the commit is proven to be jitctl's own (signature, see Proof)
+    proof: str | None = None  # how: "ssh:<signer>" or "github:<app bot>"
 
 
 @dataclass(frozen=True)
@@ -167,6 +246,18 @@ class Window:
     end: EventKind | None  # revoked | expired | None
     end_commit: str | None = None
     unreviewed: bool = False
+    requested_by: str | None = None
+    approved_by: tuple[str, ...] = ()  # every approval that counted (grant and extensions)
+    prs: tuple[int, ...] = ()
+    proven: bool = False  # the grant and every extension are proven and approved
+    grant_commit: str = ""
+    module: str | None = None  # the entitlement's module at the grant (None: not in the catalog)
+
+    @property
+    def cloud_ended(self) -> bool:
+        """Whether a cloud-side condition ended the access at expires_at (every module puts
+        one on its grants); False when the entitlement was unknown to the catalog."""
+        return self.module is not None
 
     @property
     def lag(self) -> timedelta | None:
@@ -266,6 +357,11 @@ class _Life:
     grant: Grant
     granted_at: datetime
     unreviewed: bool
+    requested_by: str | None = None
+    approved_by: list[str] = field(default_factory=list)
+    prs: list[int] = field(default_factory=list)
+    grant_commit: str = ""
+    module: str | None = None
 
     def window(self, rec: CommitRecord | None = None, end: EventKind | None = None) -> Window:
         """This lifecycle's access window, ended by ``rec`` (None: still open)."""
@@ -280,6 +376,12 @@ class _Life:
             end=end,
             end_commit=rec.sha if rec else None,
             unreviewed=self.unreviewed,
+            requested_by=self.requested_by,
+            approved_by=tuple(dict.fromkeys(self.approved_by)),
+            prs=tuple(dict.fromkeys(self.prs)),
+            proven=not self.unreviewed,
+            grant_commit=self.grant_commit,
+            module=self.module,
         )
 
 
@@ -290,6 +392,16 @@ class _Replay:
     findings: list[AuditFinding] = field(default_factory=list)
     open: dict[str, _Life] = field(default_factory=dict)  # path -> the lifecycle living there
     break_glass: list[BreakGlassGrant] = field(default_factory=list)
+    trust: Trust = field(default_factory=Trust)
+    proofs: dict[str, Proof] = field(default_factory=dict)  # commit -> its proof
+    # (catalog, entitlement, approvers, requester, claimed teams) -> the approvals' outcome
+    outcomes: dict[tuple[object, ...], ApprovalOutcome] = field(default_factory=dict)
+
+    def proof(self, rec: CommitRecord) -> Proof:
+        hit = self.proofs.get(rec.sha)
+        if hit is None:
+            hit = self.proofs[rec.sha] = prove(rec, self.trust)
+        return hit
 
     def event(self, kind: EventKind, life: _Life, rec: CommitRecord, **kw: object) -> AuditEvent:
         g = life.grant
@@ -308,19 +420,28 @@ class _Replay:
             "ticket": g.ticket,
             "jit_kind": rec.value("Jit-Kind"),
         }
+        proof = self.proof(rec)
+        values["proven"], values["proof"] = proof.proven, proof.label
         values.update(kw)
         ev = AuditEvent(**values)  # type: ignore[arg-type]
         self.events.append(ev)
         return ev
 
     def finding(
-        self, rule: str, life: _Life | None, grant: Grant | None, rec: CommitRecord, message: str
+        self,
+        rule: str,
+        life: _Life | None,
+        grant: Grant | None,
+        rec: CommitRecord,
+        message: str,
+        flagged: bool = False,
     ) -> None:
+        """A finding; unless ``flagged`` (the event already carries it), flag its event."""
         g = life.grant if life else grant
         self.findings.append(
             AuditFinding(
                 rule=rule,
-                severity="info" if rule == "audit.live" else "warning",
+                severity=severity(rule),
                 grant=g.id if g else "",
                 lifecycle=life.key if life else "",
                 principal=g.principal if g else "",
@@ -330,6 +451,8 @@ class _Replay:
                 message=message,
             )
         )
+        if flagged:
+            return
         # point the event this finding is about at it
         for i in range(len(self.events) - 1, -1, -1):
             ev = self.events[i]
@@ -356,15 +479,98 @@ def _ids(rec: CommitRecord, key: str) -> set[str]:
     return {v.split()[0] for v in rec.values(key)}
 
 
+def _claimed_teams(rec: CommitRecord) -> dict[str, frozenset[str]]:
+    """``Approver-Team: @org/team login``: team membership the merger resolved on GitHub (a
+    claim; catalog-defined teams always win over it)."""
+    out: dict[str, set[str]] = {}
+    for value in rec.values("Approver-Team"):
+        team, _, login = value.partition(" ")
+        if team.startswith("@") and login.strip():
+            out.setdefault(team, set()).add(login.strip())
+    return {team: frozenset(logins) for team, logins in out.items()}
+
+
 def _approvers(rec: CommitRecord) -> tuple[str, ...]:
     return tuple(dict.fromkeys(rec.values("Approved-by")))
 
 
-def replay(records: Iterable[CommitRecord]) -> History:
-    """Every event of every grant, oldest commit first (``records`` in first-parent order)."""
-    st = _Replay()
+_GITHUB_BOT = re.compile(
+    r"\A(?:\d+\+)?([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\[bot\])@users\.noreply\.github\.com\Z"
+)
+_SIG_STATUS = {
+    "B": "its signature does not verify (bad signature)",
+    "X": "its signature has expired",
+    "Y": "it is signed by an expired key",
+    "R": "it is signed by a revoked key",
+    "E": "its signature cannot be checked (a key the audited tree does not list)",
+    "U": "it is signed by a key the audited tree does not list",
+}
+
+
+def prove(rec: CommitRecord, trust: Trust) -> Proof:
+    """Who made ``rec``, as far as its signature and the audited tree's trust root prove it.
+
+    SSH: git verified the signature against the allowed-signers file (at the commit's date):
+    proven, by the signer's principal. OpenPGP: git verified it against GitHub's key, so GitHub
+    made the commit and vouches for its author; proven only when that author is one of the
+    GitHub App bots the catalog names (anyone with write access can merge on GitHub's web UI).
+    """
+    sig = rec.signature or CommitSignature()
+    if sig.status == "N":
+        return Proof(False, why="it is not signed")
+    if sig.ssh:
+        if sig.status == "G" and trust.ssh and sig.signer:
+            return Proof(True, by=sig.signer, how="ssh")
+        if not trust.ssh:
+            return Proof(False, why="it is SSH-signed but no allowed-signers file is trusted")
+        return Proof(False, why=f"{_SIG_STATUS.get(sig.status, 'unverified signature')} "
+                     f"(SSH key {sig.key})")  # fmt: skip
+    if sig.status in ("G", "U") and trust.github and sig.primary:
+        m = _GITHUB_BOT.match(rec.author_email.strip())
+        bot = m.group(1) if m else None
+        if bot is not None and bot.lower() in {b.lower() for b in trust.github_bots}:
+            return Proof(True, by=bot, how="github")
+        allowed = ", ".join(trust.github_bots) or "none configured"
+        return Proof(
+            False,
+            why=f"GitHub made it for {rec.author}, not for jitctl's App ({allowed}): a merge by "
+            "hand on GitHub",
+        )
+    if not trust.github:
+        return Proof(False, why="it is OpenPGP-signed but GitHub's key is not trusted")
+    return Proof(False, why=f"{_SIG_STATUS.get(sig.status, 'unverified signature')} "
+                 f"(OpenPGP key {sig.key})")  # fmt: skip
+
+
+def replay(
+    records: Iterable[CommitRecord],
+    trust: Trust | None = None,
+    trust_changes: Iterable[CommitRecord] = (),
+) -> History:
+    """Every event of every grant, oldest commit first (``records`` in first-parent order).
+
+    ``trust`` is what the audited tree trusts (None: nothing, so nothing is proven);
+    ``trust_changes`` the commits that changed the trust files (a finding each)."""
+    st = _Replay(trust=trust or Trust())
     for rec in records:
         _replay_commit(st, rec)
+    for rec in trust_changes:
+        if not rec.parents:
+            continue  # the repository's first commit sets the trust root up
+        st.findings.append(
+            AuditFinding(
+                rule="audit.trust-changed",
+                severity=severity("audit.trust-changed"),
+                grant="",
+                lifecycle="",
+                principal="",
+                entitlement="",
+                at=rec.committed_at,
+                commit=rec.sha,
+                message=f"{rec.sha[:12]} by {rec.author} changed what the audit trusts "
+                f"({rec.subject[:80]}); check that the change was reviewed",
+            )
+        )
     for life in st.open.values():
         st.windows.append(life.window())
     return History(tuple(st.events), tuple(st.windows), tuple(st.findings), tuple(st.break_glass))
@@ -424,30 +630,101 @@ def _replay_commit(st: _Replay, rec: CommitRecord) -> None:
             _grant(st, rec, c.path, c.after, jit_ids)
 
 
+def _judge(
+    st: _Replay,
+    rec: CommitRecord,
+    grant: Grant,
+    managed: bool,
+    what: str,
+    break_glass: bool = False,
+) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
+    """Re-judge a grant or extension from git alone: who made the commit (its signature) and
+    whether its recorded approvals meet the catalog as it was at the commit's first parent.
+    Returns the recorded approvers and the (rule, message) findings, errors all."""
+    approvers = _approvers(rec) if managed else ()
+    out: list[tuple[str, str]] = []
+    head = f"{grant.id} ({grant.principal} -> {grant.entitlement}) {what} in {rec.sha[:12]}"
+    proof = st.proof(rec)
+    if not proof.proven:
+        trust = "; ".join(st.trust.problems)
+        out.append(
+            (
+                "audit.unproven",
+                f"{head} is not proven to be jitctl's merge: {proof.why}"
+                + (f" ({trust})" if trust else ""),
+            )
+        )
+    elif proof.how == "github" and _pr(rec) is None:
+        out.append(("audit.no-pr", f"{head} was merged on GitHub without a Jit-PR trailer"))
+    if not approvers:
+        if not break_glass:  # break-glass: judged by its review after the fact (build_report)
+            out.append(("audit.no-approval", f"{head} has no recorded approval"))
+        return approvers, out
+    requester = rec.value("Requested-by")
+    if requester is None and rec.side is not None:
+        requester = rec.side.value("Requested-by")
+    problems: list[str] = []
+    if requester is None:
+        problems.append("no Requested-by: self-approval cannot be ruled out")
+    elif requester.lower() in {a.lower() for a in approvers}:
+        problems.append(f"{requester} approved their own request")
+    catalog = rec.catalog
+    ent = catalog.entitlements.get(grant.entitlement) if catalog is not None else None
+    if catalog is None:
+        problems.append(f"the catalog at its parent cannot be read ({rec.catalog_problem})")
+    elif ent is None:
+        problems.append(f"{grant.entitlement} is not in the catalog at its parent")
+    else:
+        claimed = _claimed_teams(rec) if proof.proven else {}
+        key = (id(catalog), ent.name, approvers, requester, tuple(sorted(claimed.items())))
+        outcome = st.outcomes.get(key)
+        if outcome is None:  # histories repeat the same few combinations: judge each once
+            outcome = st.outcomes[key] = evaluate_approvals(
+                ent.approvals,
+                [Review(a, ReviewState.APPROVED, "", id=i) for i, a in enumerate(approvers)],
+                head=None,
+                author=requester,
+                members=team_members(catalog, claimed),
+            )
+        if not outcome.satisfied:
+            rules = "; ".join(r.describe() for r in ent.approvals)
+            missing = "; ".join(outcome.missing)
+            ignored = "; ".join(f"{who}: {why}" for who, why in outcome.ignored)
+            problems.append(
+                f"approvals recorded: {', '.join(approvers)}; the catalog at its parent needs "
+                f"{rules}; missing {missing}" + (f" (not counted: {ignored})" if ignored else "")
+            )
+    if problems:
+        out.append(("audit.approval", f"{head}: " + "; ".join(problems)))
+    return approvers, out
+
+
 def _grant(
     st: _Replay, rec: CommitRecord, path: str, grant: Grant, jit_ids: set[str], edited: bool = False
 ) -> None:
-    approvers = _approvers(rec) if grant.id in jit_ids else ()
-    life = _Life(f"{grant.id}@{rec.sha[:12]}", grant, rec.committed_at, not approvers)
+    managed = grant.id in jit_ids
+    review_by = _break_glass_deadline(rec, grant.id) if managed else None
+    approvers, problems = _judge(
+        st, rec, grant, managed, "was granted", break_glass=review_by is not None
+    )
+    # a break-glass grant stays unreviewed until approved after the fact (build_report)
+    bad = bool(problems) or (review_by is not None and not approvers)
+    life = _Life(f"{grant.id}@{rec.sha[:12]}", grant, rec.committed_at, bad)
+    life.grant_commit = rec.sha
+    ent = rec.catalog.entitlements.get(grant.entitlement) if rec.catalog is not None else None
+    life.module = ent.module if ent is not None else None
     st.open[path] = life
-    _request(st, rec, life, grant.id in jit_ids, approvers)
-    st.event(EventKind.GRANTED, life, rec, approvers=approvers, unreviewed=not approvers)
-    review_by = _break_glass_deadline(rec, grant.id) if grant.id in jit_ids else None
+    _request(st, rec, life, managed, approvers, bad)
+    flags = tuple(rule for rule, _ in problems)
+    st.event(EventKind.GRANTED, life, rec, approvers=approvers, unreviewed=bad, flags=flags)
+    for rule, message in problems:
+        st.finding(rule, life, None, rec, message, flagged=True)
     if review_by is not None and not approvers:
         # break-glass: approved after the fact, or an error finding (build_report)
         st.break_glass.append(
             BreakGlassGrant(
                 life.key, grant, rec.committed_at, review_by, rec.value("Requested-by"), rec.sha
             )
-        )
-    elif not approvers:
-        st.finding(
-            "audit.no-approval",
-            life,
-            None,
-            rec,
-            f"{grant.id} ({grant.principal} -> {grant.entitlement}) reached the default branch "
-            f"in {rec.sha[:12]} with no recorded approval",
         )
     if edited:
         st.finding(
@@ -461,7 +738,12 @@ def _grant(
 
 
 def _request(
-    st: _Replay, rec: CommitRecord, life: _Life, managed: bool, approvers: tuple[str, ...]
+    st: _Replay,
+    rec: CommitRecord,
+    life: _Life,
+    managed: bool,
+    approvers: tuple[str, ...],
+    unreviewed: bool,
 ) -> None:
     """``requested`` and one ``approved`` per approver, before a grant or an extension."""
     gid = life.grant.id
@@ -476,17 +758,26 @@ def _request(
     ):
         at, commit = side.committed_at, side.sha
         by = by or side.value("Requested-by")
+    actor = by or rec.author
+    if life.requested_by is None:
+        life.requested_by = actor
+    life.approved_by.extend(approvers)
+    pr = _pr(rec)
+    if pr is not None:
+        life.prs.append(pr)
     st.event(
         EventKind.REQUESTED,
         life,
         rec,
         at=at,
         commit=commit,
-        actor=by or rec.author,
-        unreviewed=not approvers,
+        actor=actor,
+        unreviewed=unreviewed,
     )
     for login in approvers:
-        st.event(EventKind.APPROVED, life, rec, actor=login, approvers=approvers)
+        st.event(
+            EventKind.APPROVED, life, rec, actor=login, approvers=approvers, unreviewed=unreviewed
+        )
 
 
 def _modify(st: _Replay, rec: CommitRecord, life: _Life, new: Grant, jit_ids: set[str]) -> None:
@@ -502,19 +793,17 @@ def _modify(st: _Replay, rec: CommitRecord, life: _Life, new: Grant, jit_ids: se
     more = new.expires_at > old.expires_at or starts_earlier
     life.grant = new
     if more:
-        approvers = _approvers(rec) if new.id in jit_ids else ()
-        _request(st, rec, life, new.id in jit_ids, approvers)
-        st.event(EventKind.EXTENDED, life, rec, approvers=approvers, unreviewed=not approvers)
-        if not approvers:
+        managed = new.id in jit_ids
+        what = f"was extended to {format_rfc3339(new.expires_at)}"
+        approvers, problems = _judge(st, rec, new, managed, what)
+        bad = bool(problems)
+        _request(st, rec, life, managed, approvers, bad)
+        flags = tuple(rule for rule, _ in problems)
+        st.event(EventKind.EXTENDED, life, rec, approvers=approvers, unreviewed=bad, flags=flags)
+        if bad:
             life.unreviewed = True
-            st.finding(
-                "audit.no-approval",
-                life,
-                None,
-                rec,
-                f"{new.id} was extended to {format_rfc3339(new.expires_at)} in {rec.sha[:12]} "
-                "with no recorded approval",
-            )
+        for rule, message in problems:
+            st.finding(rule, life, None, rec, message, flagged=True)
         return
     changed = [
         name
@@ -604,6 +893,19 @@ def _percentile(values: Sequence[timedelta], q: float) -> timedelta | None:
     return values[max(0, math.ceil(q * len(values)) - 1)]
 
 
+def _cloud(w: Window) -> str:
+    """Whether the cloud had already ended the access (then lateness is a clean-up delay)."""
+    if w.cloud_ended:
+        return (
+            f"the {w.module} module's cloud-side condition ended the access at expires_at, so "
+            "this is a clean-up delay, not exposure"
+        )
+    return (
+        f"{w.entitlement} was not in the catalog when granted, so no cloud-side condition is "
+        "known to have ended the access: possible exposure until removal"
+    )
+
+
 def _match(pattern: str | None, value: str) -> bool:
     return pattern is None or fnmatchcase(value, pattern)
 
@@ -669,7 +971,7 @@ def build_report(
                     commit=w.end_commit,
                     message=f"{w.grant} expired at {format_rfc3339(w.expires_at)} and was "
                     f"removed {format_duration(lag)} later ({w.end}); allowed: "
-                    f"{format_duration(late_after)}",
+                    f"{format_duration(late_after)}; {_cloud(w)}",
                 )
             )
     for w in windows:
@@ -688,7 +990,7 @@ def build_report(
                 commit=None,
                 message=(
                     f"{w.grant} is still on the branch {format_duration(until - w.expires_at)} "
-                    f"after its expires_at {format_rfc3339(w.expires_at)}"
+                    f"after its expires_at {format_rfc3339(w.expires_at)}; {_cloud(w)}"
                     if overdue
                     else f"{w.principal} has {w.entitlement} until "
                     f"{format_rfc3339(w.expires_at)} ({w.grant})"
@@ -749,7 +1051,9 @@ def build_report(
         events = tuple(sorted((*events, *reviewed), key=lambda e: e.at))
     lags.sort()
     order = {rule: i for i, rule in enumerate(RULES)}
-    findings.sort(key=lambda f: (order.get(f.rule, 99), f.at, f.grant))
+    findings.sort(
+        key=lambda f: (_SEVERITY_RANK.get(f.severity, 9), order.get(f.rule, 99), f.at, f.grant)
+    )
     return AuditReport(
         since=since,
         until=until,

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
@@ -73,6 +74,32 @@ class Demo:
         return proc.stdout
 
 
+SIGNERS = ".github/jitctl/allowed_signers"
+
+
+def _signing(d: Demo) -> str:
+    """jitctl's own commits in the sandbox are signed with a fresh SSH key (kept in .git), and
+    the catalog tells the audit to trust it. Returns the catalog's ``audit`` section."""
+    keygen = shutil.which("ssh-keygen")
+    if keygen is None:
+        d.say("     (ssh-keygen is missing: jitctl's merges stay unsigned; the audit will say so)")
+        return ""
+    key = d.root / ".git" / "jitctl-demo-signing-key"
+    subprocess.run(
+        [keygen, "-q", "-t", "ed25519", "-N", "", "-C", "jitctl-demo", "-f", str(key)],
+        check=True,
+        capture_output=True,
+    )
+    public = key.with_name(key.name + ".pub").read_text("utf-8").strip()
+    signers = d.root / SIGNERS
+    signers.parent.mkdir(parents=True, exist_ok=True)
+    signers.write_text(f'jitctl-demo@example.com namespaces="git" {public}\n', encoding="utf-8")
+    d.git("config", "gpg.format", "ssh")
+    d.git("config", "user.signingKey", str(key))
+    d.say(f"     jitctl signs its merges with an SSH key; {SIGNERS} lists it for the audit")
+    return f"\naudit:\n  signers: {SIGNERS}\n"
+
+
 def run_demo(
     root: Path | None, now: datetime | None, run: Callable[[Sequence[str]], tuple[int, str]]
 ) -> Path:
@@ -93,7 +120,8 @@ def run_demo(
     d.git("init", "-q", "-b", "main")
     d.git("config", "user.name", "jitctl-bot")
     d.git("config", "user.email", "jitctl-bot@example.com")
-    (root / "catalog.yaml").write_text(example_catalog_text(), encoding="utf-8")
+    catalog_text = example_catalog_text() + _signing(d)
+    (root / "catalog.yaml").write_text(catalog_text, encoding="utf-8")
     (root / "grants").mkdir()
     (root / "grants" / ".gitkeep").write_text("", encoding="utf-8")
     d.git("add", "-A")
@@ -178,7 +206,10 @@ def run_demo(
     for line in out.splitlines():
         if line.startswith("{"):
             e = json.loads(line)
-            d.say(f"     {e['at']}  {e['event']:<9} {e['grant']}  by {e['actor']}")
+            proof = f"proven ({e['proof']})" if e["proven"] else "NOT proven"
+            d.say(f"     {e['at']}  {e['event']:<9} {e['grant']}  by {e['actor']}; {proof}")
+        elif line.startswith("audit of"):
+            d.say("     " + line)
 
     d.say(f"\nDone. Look around: cd {root} && git log --stat  (grant id: {gid})")
     return root

@@ -142,6 +142,23 @@ class Entitlement:
 
 
 @dataclass(frozen=True)
+class AuditTrust:
+    """Whom the audit trusts as jitctl's own hand (catalog key ``audit``).
+
+    ``signers``: a file in the repository in git's SSH allowed-signers format; a commit whose
+    SSH signature verifies against it (at the commit's date) was made by jitctl's local signer.
+    ``github_keys``: a file in the repository holding GitHub's OpenPGP commit-signing key
+    (web-flow); a commit it signed was made by GitHub, and its author is GitHub's record of who
+    made it. ``github_bots``: the GitHub App bot logins (``jitctl[bot]``) whose GitHub-signed
+    commits are jitctl's merges.
+    """
+
+    signers: str | None = None
+    github_keys: str | None = None
+    github_bots: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Catalog:
     version: int
     default_max_duration: timedelta
@@ -151,6 +168,7 @@ class Catalog:
     entitlements: Mapping[str, Entitlement] = field(compare=False, hash=False)
     notify: tuple[NotifyTarget, ...] = ()
     request_ttl: timedelta = timedelta(hours=24)  # an open request PR older than this is closed
+    audit: AuditTrust = field(default_factory=AuditTrust)
 
 
 class ReviewState(enum.StrEnum):

@@ -35,6 +35,28 @@ def parse_rfc3339(text: str) -> datetime:
     return value.replace(microsecond=micro)
 
 
+_DAY = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})\Z")
+
+
+def parse_day_or_rfc3339(text: str, *, end_of_day: bool = False) -> datetime:
+    """A date (``2026-10-01``: that day in UTC, from its first second, or with ``end_of_day``
+    to its last) or an RFC 3339 timestamp with a zone. Raises ValueError otherwise."""
+    m = _DAY.match(text.strip())
+    if m is None:
+        try:
+            return parse_rfc3339(text)
+        except ValueError:
+            raise ValueError(
+                f"{text!r} is neither a date (2026-10-01) nor an RFC 3339 timestamp with a "
+                "zone (2026-10-01T00:00:00Z)"
+            ) from None
+    try:
+        day = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), tzinfo=UTC)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid date: {exc}") from None
+    return day + timedelta(days=1, seconds=-1) if end_of_day else day
+
+
 def format_rfc3339(value: datetime) -> str:
     """Format as UTC with a ``Z``; whole seconds unless there is a fraction."""
     if value.tzinfo is None:

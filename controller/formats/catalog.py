@@ -22,6 +22,7 @@ from controller.core.errors import JitError
 from controller.core.model import (
     NOTIFY_EVENTS,
     ApprovalRule,
+    AuditTrust,
     BreakGlass,
     Catalog,
     Entitlement,
@@ -38,7 +39,18 @@ MODULES: Mapping[str, Mapping[str, type]] = {
     "gcp-iam": {"project": str, "role": str},
     "azure-pim": {"scope": str, "role_definition_name": str},
 }
-TOP_KEYS = ("version", "defaults", "identities", "teams", "entitlements", "notify", "request_ttl")
+TOP_KEYS = (
+    "version",
+    "defaults",
+    "identities",
+    "teams",
+    "entitlements",
+    "notify",
+    "request_ttl",
+    "audit",
+)
+AUDIT_KEYS = ("signers", "github_keys", "github_bots")
+REPO_PATH_RE = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
 ENTITLEMENT_KEYS = (
     "description",
     "module",
@@ -295,6 +307,7 @@ def _catalog(v: _Validator, data: Any) -> Catalog:
         entitlements=entitlements,
         notify=_notify(v, top.get("notify")),
         request_ttl=request_ttl,
+        audit=_audit(v, top.get("audit")),
     )
 
 
@@ -355,6 +368,35 @@ def _break_glass(
             "must not be longer than the entitlement's own max_duration",
         )
     return BreakGlass(bg_max, v.duration(body["review_within"], (*path, "review_within")))
+
+
+def _audit(v: _Validator, value: Any) -> AuditTrust:
+    """The ``audit`` key: the files and identities the audit trusts as jitctl's own hand."""
+    if value is None:
+        return AuditTrust()
+    body = v.mapping(value, ("audit",))
+    v.only(body, AUDIT_KEYS, ("audit",))
+    paths: dict[str, str | None] = {}
+    for key in ("signers", "github_keys"):
+        if key not in body:
+            paths[key] = None
+            continue
+        path = v.string(body[key], ("audit", key))
+        if not REPO_PATH_RE.fullmatch(path) or ".." in path.split("/"):
+            raise v.fail(("audit", key), f"{path!r} is not a relative path in the repository")
+        paths[key] = path
+    bots: tuple[str, ...] = ()
+    if "github_bots" in body:
+        bots = v.strings(body["github_bots"], ("audit", "github_bots"))
+        for i, bot in enumerate(bots):
+            if not (LOGIN_RE.fullmatch(bot) and bot.endswith("[bot]")):
+                raise v.fail(
+                    ("audit", "github_bots", str(i)),
+                    f"{bot!r} is not a GitHub App bot login such as jitctl[bot]",
+                )
+    if bots and paths["github_keys"] is None:
+        raise v.fail(("audit", "github_bots"), "needs github_keys (GitHub's signing key)")
+    return AuditTrust(signers=paths["signers"], github_keys=paths["github_keys"], github_bots=bots)
 
 
 def _entitlement(

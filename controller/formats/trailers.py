@@ -9,6 +9,9 @@ Trailers (``Key: value`` lines in the message's last paragraph):
 - ``Revoked-by: <login>``: who revoked
 - ``Expired-Grant: <id> <expires_at>``: one per grant an expiry removes
 - ``Jit-PR: <number>``: the pull request, on GitHub
+- ``Approver-Team: <@org/team> <login>``: on GitHub, a team the merger resolved through GitHub
+  (not defined in the catalog) that made an approver eligible; a claim the audit can only take
+  from a proven merge
 - ``Jit-Break-Glass: yes`` on a break-glass request commit; on its merge
   ``Jit-Break-Glass: <id> <review_by>``, one per grant: approve after the fact before review_by
 - ``Jit-Kind: review`` with ``Jit-Grant``, ``Requested-by`` and ``Approved-by``: the after-the-fact
@@ -38,6 +41,7 @@ APPROVED_BY = "Approved-by"
 REVOKED_BY = "Revoked-by"
 EXPIRED_GRANT = "Expired-Grant"
 PR = "Jit-PR"
+APPROVER_TEAM = "Approver-Team"
 BREAK_GLASS = "Jit-Break-Glass"
 REVIEW_KIND = "review"
 
@@ -126,6 +130,7 @@ def merge_message(
     requester: str | None,
     approvers: Sequence[str],
     pr: int | None = None,
+    teams: Sequence[tuple[str, str]] = (),
     break_glass: Sequence[tuple[str, datetime]] = (),
 ) -> Message:
     trailers: list[tuple[str, str]] = [(KIND, kind.value)]
@@ -133,6 +138,7 @@ def merge_message(
     if requester:
         trailers.append((REQUESTED_BY, requester))
     trailers += [(APPROVED_BY, login) for login in approvers]
+    trailers += [(APPROVER_TEAM, f"{team} {login}") for team, login in teams]
     if pr is not None:
         trailers.append((PR, str(pr)))
     trailers += [(BREAK_GLASS, f"{gid} {format_rfc3339(by)}") for gid, by in break_glass]

@@ -70,6 +70,12 @@ class Ctx:
         return read_catalog(self.repo, self.branch, self.catalog_path)
 
 
+def signs(catalog: Catalog) -> bool:
+    """jitctl signs its own commits on the default branch (merge, expire, revoke) when the
+    catalog names an allowed-signers file for the audit to verify them against."""
+    return catalog.audit.signers is not None
+
+
 def grant_path(grant_id: str) -> str:
     return f"{GRANTS_DIR}/{grant_id}{GRANT_SUFFIX}"
 
@@ -368,7 +374,7 @@ def merge(
     ids = [c.grant.id for c in decision.changes if c.grant is not None]
     bg = [(gid, review_by) for gid in ids] if review_by is not None else []
     msg = merge_message(branch, decision.kind, ids, requester, counted, break_glass=bg).text()
-    sha = repo.commit_with_tree(tree, (base_sha, head_sha), msg, ctx.env)
+    sha = repo.commit_with_tree(tree, (base_sha, head_sha), msg, ctx.env, signs(cs.catalog))
     repo.update_ref(f"refs/heads/{ctx.branch}", sha, base_sha)
     repo.sync_worktree(ctx.branch, base_sha, sha)
     return MergeResult(decision, approval, requester, True, None, sha, review_by)
@@ -413,7 +419,8 @@ def expire(ctx: Ctx, *, dry_run: bool = False) -> ExpireResult:
         return ExpireResult(expired, None, dry_run, invalid)
     _ensure_clean_if_checked_out(ctx)
     msg = expiry_message(expired).text()
-    sha = repo.commit_tree(base_sha, {g.path: None for g in expired}, msg, env=ctx.env)
+    sign = signs(ctx.catalog())
+    sha = repo.commit_tree(base_sha, {g.path: None for g in expired}, msg, env=ctx.env, sign=sign)
     repo.update_ref(f"refs/heads/{ctx.branch}", sha, base_sha)
     repo.sync_worktree(ctx.branch, base_sha, sha)
     return ExpireResult(expired, sha, False, invalid)
@@ -436,7 +443,7 @@ def revoke(
     )
     _ensure_clean_if_checked_out(ctx)
     msg = revocation_message(grant, who, reason).text()
-    sha = repo.commit_tree(base_sha, {path: None}, msg, env=ctx.env)
+    sha = repo.commit_tree(base_sha, {path: None}, msg, env=ctx.env, sign=signs(catalog))
     repo.update_ref(f"refs/heads/{ctx.branch}", sha, base_sha)
     repo.sync_worktree(ctx.branch, base_sha, sha)
     return grant, sha

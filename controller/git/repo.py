@@ -243,11 +243,12 @@ class GitRepo:
         *,
         extra_parents: tuple[str, ...] = (),
         env: Mapping[str, str] | None = None,
+        sign: bool = False,
     ) -> str:
         """A commit = ``parent``'s tree with ``changes`` (path -> content, None deletes).
 
         Built in a temporary index: the work tree, the real index and every ref are untouched,
-        so a failure here leaves the repository exactly as it was.
+        so a failure here leaves the repository exactly as it was. ``sign``: see ``SIGN``.
         """
         index_file = self.cache_dir() / f"index.{os.getpid()}"
         index_file.parent.mkdir(parents=True, exist_ok=True)
@@ -264,18 +265,23 @@ class GitRepo:
             args = ["commit-tree", tree, "-p", parent]
             for p in extra_parents:
                 args += ["-p", p]
-            return self.run([*args, "-F", "-"], genv, message.encode()).strip()
+            return self.run([*args, *_sign_args(sign), "-F", "-"], genv, message.encode()).strip()
         finally:
             index_file.unlink(missing_ok=True)
 
     def commit_with_tree(
-        self, tree: str, parents: tuple[str, ...], message: str, env: Mapping[str, str] | None
+        self,
+        tree: str,
+        parents: tuple[str, ...],
+        message: str,
+        env: Mapping[str, str] | None,
+        sign: bool = False,
     ) -> str:
         genv = dict(env or {})
         args = ["commit-tree", tree]
         for p in parents:
             args += ["-p", p]
-        return self.run([*args, "-F", "-"], genv, message.encode()).strip()
+        return self.run([*args, *_sign_args(sign), "-F", "-"], genv, message.encode()).strip()
 
     def update_ref(self, ref: str, new: str, old: str | None) -> None:
         """Move ``ref`` to ``new`` only if it still points at ``old`` (None: must not exist)."""
@@ -303,6 +309,13 @@ class GitRepo:
             msg = proc.stderr.decode(errors="replace").strip()
             raise JitError(f"git {args[0]}: {msg}", rule="git")
         return proc.stdout.decode()
+
+
+def _sign_args(sign: bool) -> list[str]:
+    """``-S``: git signs the commit with the repository's signing setup (``gpg.format``, e.g.
+    ``ssh``, and ``user.signingKey``); a missing key fails the commit (nothing is written).
+    ``git commit-tree`` ignores ``commit.gpgSign``, so jitctl asks for it explicitly."""
+    return ["-S"] if sign else []
 
 
 def parse_cat_file_batch(out: bytes, wanted: Iterable[str]) -> dict[str, tuple[str, bytes]]:

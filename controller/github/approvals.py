@@ -8,9 +8,11 @@ repeated blindly: after an unclear answer the PR is re-read; merged means done.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from controller.core.model import Catalog
 from controller.core.policy import ApprovalOutcome, Decision, evaluate_approvals, team_members
 from controller.formats.trailers import merge_message
 from controller.git.breakglass import review_deadline
@@ -106,11 +108,33 @@ def evaluate(
         if decision.break_glass:
             review_by = review_deadline(snap.change.catalog, decision, now)
         message = merge_message(
-            pr.head_ref, decision.kind, ids, pr.author or None, approvers, pr=number,
+            pr.head_ref,
+            decision.kind,
+            ids,
+            pr.author or None,
+            approvers,
+            pr=number,
+            teams=resolved_teams(decision, approvers, snap.change.catalog, snap.change.members),
             break_glass=[(gid, review_by) for gid in ids] if review_by else (),
-        ).text()  # fmt: skip
+        ).text()
     result = ApprovalsResult(number, pr.head_sha, decision, approval, v, False)
     return replace(result, review_by=review_by, author=pr.author), message
+
+
+def resolved_teams(
+    decision: Decision,
+    approvers: Sequence[str],
+    catalog: Catalog,
+    members: Mapping[str, frozenset[str]],
+) -> list[tuple[str, str]]:
+    """(team, login) for each approver who is in a rule's team that GitHub resolved (a team not
+    defined in the catalog): what the merger saw, recorded for the audit (docs/audit.md)."""
+    out: list[tuple[str, str]] = []
+    teams = {n for r in decision.approval_rules for n in r.from_ if n.startswith("@")}
+    for team in sorted(teams - set(catalog.teams)):
+        logins = {m.lower() for m in members.get(team, frozenset())}
+        out += [(team, a) for a in approvers if a.lower() in logins]
+    return out
 
 
 def upsert_comment(forge: Forge, number: int, body: str) -> None:
@@ -141,7 +165,11 @@ def approvals(
         if not merge or message is None:
             return result
         title, rest = split_message(message)
-        outcome = forge.merge(number, sha=result.head_sha, title=title, message=rest)
+        # a merge commit: GitHub signs it and records the App as its author, which the audit
+        # verifies from git alone (a squash commit would carry the PR author instead)
+        outcome = forge.merge(
+            number, sha=result.head_sha, title=title, message=rest, method="merge"
+        )
         if outcome.outcome is MergeOutcome.MERGED:
             return _merged(result, outcome.sha, "merged")
         if outcome.outcome in (MergeOutcome.UNKNOWN, MergeOutcome.NOT_MERGEABLE):

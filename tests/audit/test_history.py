@@ -18,10 +18,13 @@ from controller.audit.report import COLUMNS
 from controller.cli import main
 from tests.factories import grant_text
 from tests.gitutil import Repo
+from tests.signing import SIGNERS_PATH, Signer, make_signer, new_signed_repo
 
 COMMITTER = "Test Committer <committer@example.com>"
 UNTIL = "2026-11-24T21:00:00Z"
 USER = "Test User <test@example.com>"  # the clone's git config (the CLI runs unpinned)
+JITCTL = "jitctl@example.com"  # the signer principal of jitctl's own commits
+PROOF = {"proven": True, "proof": f"ssh:{JITCTL}"}
 
 GRANTS: dict[str, dict[str, str]] = {
     "alice-ro": {
@@ -54,9 +57,10 @@ def text(gid: str, **over: str) -> str:
     return grant_text(**{**GRANTS[gid], **over})
 
 
-def build(repo: Repo) -> dict[str, str]:
-    """The history; returns the commit ids by name."""
+def build(repo: Repo, signer: Signer) -> dict[str, str]:
+    """The history; returns the commit ids by name. jitctl's own commits are signed."""
     c: dict[str, str] = {}
+    sign = signer.env()
     # 1. alice asks on a branch; the merge carries the approval (a real merge commit)
     repo.checkout("jit/request/alice-ro", new=True, start="main")
     c["req"] = repo.commit(
@@ -76,6 +80,7 @@ def build(repo: Repo) -> dict[str, str]:
         "Requested-by: alice\nApproved-by: carol\n",
         "jit/request/alice-ro",
         **when("10:30"),
+        **sign,
     )
     c["merge"] = repo.rev("HEAD")
     # 2. an extension, squashed on GitHub (PR 7)
@@ -84,6 +89,7 @@ def build(repo: Repo) -> dict[str, str]:
         "Extend alice-ro (#7)\n\nJit-Kind: extension\nJit-Grant: alice-ro\n"
         "Requested-by: alice\nApproved-by: dave\nJit-PR: 7\n",
         **when("11:00"),
+        **sign,
     )
     # 3. bob pushes a grant by hand; carol revokes it
     c["push"] = repo.commit(
@@ -97,6 +103,7 @@ def build(repo: Repo) -> dict[str, str]:
         {"grants/bob-admin.hcl": None},
         "Revoke bob-admin\n\nJit-Kind: revocation\nJit-Grant: bob-admin\nRevoked-by: carol\n",
         **when("12:00"),
+        **sign,
     )
     # 4. dave-logs added by hand, then renamed, then expired late by the bot
     c["dave"] = repo.commit({"grants/dave-logs.hcl": text("dave-logs")}, "add", **when("12:10"))
@@ -108,6 +115,7 @@ def build(repo: Repo) -> dict[str, str]:
         GIT_COMMITTER_NAME="jitctl[bot]",
         GIT_COMMITTER_EMAIL="bot@example.com",
         **when("14:30"),
+        **sign,
     )
     # 5. alice-ro expires, then is granted again with the same id (a new lifecycle)
     c["expire2"] = repo.commit(
@@ -116,12 +124,14 @@ def build(repo: Repo) -> dict[str, str]:
         GIT_COMMITTER_NAME="jitctl[bot]",
         GIT_COMMITTER_EMAIL="bot@example.com",
         **when("18:05"),
+        **sign,
     )
     c["again"] = repo.commit(
         {"grants/alice-ro.hcl": text("alice-ro", expires_at="2026-11-24T20:00:00Z")},
         "Request alice-ro (#9)\n\nJit-Kind: request\nJit-Grant: alice-ro\n"
         "Requested-by: alice\nApproved-by: carol\nApproved-by: dave\nJit-PR: 9\n",
         **when("19:00"),
+        **sign,
     )
     # a commit that does not touch grants/ is not in the audit
     repo.commit({"README.md": "hi\n"}, "docs", **when("19:10"))
@@ -151,6 +161,8 @@ def ev(
         "previous": None,
         "lag_seconds": None,
         "flags": [],
+        "proven": False,
+        "proof": None,
     }
     out.update(kw)
     assert list(out) == list(COLUMNS)
@@ -162,9 +174,9 @@ def expected(c: dict[str, str]) -> list[dict[str, Any]]:
     a2 = f"alice-ro@{c['again'][:12]}"
     b = f"bob-admin@{c['push'][:12]}"
     d = f"dave-logs@{c['dave'][:12]}"
-    req = {"jit_kind": "request"}
-    ext = {"jit_kind": "extension", "pr": 7, "expires_at": "2026-11-24T18:00:00Z"}
-    again = {"jit_kind": "request", "pr": 9, "expires_at": "2026-11-24T20:00:00Z"}
+    req = {"jit_kind": "request", **PROOF}
+    ext = {"jit_kind": "extension", "pr": 7, "expires_at": "2026-11-24T18:00:00Z", **PROOF}
+    again = {"jit_kind": "request", "pr": 9, "expires_at": "2026-11-24T20:00:00Z", **PROOF}
     bot = "jitctl[bot] <bot@example.com>"
     return [
         ev("requested", "alice-ro", a1, "10:05", "alice", c["req"], **req),
@@ -190,9 +202,18 @@ def expected(c: dict[str, str]) -> list[dict[str, Any]]:
             COMMITTER,
             c["push"],
             unreviewed=True,
-            flags=["audit.no-approval"],
+            flags=["audit.unproven", "audit.no-approval"],
         ),
-        ev("revoked", "bob-admin", b, "12:00", "carol", c["revoke"], jit_kind="revocation"),
+        ev(
+            "revoked",
+            "bob-admin",
+            b,
+            "12:00",
+            "carol",
+            c["revoke"],
+            jit_kind="revocation",
+            **PROOF,
+        ),
         ev(
             "requested",
             "dave-logs",
@@ -210,7 +231,7 @@ def expected(c: dict[str, str]) -> list[dict[str, Any]]:
             COMMITTER,
             c["dave"],
             unreviewed=True,
-            flags=["audit.no-approval"],
+            flags=["audit.unproven", "audit.no-approval"],
         ),
         ev(
             "renamed",
@@ -232,6 +253,7 @@ def expected(c: dict[str, str]) -> list[dict[str, Any]]:
             c["expire1"],
             jit_kind="expiry",
             lag_seconds=5400,
+            **PROOF,
         ),
         ev(
             "expired",
@@ -243,6 +265,7 @@ def expected(c: dict[str, str]) -> list[dict[str, Any]]:
             jit_kind="expiry",
             lag_seconds=300,
             expires_at="2026-11-24T18:00:00Z",
+            **PROOF,
         ),
         ev("requested", "alice-ro", a2, "19:00", "alice", c["again"], **again),
         ev(
@@ -279,8 +302,10 @@ def expected(c: dict[str, str]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def history(access_repo: Repo) -> tuple[Repo, dict[str, str]]:
-    return access_repo, build(access_repo)
+def history(tmp_path: Path) -> tuple[Repo, dict[str, str]]:
+    signer = make_signer(tmp_path / "keys", JITCTL)
+    repo = new_signed_repo(tmp_path / "repo", signer)
+    return repo, build(repo, signer)
 
 
 def audit(repo: Repo, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -295,10 +320,11 @@ def audit(repo: Repo, *args: str, env: dict[str, str] | None = None) -> tuple[in
 def test_every_record(history: tuple[Repo, dict[str, str]]) -> None:
     repo, c = history
     code, out, err = audit(repo)
-    assert code == 0, err
+    assert code == 1, err  # error findings (the hand-made grants) exit 1
     records = [json.loads(line) for line in out.splitlines()]
     assert records == expected(c)
     assert "audit.no-approval: 2" in err and "audit.removed-late: 1" in err
+    assert "audit.unproven: 2" in err and "4 error(s)" in err
     assert "audit.overdue: 1" in err and "audit.renamed: 1" in err
 
 
@@ -307,7 +333,10 @@ def test_fixed_number_of_git_processes(history: tuple[Repo, dict[str, str]]) -> 
     reader = HistoryReader(repo.path)
     records = reader.read("main")
     assert len(records) == 9  # the commits on main's first-parent chain that touch grants/
-    assert reader.processes == 3  # git log, git cat-file --batch, git log --no-walk (sides)
+    # cat-file (catalog at the tip), cat-file (the trust files), git log, cat-file --batch
+    # (grants and catalogs), cat-file --batch (the raw commits: signatures), git log --no-walk
+    # (sides): a fixed number (OpenPGP-signed commits would add one git log --no-walk)
+    assert reader.processes == 6
     merge = records[0]
     assert len(merge.parents) == 2 and merge.side is not None
     assert merge.side.value("Jit-Kind") == "request"
@@ -339,7 +368,7 @@ def test_csv_has_stable_columns(history: tuple[Repo, dict[str, str]]) -> None:
 def test_period_and_fail_on_findings(history: tuple[Repo, dict[str, str]]) -> None:
     repo, _ = history
     code, out, _ = audit(repo, "--since", "2026-11-24T12:00:00Z", "--until", "2026-11-24T13:00:00Z")
-    assert code == 0
+    assert code == 1  # dave-logs, unproven, was granted in the period
     assert [json.loads(x)["event"] for x in out.splitlines()] == [
         "revoked",
         "requested",
@@ -360,10 +389,22 @@ class _Html(HTMLParser):
         self.urls: list[str] = []
         self.tags: set[str] = set()
         self.text: list[str] = []
+        self.scripts: list[dict[str, str | None]] = []
+        self.rows: list[list[str]] = []  # the access-window table
+        self._in_windows = False
+        self._cell: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.add(tag)
         a = dict(attrs)
+        if tag == "script":
+            self.scripts.append(a)
+        if tag == "table":
+            self._in_windows = a.get("id") == "windows"
+        if self._in_windows and tag == "tr":
+            self.rows.append([])
+        if self._in_windows and tag == "td":
+            self._cell = []
         cls = (a.get("class") or "").split()
         if tag == "rect" and "window" in cls:
             self.windows.append(a.get("data-lifecycle") or "")
@@ -373,20 +414,46 @@ class _Html(HTMLParser):
             if value and ("http://" in value or "https://" in value or value.startswith("//")):
                 self.urls.append(value)
 
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self._in_windows = False
+        if tag == "td" and self._cell is not None:
+            self.rows[-1].append("".join(self._cell))
+            self._cell = None
+
     def handle_data(self, data: str) -> None:
         self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
 
 
 def test_html_report(history: tuple[Repo, dict[str, str]], tmp_path: Path) -> None:
     repo, c = history
     out = tmp_path / "audit.html"
     code, _, _ = audit(repo, "--format", "html", "--out", str(out))
-    assert code == 0
+    assert code == 1
     page = out.read_text("utf-8")
     parser = _Html()
     parser.feed(page)
     assert "http://" not in page and "https://" not in page and parser.urls == []
-    assert not parser.tags & {"script", "link", "img", "iframe", "object"}
+    assert not parser.tags & {"link", "img", "iframe", "object"}
+    assert parser.scripts == [{}]  # one inline script (sort and filter), nothing loaded
+    # the access-window table: who, what, from, to, removed, requested/approved by, PR, proven
+    rows = {(r[0], r[1], r[2]): r for r in parser.rows if r}
+    assert rows[("alice@example.com", "aws-prod-readonly", "2026-11-24T10:30:00Z")] == [
+        "alice@example.com",
+        "aws-prod-readonly",
+        "2026-11-24T10:30:00Z",
+        "2026-11-24T18:00:00Z",
+        "2026-11-24T18:05:00Z (expired)",
+        "alice",
+        "carol, dave",
+        "#7",
+        "yes",
+        "alice-ro",
+    ]
+    bob = rows[("bob@example.com", "aws-prod-admin", "2026-11-24T11:30:00Z")]
+    assert bob[5:9] == ["Bob <bob@example.com>", "", "", "NO"]
     assert sorted(parser.windows) == sorted(
         [
             f"alice-ro@{c['merge'][:12]}",
@@ -404,7 +471,7 @@ def test_html_report(history: tuple[Repo, dict[str, str]], tmp_path: Path) -> No
 def test_markdown_report(history: tuple[Repo, dict[str, str]]) -> None:
     repo, _ = history
     code, out, _ = audit(repo, "--format", "md")
-    assert code == 0
+    assert code == 1
     assert out.index("### Findings") < out.index("### Expiry lag") < out.index("### Events")
     assert "<script>" not in out
     assert "lag p50 5m, p95 1h30m, max 1h30m" in out
@@ -421,8 +488,12 @@ def jit(repo: Repo, now: str, *args: str) -> dict[str, Any]:
     return json.loads(result.stdout) if "--format" in args else {}
 
 
-def test_audit_of_the_local_lifecycle(access_repo: Repo) -> None:
-    repo = access_repo
+def test_audit_of_the_local_lifecycle(tmp_path: Path) -> None:
+    """jitctl's own local merges, revocation and expiry are signed (the catalog names an
+    allowed-signers file) and the audit proves every one of them: no finding at all."""
+    signer = make_signer(tmp_path / "keys", JITCTL)
+    repo = new_signed_repo(tmp_path / "repo", signer)
+    signer.configure(repo)
     ro = "alice-aws-prod-readonly-20261124t1200"
     req = ("--as", "alice", "--local", "--format", "json")
     b1 = jit(
@@ -474,4 +545,32 @@ def test_audit_of_the_local_lifecycle(access_repo: Repo) -> None:
     assert records[-1]["lag_seconds"] == 20 * 60
     assert records[-1]["expires_at"] == "2026-11-24T18:00:00Z"
     assert all(not r["flags"] for r in records)
+    assert all(r["proven"] and r["proof"] == f"ssh:{JITCTL}" for r in records)
     assert "no findings" in err
+    # every commit jitctl made on main carries a signature git verifies
+    sigs = repo.git("log", "--first-parent", "--format=%G? %GS", "-n", "5", "main",
+                    GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="gpg.ssh.allowedSignersFile",
+                    GIT_CONFIG_VALUE_0=str(repo.path / SIGNERS_PATH))  # fmt: skip
+    assert sigs.split("\n")[:5] == [f"G {JITCTL}"] * 5
+
+
+def test_signing_without_a_key_writes_nothing(tmp_path: Path) -> None:
+    """The catalog asks for signed merges and git has no signing key: the merge fails with git's
+    reason and the default branch does not move (never an unsigned jitctl merge)."""
+    signer = make_signer(tmp_path / "keys", JITCTL)
+    repo = new_signed_repo(tmp_path / "repo", signer)
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "user.signingKey", str(tmp_path / "keys" / "missing"))
+    b1 = jit(
+        repo, "12:00", "request", "aws-prod-readonly", "--for", "4h", "--reason", "INC-1",
+        "--as", "alice", "--local", "--format", "json",
+    )  # fmt: skip
+    before = repo.rev("main")
+    result = CliRunner().invoke(
+        main,
+        ["--repo", str(repo.path), "--now", "2026-11-24T12:30:00Z", "merge", b1["branch"],
+         "--local", "--approved-by", "carol"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "Error: git commit-tree" in result.stderr
+    assert repo.rev("main") == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -10,9 +11,12 @@ from click.testing import CliRunner
 from controller.cli import main
 from tests.factories import grant_text
 from tests.gitutil import Repo
+from tests.signing import Signer, make_signer, new_signed_repo
 
 
-def merged_with(repo: Repo, approved_by: str) -> list[dict[str, object]]:
+def merged_with(repo: Repo, signer: Signer, approved_by: str) -> list[dict[str, object]]:
+    """A jitctl-style merge, signed with the key the repository trusts (so only the trailers
+    are in question)."""
     when = {"GIT_AUTHOR_DATE": "2026-11-24T10:05:00Z", "GIT_COMMITTER_DATE": "2026-11-24T10:05:00Z"}
     repo.checkout("jit/request/alice-ro", new=True, start="main")
     repo.commit(
@@ -30,6 +34,7 @@ def merged_with(repo: Repo, approved_by: str) -> list[dict[str, object]]:
         f"Requested-by: alice\nApproved-by: {approved_by}\n",
         "jit/request/alice-ro",
         **when,
+        **signer.env(),
     )
     result = CliRunner().invoke(
         main, ["--repo", str(repo.path), "--now", "2026-11-24T12:00:00Z", "audit"]
@@ -46,9 +51,11 @@ def merged_with(repo: Repo, approved_by: str) -> list[dict[str, object]]:
     ],
 )
 def test_an_invisible_approval_counts_for_nothing(
-    access_repo: Repo, approved_by: str, approvers: list[str], finding: bool
+    tmp_path: Path, approved_by: str, approvers: list[str], finding: bool
 ) -> None:
-    records = merged_with(access_repo, approved_by)
+    signer = make_signer(tmp_path / "keys", "jitctl@example.com")
+    repo = new_signed_repo(tmp_path / "repo", signer)
+    records = merged_with(repo, signer, approved_by)
     (granted,) = [r for r in records if r["event"] == "granted"]
     assert granted["approvers"] == approvers
     assert granted["unreviewed"] is finding

@@ -10,17 +10,30 @@ import pytest
 from controller.audit.lifecycles import (
     AuditReport,
     CommitRecord,
+    CommitSignature,
     EventKind,
+    History,
     PathChange,
+    Proof,
+    Trust,
     build_report,
     person,
-    replay,
+    prove,
 )
+from controller.audit.lifecycles import replay as _replay
 from controller.core.model import FileChange, Grant
-from tests.factories import make_grant, t
+from tests.factories import example_catalog, make_grant, t
 
 A, M, D = FileChange.ADDED, FileChange.MODIFIED, FileChange.DELETED
 BOT = "jitctl-bot <bot@example.com>"
+TRUST = Trust(ssh=True, github=True, github_bots=("jitctl[bot]",))
+SIGNED = CommitSignature("G", "jitctl@example.com", "SHA256:jitctl-key")
+CATALOG = example_catalog()
+
+
+def replay(records: list[CommitRecord]) -> History:
+    """The replay as the CLI runs it: the audited tree trusts jitctl's SSH key and App."""
+    return _replay(records, TRUST)
 
 
 def rec(
@@ -31,6 +44,7 @@ def rec(
     *,
     author: tuple[str, str] = ("Alice", "alice@example.com"),
     side: CommitRecord | None = None,
+    signature: CommitSignature | None = SIGNED,
 ) -> CommitRecord:
     pairs = tuple(
         (k.strip(), v.strip())
@@ -48,6 +62,8 @@ def rec(
         trailers=pairs,
         changes=changes,
         side=side,
+        signature=signature,
+        catalog=CATALOG,
     )
 
 
@@ -466,3 +482,234 @@ def test_empty_history() -> None:
 )
 def test_person(name: str, email: str, expected: str) -> None:
     assert person(name, email) == expected
+
+
+# --- re-judging from git alone: who made the commit, and do its approvals hold --------------
+
+ADMIN = make_grant(id="bob-admin", principal="bob@example.com", entitlement="aws-prod-admin")
+TWO = make_grant(id="bob-rds", principal="bob@example.com", entitlement="azure-prod-contributor")
+
+
+def _granted(trailers: str, grant: Grant = G, **kw: Any) -> tuple[list[str], list[str]]:
+    h = replay([rec("a", "2026-11-24T10:00:00Z", (add(grant),), trailers, **kw)])
+    granted = next(e for e in h.events if e.event is EventKind.GRANTED)
+    return list(granted.flags), [f.severity for f in h.findings]
+
+
+@pytest.mark.parametrize(
+    ("trailers", "grant", "flags"),
+    [
+        (REQ, G, []),
+        # an approver who is not eligible (alice is not in @acme/sre, nor carol)
+        (REQ.replace("carol", "erin"), G, ["audit.approval"]),
+        # self-approval: carol asks and approves
+        (REQ.replace("Requested-by: alice", "Requested-by: carol"), G, ["audit.approval"]),
+        # no requester: self-approval cannot be ruled out
+        (REQ.replace("Requested-by: alice\n", ""), G, ["audit.approval"]),
+        # aws-prod-admin: one of @acme/sre AND one of @acme/security (AND across rules)
+        (REQ.replace("alice-ro", "bob-admin").replace("alice", "bob"), ADMIN, ["audit.approval"]),
+        (
+            REQ.replace("alice-ro", "bob-admin").replace("alice", "bob") + "\nApproved-by: erin",
+            ADMIN,
+            [],
+        ),
+        # one person fills one slot: carol twice is still one approval
+        (
+            REQ.replace("alice-ro", "bob-rds").replace("alice", "bob") + "\nApproved-by: carol",
+            TWO,
+            ["audit.approval"],
+        ),
+        (
+            REQ.replace("alice-ro", "bob-rds").replace("alice", "bob") + "\nApproved-by: dave",
+            TWO,
+            [],
+        ),
+        # the grant is not named by Jit-Grant: its approvals are not its own
+        (REQ.replace("Jit-Grant: alice-ro", "Jit-Grant: other"), G, ["audit.no-approval"]),
+    ],
+    ids=[
+        "approved",
+        "not-an-approver",
+        "self-approval",
+        "no-requester",
+        "admin-one-rule-only",
+        "admin-both-rules",
+        "two-approvers-same-person-twice",
+        "two-approvers",
+        "not-named",
+    ],
+)
+def test_approvals_are_re_judged(trailers: str, grant: Grant, flags: list[str]) -> None:
+    got, severities = _granted(trailers, grant)
+    assert got == flags
+    assert set(severities) <= {"error"}
+
+
+def test_approvals_are_judged_by_the_catalog_at_the_parent() -> None:
+    """A commit that adds carol as an approver cannot use her approval: the parent's catalog
+    (the record's catalog) is what judges it, not today's."""
+    strict = example_catalog()
+    ent = strict.entitlements["aws-prod-readonly"]
+    from dataclasses import replace
+
+    from controller.core.model import ApprovalRule
+
+    only_dave = replace(ent, approvals=(ApprovalRule(("dave",), 1),))
+    strict = replace(strict, entitlements={**strict.entitlements, ent.name: only_dave})
+    r = replace(rec("a", "2026-11-24T10:00:00Z", (add(G),), REQ), catalog=strict)
+    h = replay([r])
+    assert [f.rule for f in h.findings] == ["audit.approval"]
+    assert "1 more from dave" in h.findings[0].message
+    gone = replace(r, catalog=None, catalog_problem="catalog.yaml: YAML syntax error")
+    assert [f.rule for f in replay([gone]).findings] == ["audit.approval"]
+
+
+@pytest.mark.parametrize(
+    ("signature", "author", "trust", "proof"),
+    [
+        (SIGNED, "alice@example.com", TRUST, Proof(True, "jitctl@example.com", "ssh")),
+        (None, "alice@example.com", TRUST, Proof(False, why="it is not signed")),
+        (CommitSignature("N"), "a@example.com", TRUST, Proof(False, why="it is not signed")),
+        (
+            CommitSignature("U", "", "SHA256:other"),
+            "alice@example.com",
+            TRUST,
+            Proof(
+                False,
+                why="it is signed by a key the audited tree does not list (SSH key SHA256:other)",
+            ),
+        ),
+        (
+            CommitSignature("B", "", "SHA256:jitctl-key"),
+            "alice@example.com",
+            TRUST,
+            Proof(
+                False,
+                why="its signature does not verify (bad signature) (SSH key SHA256:jitctl-key)",
+            ),
+        ),
+        (
+            SIGNED,
+            "alice@example.com",
+            Trust(),
+            Proof(False, why="it is SSH-signed but no allowed-signers file is trusted"),
+        ),
+        (
+            CommitSignature(
+                "G", "GitHub", "B5690EEEBB952194", "968479A1AFF927E37D1A566BB5690EEEBB952194"
+            ),
+            "123+jitctl[bot]@users.noreply.github.com",
+            TRUST,
+            Proof(True, "jitctl[bot]", "github"),
+        ),
+        (
+            CommitSignature(
+                "G", "GitHub", "B5690EEEBB952194", "968479A1AFF927E37D1A566BB5690EEEBB952194"
+            ),
+            "carol@example.com",
+            TRUST,
+            Proof(
+                False,
+                why="GitHub made it for Alice <carol@example.com>, not for jitctl's App "
+                "(jitctl[bot]): a merge by hand on GitHub",
+            ),
+        ),
+        (
+            CommitSignature("E", "", "B5690EEEBB952194"),
+            "123+jitctl[bot]@users.noreply.github.com",
+            TRUST,
+            Proof(
+                False,
+                why="its signature cannot be checked (a key the audited tree does not "
+                "list) (OpenPGP key B5690EEEBB952194)",
+            ),
+        ),
+    ],
+    ids=[
+        "ssh-trusted",
+        "unsigned",
+        "status-n",
+        "ssh-unknown-key",
+        "ssh-bad",
+        "ssh-no-trust-root",
+        "github-app",
+        "github-by-hand",
+        "github-unknown-key",
+    ],
+)
+def test_prove(signature: CommitSignature | None, author: str, trust: Trust, proof: Proof) -> None:
+    r = rec("a", "2026-11-24T10:00:00Z", signature=signature, author=("Alice", author))
+    assert prove(r, trust) == proof
+
+
+def test_unproven_and_github_without_pr() -> None:
+    flags, severities = _granted(REQ, signature=None)
+    assert flags == ["audit.unproven"] and severities == ["error"]
+    gh = CommitSignature(
+        "G", "GitHub", "B5690EEEBB952194", "968479A1AFF927E37D1A566BB5690EEEBB952194"
+    )
+    bot = ("jitctl[bot]", "123+jitctl[bot]@users.noreply.github.com")
+    assert _granted(REQ, signature=gh, author=bot)[0] == ["audit.no-pr"]
+    assert _granted(REQ + "\nJit-PR: 12", signature=gh, author=bot)[0] == []
+
+
+def test_errors_rank_before_warnings_and_late_removal_says_cloud_ended() -> None:
+    records = [
+        rec("a", "2026-11-24T09:00:00Z", (add(G),), REQ, signature=None),
+        rec("b", "2026-11-24T18:00:00Z", (rm(G),), "Jit-Kind: expiry\nExpired-Grant: alice-ro x"),
+    ]
+    r = build_report(replay(records), until=t("2026-11-25T00:00:00Z"))
+    assert [(f.severity, f.rule) for f in r.findings] == [
+        ("error", "audit.unproven"),
+        ("warning", "audit.removed-late"),
+    ]
+    assert "cloud-side condition ended the access at expires_at" in r.findings[1].message
+    assert "clean-up delay, not exposure" in r.findings[1].message
+    unknown = make_grant(entitlement="not-in-catalog")
+    records = [
+        rec("a", "2026-11-24T09:00:00Z", (add(unknown),), REQ),
+        rec(
+            "b",
+            "2026-11-24T18:00:00Z",
+            (rm(unknown),),
+            "Jit-Kind: expiry\nExpired-Grant: alice-ro x",
+        ),
+    ]
+    r = build_report(replay(records), until=t("2026-11-25T00:00:00Z"))
+    late = next(f for f in r.findings if f.rule == "audit.removed-late")
+    assert "possible exposure until removal" in late.message
+
+
+def test_github_team_membership_is_taken_from_a_proven_merge_only() -> None:
+    """A rule names a team the catalog does not define (resolved on GitHub at approval time):
+    the merger records what it resolved (Approver-Team); the audit takes that claim from a
+    proven merge only, never from a hand-made commit, and never over the catalog's teams."""
+    from dataclasses import replace
+
+    from controller.core.model import ApprovalRule
+
+    ent = CATALOG.entitlements["aws-prod-readonly"]
+    dba = replace(ent, approvals=(ApprovalRule(("@acme/dba",), 1),))
+    catalog = replace(CATALOG, entitlements={**CATALOG.entitlements, ent.name: dba})
+    claim = REQ + "\nJit-PR: 3\nApprover-Team: @acme/dba carol"
+    gh = CommitSignature(
+        "G", "GitHub", "B5690EEEBB952194", "968479A1AFF927E37D1A566BB5690EEEBB952194"
+    )
+    bot = ("jitctl[bot]", "123+jitctl[bot]@users.noreply.github.com")
+
+    def flags(trailers: str, **kw: Any) -> list[str]:
+        r = replace(rec("a", "2026-11-24T10:00:00Z", (add(G),), trailers, **kw), catalog=catalog)
+        return [f.rule for f in replay([r]).findings]
+
+    assert flags(claim, signature=gh, author=bot) == []
+    assert flags(REQ + "\nJit-PR: 3", signature=gh, author=bot) == ["audit.approval"]
+    assert flags(claim, signature=None) == ["audit.unproven", "audit.approval"]
+    # a claim never overrides a team the catalog defines: carol claimed into @acme/security
+    sec = replace(ent, approvals=(ApprovalRule(("@acme/security",), 1),))
+    catalog = replace(CATALOG, entitlements={**CATALOG.entitlements, ent.name: sec})
+    r = replace(
+        rec("a", "2026-11-24T10:00:00Z", (add(G),),
+            REQ + "\nJit-PR: 3\nApprover-Team: @acme/security carol", signature=gh, author=bot),
+        catalog=catalog,
+    )  # fmt: skip
+    assert [f.rule for f in replay([r]).findings] == ["audit.approval"]

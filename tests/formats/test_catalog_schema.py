@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from controller.formats.catalog import ENTITLEMENT_KEYS, MODULES, TOP_KEYS, load_catalog
+from controller.formats.catalog import (
+    AUDIT_KEYS,
+    ENTITLEMENT_KEYS,
+    MODULES,
+    TOP_KEYS,
+    load_catalog,
+)
 from tests.factories import EXAMPLE_CATALOG_TEXT, ROOT
 
 SCHEMA = ROOT / "docs" / "catalog.schema.json"
@@ -59,6 +65,7 @@ def test_schema_refuses_what_the_loader_refuses(
 def test_schema_names_exactly_the_loaders_keys() -> None:
     schema = json.loads(SCHEMA.read_text())
     assert set(schema["properties"]) == set(TOP_KEYS)
+    assert set(schema["properties"]["audit"]["properties"]) == set(AUDIT_KEYS)
     ent = schema["$defs"]["entitlement"]
     assert set(ent["properties"]) == set(ENTITLEMENT_KEYS)
     assert set(ent["properties"]["module"]["enum"]) == set(MODULES)
@@ -70,3 +77,26 @@ def test_schema_names_exactly_the_loaders_keys() -> None:
     for module, shape in MODULES.items():
         assert set(targets[module]["properties"]) == set(shape), module
         assert set(targets[module]["required"]) == set(shape), module
+
+
+@pytest.mark.parametrize(
+    ("audit", "ok"),
+    [
+        ("audit:\n  signers: .github/jitctl/allowed_signers\n", True),
+        ('audit:\n  github_keys: k.asc\n  github_bots: ["jitctl[bot]"]\n', True),
+        ("audit:\n  signers: ../outside\n", False),
+        ('audit:\n  github_bots: ["jitctl[bot]"]\n', False),
+        ('audit:\n  github_keys: k.asc\n  github_bots: ["carol"]\n', False),
+        ("audit:\n  signer: x\n", False),
+    ],
+)
+def test_schema_and_loader_agree_on_the_audit_key(tmp_path: Path, audit: str, ok: bool) -> None:
+    text = EXAMPLE_CATALOG_TEXT + "\n" + audit
+    path = tmp_path / "catalog.yaml"
+    path.write_text(text)
+    assert (check_jsonschema(path).returncode == 0) is ok
+    if ok:
+        load_catalog(text)
+    else:
+        with pytest.raises(Exception, match="audit"):
+            load_catalog(text)

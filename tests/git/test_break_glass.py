@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from controller.cli import main
 from controller.formats.trailers import parse_trailers
 from tests.cli.test_notify import catalog_with_hooks
 from tests.gitutil import Repo, new_access_repo
+from tests.signing import make_signer, new_signed_repo
 from tests.webhook import Webhook
 
 BG_ID = "dave-aws-prod-admin-20261124t1200"
@@ -97,7 +99,18 @@ def test_a_hand_made_break_glass_branch_is_judged_the_same(access_repo: Repo) ->
     assert access_repo.files("main") == ["grants/.gitkeep"]
 
 
-def test_audit_error_when_never_reviewed_in_time(access_repo: Repo) -> None:
+@pytest.fixture
+def signed_repo(tmp_path: Path) -> Repo:
+    """An access repository whose catalog trusts jitctl's SSH key, set up for signing: jitctl's
+    local merges are proven, so the audit's errors are break-glass ones only."""
+    signer = make_signer(tmp_path / "keys", "jitctl@example.com")
+    repo = new_signed_repo(tmp_path / "repo", signer)
+    signer.configure(repo)
+    return repo
+
+
+def test_audit_error_when_never_reviewed_in_time(signed_repo: Repo) -> None:
+    access_repo = signed_repo
     assert merged(access_repo)[0] == 0
     code, _, rows = audit(access_repo, "2026-11-24T16:01:00Z")  # within review_within
     assert code == 0 and rows == []
@@ -108,7 +121,8 @@ def test_audit_error_when_never_reviewed_in_time(access_repo: Repo) -> None:
     assert "never approved after the fact" in row
 
 
-def test_clean_when_reviewed_in_time(access_repo: Repo) -> None:
+def test_clean_when_reviewed_in_time(signed_repo: Repo) -> None:
+    access_repo = signed_repo
     assert merged(access_repo)[0] == 0
     code, out, err = run(
         access_repo, "2026-11-24T13:30:00Z", "review", BG_ID, "--local", "--approved-by",

@@ -140,6 +140,38 @@ def test_end_to_end(world: World) -> None:
         ("expired", gid, got[3][2], out["pr"], False),
     ]
     assert events[3]["expires_at"] == "2026-11-24T16:00:00Z"
+    # proven from git alone: GitHub's signature (verified against the key in the repository)
+    # on merge commits whose author is the App's bot
+    assert all(e["proven"] and e["proof"] == "github:jitctl-app[bot]" for e in events)
+    assert all(e["flags"] == [] for e in events)
+    # no error; the only notes are the test world's set-up (the seed's grants/.keep, and the
+    # commit that put the catalog's trust root in place)
+    assert "0 error(s)" in r.stderr, r.stderr
+    assert r.stderr.rstrip().endswith("audit.invalid-file: 1, audit.trust-changed: 1"), r.stderr
+
+
+def test_a_merge_by_hand_on_github_is_not_jitctls(world: World) -> None:
+    """Someone with write access merges a grant PR on GitHub with jitctl's trailers typed in:
+    GitHub signs the merge, but for them, not for the App: the audit says unproven."""
+    w = world
+    number, gid = open_request(w)
+    w.approve(number, "carol")
+    pr = w.gh.emu.pull(number)
+    with w.client("bob") as g:
+        g.get_repo(REPO).get_pull(number).merge(
+            commit_title=f"jitctl: merge #{number} (request: {gid})",
+            commit_message=f"Jit-Kind: request\nJit-Grant: {gid}\nRequested-by: alice\n"
+            f"Approved-by: carol\nJit-PR: {number}",
+            merge_method="merge",
+            sha=pr.head_sha,
+        )
+    git(w.clone, "fetch", "-q", "origin", "+refs/heads/main:refs/remotes/origin/main")
+    r = w.jitctl("audit", "--ref", "origin/main", "--format", "jsonl", now=LATER)
+    assert r.exit_code == 1, r.output  # an error finding
+    events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    granted = next(e for e in events if e["event"] == "granted")
+    assert granted["flags"] == ["audit.unproven"] and granted["proven"] is False
+    assert "audit.unproven: 1" in r.stderr
 
 
 def test_github_format_for_the_workflows(world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,8 +68,63 @@ def app_key() -> rsa.RSAPrivateKey:
     return _KEY
 
 
+@dataclass(frozen=True)
+class WebFlowKey:
+    """The emulator's stand-in for GitHub's web-flow OpenPGP key (GitHub signs the commits it
+    makes, e.g. merges, with its own key; its public half is published as web-flow.gpg)."""
+
+    gnupg_home: Path
+    fingerprint: str
+    public: str  # ASCII-armoured public key
+
+
+_WEB_FLOW: WebFlowKey | None = None
+
+
+def web_flow_key() -> WebFlowKey:
+    """One OpenPGP key per test session (ed25519, made with gpg; ~0.3 s)."""
+    global _WEB_FLOW
+    if _WEB_FLOW is None:
+        gpg = shutil.which("gpg")
+        if gpg is None:
+            raise AssertionError("gpg is missing: install gnupg (scripts/bootstrap)")
+        home = Path(tempfile.mkdtemp(prefix="emu-web-flow-"))
+        home.chmod(0o700)
+        env = {**os.environ, "GNUPGHOME": str(home)}
+        uid = "GitHub (web-flow commit signing) <noreply@github.com>"
+        subprocess.run(
+            [gpg, "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", "",
+             "--quick-gen-key", uid, "ed25519", "sign", "never"],
+            env=env, check=True, capture_output=True,
+        )  # fmt: skip
+        listing = subprocess.run(
+            [gpg, "--batch", "--with-colons", "--list-keys"],
+            env=env, check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        fpr = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
+        public = subprocess.run(
+            [gpg, "--batch", "--armor", "--export", fpr],
+            env=env, check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        _WEB_FLOW = WebFlowKey(home, fpr, public)
+    return _WEB_FLOW
+
+
+def stop_web_flow_agent() -> None:
+    """End the gpg-agent that signing started for the session key (at session end)."""
+    if _WEB_FLOW is not None and shutil.which("gpgconf"):
+        subprocess.run(
+            ["gpgconf", "--kill", "gpg-agent"],
+            env={**os.environ, "GNUPGHOME": str(_WEB_FLOW.gnupg_home)},
+            check=False,
+            capture_output=True,
+        )
+
+
 def build_emulator(root: Path) -> EmulatedGitHub:
     emu = GitHubEmulator(root, owner=OWNER, repo=REPO, default_branch="main")
+    key = web_flow_key()
+    emu.git.signing = (key.gnupg_home, key.fingerprint)
     tokens = {login: f"ghp_test_{login}" for login in USERS}
     for login in USERS:
         emu.add_user(login, tokens[login])
@@ -73,11 +132,11 @@ def build_emulator(root: Path) -> EmulatedGitHub:
     tokens["rita"] = "ghp_test_rita"
     for slug, members in TEAMS.items():
         emu.add_team(OWNER, slug, members)
-    key = app_key()
-    public = key.public_key().public_bytes(
+    app = app_key()
+    public = app.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    private = key.private_bytes(
+    private = app.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
@@ -96,3 +155,9 @@ def github_emulator(tmp_path: Path) -> Iterator[EmulatedGitHub]:
         yield gh
     finally:
         gh.emu.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _web_flow_agent() -> Iterator[None]:
+    yield
+    stop_web_flow_agent()

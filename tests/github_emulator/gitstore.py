@@ -62,6 +62,9 @@ class GitStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.last_returncode = 0
+        # (GNUPGHOME, key): sign the commits GitHub itself makes (committer noreply@github.com)
+        # with this key, as GitHub signs them with its web-flow key
+        self.signing: tuple[Path, str] | None = None
 
     @classmethod
     def init_bare(cls, path: Path, default_branch: str) -> GitStore:
@@ -265,6 +268,10 @@ class GitStore:
             "GIT_COMMITTER_EMAIL": committer.email,
             "GIT_COMMITTER_DATE": committer.date,
         }
+        if self.signing is not None and committer.email == "noreply@github.com":
+            home, key = self.signing
+            env["GNUPGHOME"] = str(home)
+            args = ["-c", "gpg.format=openpgp", "-c", "gpg.program=gpg", *args, f"-S{key}"]
         return self.git(*args, input=message.encode(), env=env).strip()
 
     def merge_tree(self, ours: str, theirs: str) -> str | None:

@@ -156,7 +156,9 @@ class GitHubEmulator:
         bot = f"{slug}[bot]"
         app = App(app_id, slug, installation_id, public_key_pem, bot)
         self.state.apps[app_id] = app
-        self.add_user(bot, permission="write", type="Bot", email=f"{app_id}+{bot}@users.noreply")
+        self.add_user(
+            bot, permission="write", type="Bot", email=f"{app_id}+{bot}@users.noreply.github.com"
+        )
         return app
 
     def protect_branch(self, branch: str, protection: dict[str, Any]) -> None:
