@@ -40,7 +40,23 @@ RULES: Mapping[str, str] = {
     "grant.overlap": "(warning) another grant gives the same principal the same entitlement",
     "grant.expired": "(warning) a grant on the branch has expired and awaits removal",
     "change.not-expiry": "a change presented as an expiry does more than delete expired grants",
+    "grant.mode": "an entry under grants/ is not a regular file (executable, submodule, ...)",
+    "change.inexact": "the change cannot be judged exactly as it would merge (status: pending)",
 }
+
+
+def mode_finding(path: str, mode: str, kind: str = "blob") -> Finding:
+    """The finding for an entry under grants/ that is not a regular file (mode from the tree:
+    an executable file, a submodule/gitlink, anything else git can store)."""
+    what = {"commit": "a submodule (gitlink)", "tree": "a directory"}.get(kind)
+    if what is None:
+        what = "an executable file" if mode == "100755" else f"an entry of mode {mode}"
+    return Finding(
+        "grant.mode",
+        path,
+        None,
+        f"{what} under grants/ is refused: a grant is a regular, non-executable file",
+    )
 
 
 def is_grant_path(path: str) -> bool:

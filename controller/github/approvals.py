@@ -13,6 +13,7 @@ from datetime import datetime
 
 from controller.core.policy import ApprovalOutcome, Decision, evaluate_approvals, team_members
 from controller.formats.trailers import merge_message
+from controller.github.expire import BRANCH as EXPIRY_BRANCH
 from controller.github.forge import STATUS_CONTEXT, Forge, MergeOutcome
 from controller.github.retry import Uncertain
 from controller.github.snapshot import gather_pull
@@ -36,6 +37,7 @@ class ApprovalsResult:
     merged: bool
     merge_commit: str | None = None
     note: str = ""  # why nothing was done, or what happened at the merge
+    base_tip: str = ""  # the base tip the change was judged against
 
     @property
     def ok(self) -> bool:
@@ -81,7 +83,12 @@ def evaluate(
             author=pr.author,
             members=team_members(snap.change.catalog, snap.change.members),
         )
-    v = verdict(decision, approval, draft=pr.draft)
+    v = verdict(decision, approval, draft=pr.draft, owners=snap.owners, refusal=snap.refusal)
+    if v.auto_merge and pr.head_ref == EXPIRY_BRANCH:
+        # the expiry PR is merged by `jitctl expire` alone, after it checked that every commit
+        # on the branch is its own; anyone who can push there must not get a revocation merged
+        # in jitctl's name
+        v = Verdict(v.state, v.description, False)
     forge.set_status(pr.head_sha, v.state.value, v.description, STATUS_CONTEXT)
     upsert_comment(
         forge, number, comment_body(number, pr.author, decision, approval, v, pr.head_sha)
@@ -93,7 +100,10 @@ def evaluate(
         message = merge_message(
             pr.head_ref, decision.kind, ids, pr.author or None, approvers, pr=number
         ).text()
-    return ApprovalsResult(number, pr.head_sha, decision, approval, v, False), message
+    return (
+        ApprovalsResult(number, pr.head_sha, decision, approval, v, False, base_tip=snap.base_tip),
+        message,
+    )
 
 
 def upsert_comment(forge: Forge, number: int, body: str) -> None:
@@ -124,6 +134,9 @@ def approvals(
         if not merge or message is None:
             return result
         title, rest = split_message(message)
+        pr = forge.get_pull(number)
+        if forge.get_ref(pr.base_ref) != result.base_tip:
+            continue  # the base moved since the judgement: judge the new merge result
         outcome = forge.merge(number, sha=result.head_sha, title=title, message=rest)
         if outcome.outcome is MergeOutcome.MERGED:
             return _merged(result, outcome.sha, "merged")

@@ -25,7 +25,7 @@ import requests
 from github import GithubException
 
 from controller.core.errors import JitError
-from controller.core.model import FileChange, Review, ReviewState
+from controller.core.model import Review, ReviewState
 from controller.core.times import format_rfc3339, parse_rfc3339
 from controller.github.retry import (
     CallKind,
@@ -41,13 +41,6 @@ STATUS_CONTEXT = "jitctl"
 
 
 # --- values --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PullFile:
-    path: str
-    change: FileChange
-    previous_path: str | None = None  # for a rename: the old path (deleted)
 
 
 @dataclass(frozen=True)
@@ -79,6 +72,19 @@ class GitCommit:
     sha: str
     tree: str
     parents: tuple[str, ...]
+    author_email: str = ""
+    committer_email: str = ""
+    verified: bool = False  # GitHub verified a signature on it
+
+
+@dataclass(frozen=True)
+class TreeItem:
+    """One entry of a git tree, as the git data API lists it (mode and type from the tree)."""
+
+    path: str
+    mode: str  # "100644" file, "100755" executable, "120000" symlink, "160000" gitlink, "040000"
+    type: str  # blob | tree | commit
+    sha: str
 
 
 class MergeOutcome(enum.Enum):
@@ -132,9 +138,21 @@ class Forge(Protocol):
     def get_ref(self, branch: str) -> str | None: ...
     def get_pull(self, number: int) -> PullRequest: ...
     def find_pull(self, head: str, base: str) -> PullRequest | None: ...
-    def pull_files(self, number: int) -> tuple[PullFile, ...]: ...
     def reviews(self, number: int) -> tuple[Review, ...]: ...
-    def merge_base(self, base: str, head: str) -> str: ...
+    def compare_status(self, base: str, head: str) -> str:
+        """GitHub's compare status of two shas: identical | ahead | behind | diverged."""
+        ...
+
+    def commit(self, sha: str) -> GitCommit: ...
+    def tree(self, sha: str, recursive: bool = False) -> tuple[tuple[TreeItem, ...], bool]:
+        """The entries of tree ``sha`` and whether GitHub truncated the listing."""
+        ...
+
+    def blob(self, sha: str) -> bytes: ...
+    def commits_between(self, base: str, head: str) -> tuple[GitCommit, ...]:
+        """The commits reachable from ``head`` and not from ``base`` (compare)."""
+        ...
+
     def read_file(self, path: str, sha: str) -> bytes | None: ...
     def team_members(self, org: str, slug: str) -> frozenset[str] | None: ...
     def set_status(self, sha: str, state: str, description: str, context: str) -> None: ...
@@ -158,7 +176,7 @@ class Forge(Protocol):
         self, message: str, tree: str, parents: Sequence[str], when: datetime
     ) -> GitCommit: ...
     def create_ref(self, branch: str, sha: str) -> None: ...
-    def update_ref(self, branch: str, sha: str) -> None: ...
+    def update_ref(self, branch: str, sha: str, *, force: bool = False) -> None: ...
     def settings(self, branch: str) -> Settings: ...
 
 
@@ -248,15 +266,6 @@ def _message(exc: GithubException) -> str:
     return msg
 
 
-_FILE_STATUS = {
-    "added": FileChange.ADDED,
-    "removed": FileChange.DELETED,
-    "modified": FileChange.MODIFIED,
-    "changed": FileChange.MODIFIED,
-    "copied": FileChange.ADDED,
-}
-
-
 class GitHubForge:
     """``Forge`` on pygithub's Requester (its auth, transport and exceptions), with our retries
     and pygithub's own retries and throttling switched off."""
@@ -268,6 +277,7 @@ class GitHubForge:
         self._api = f"/repos/{urllib.parse.quote(config.repo, safe='/')}"
         self._self_login: str | None = None
         self._default_branch: str | None = None
+        self._repository: Any = None
         common: dict[str, Any] = {
             "base_url": config.api_url,
             "timeout": config.timeout,
@@ -365,9 +375,10 @@ class GitHubForge:
 
     def default_branch(self) -> str:
         if self._default_branch is None:
-            self._default_branch = str(
-                self._get("read the repository", self._api)["default_branch"]
-            )
+            try:
+                self._default_branch = str(self._repo.default_branch)
+            except GithubException as exc:
+                raise ForgeError(f"read the repository: {_message(exc)}", exc.status) from None
         return self._default_branch
 
     def self_login(self) -> str | None:
@@ -400,18 +411,6 @@ class GitHubForge:
         found = [_pull(p) for p in data if p["head"]["ref"] == head]
         return min(found, key=lambda p: p.number) if found else None
 
-    def pull_files(self, number: int) -> tuple[PullFile, ...]:
-        out = []
-        for f in self._pages(f"list files of PR #{number}", f"{self._api}/pulls/{number}/files"):
-            status = f.get("status")
-            if status == "renamed":
-                out.append(PullFile(f["filename"], FileChange.ADDED, f.get("previous_filename")))
-                if f.get("previous_filename"):
-                    out.append(PullFile(f["previous_filename"], FileChange.DELETED))
-                continue
-            out.append(PullFile(f["filename"], _FILE_STATUS.get(status, FileChange.MODIFIED)))
-        return tuple(out)
-
     def reviews(self, number: int) -> tuple[Review, ...]:
         out = []
         for r in self._pages(
@@ -435,11 +434,96 @@ class GitHubForge:
             )
         return tuple(out)
 
-    def merge_base(self, base: str, head: str) -> str:
+    @property
+    def _repo(self) -> Any:
+        """pygithub's Repository, read once (its typed git-data calls hang off it); the same
+        read gives the default branch."""
+        if self._repository is None:
+            self._repository = self._call(
+                CallKind.READ, "read the repository", lambda: self.gh.get_repo(self.repo)
+            )
+        return self._repository
+
+    def compare_status(self, base: str, head: str) -> str:
+        def go() -> str:
+            return str(self._repo.compare(base, head).status)
+
+        try:
+            return cast(str, self._call(CallKind.READ, "compare base and head", go))
+        except GithubException as exc:
+            raise ForgeError(
+                f"compare {base[:12]}...{head[:12]}: {_message(exc)}", exc.status
+            ) from None
+
+    def commit(self, sha: str) -> GitCommit:
+        def go() -> GitCommit:
+            c = self._repo.get_git_commit(sha)
+            raw = c.raw_data
+            return GitCommit(
+                str(c.sha),
+                str(c.tree.sha),
+                tuple(str(p["sha"]) for p in raw.get("parents", [])),
+                str((raw.get("author") or {}).get("email") or ""),
+                str((raw.get("committer") or {}).get("email") or ""),
+                bool((raw.get("verification") or {}).get("verified")),
+            )
+
+        try:
+            return cast(GitCommit, self._call(CallKind.READ, f"read commit {sha[:12]}", go))
+        except GithubException as exc:
+            raise ForgeError(f"read commit {sha[:12]}: {_message(exc)}", exc.status) from None
+
+    def tree(self, sha: str, recursive: bool = False) -> tuple[tuple[TreeItem, ...], bool]:
+        def go() -> tuple[tuple[TreeItem, ...], bool]:
+            t = self._repo.get_git_tree(sha, recursive=recursive)
+            items = tuple(TreeItem(e.path, e.mode, e.type, e.sha) for e in t.tree)
+            return items, bool(t.raw_data.get("truncated"))
+
+        try:
+            return cast(
+                tuple[tuple[TreeItem, ...], bool],
+                self._call(CallKind.READ, f"read tree {sha[:12]}", go),
+            )
+        except GithubException as exc:
+            raise ForgeError(f"read tree {sha[:12]}: {_message(exc)}", exc.status) from None
+
+    def blob(self, sha: str) -> bytes:
+        def go() -> bytes:
+            b = self._repo.get_git_blob(sha)
+            if b.encoding != "base64":
+                return str(b.content).encode("utf-8")
+            return base64.b64decode(b.content or "")
+
+        try:
+            return cast(bytes, self._call(CallKind.READ, f"read blob {sha[:12]}", go))
+        except GithubException as exc:
+            raise ForgeError(f"read blob {sha[:12]}: {_message(exc)}", exc.status) from None
+
+    def commits_between(self, base: str, head: str) -> tuple[GitCommit, ...]:
+        # compare lists at most 250 commits per page; the expiry branch holds one or two
         data = self._get(
-            "compare base and head", f"{self._api}/compare/{base}...{head}", {"per_page": 1}
+            "list commits between", f"{self._api}/compare/{base}...{head}", {"per_page": 100}
         )
-        return str(data["merge_base_commit"]["sha"])
+        out = []
+        for c in data.get("commits", []):
+            raw = c.get("commit") or {}
+            out.append(
+                GitCommit(
+                    str(c["sha"]),
+                    str((raw.get("tree") or {}).get("sha") or ""),
+                    tuple(str(p["sha"]) for p in c.get("parents", [])),
+                    str((raw.get("author") or {}).get("email") or ""),
+                    str((raw.get("committer") or {}).get("email") or ""),
+                    bool((raw.get("verification") or {}).get("verified")),
+                )
+            )
+        if int(data.get("total_commits") or 0) != len(out):
+            raise JitError(
+                f"{base[:12]}...{head[:12]}: {data.get('total_commits')} commits, "
+                f"listed {len(out)}",
+                rule="github",
+            )
+        return tuple(out)
 
     def read_file(self, path: str, sha: str) -> bytes | None:
         try:
@@ -617,12 +701,13 @@ class GitHubForge:
             {"ref": f"refs/heads/{branch}", "sha": sha},
         )  # fmt: skip
 
-    def update_ref(self, branch: str, sha: str) -> None:
-        """Fast-forward only: GitHub refuses (422) when the branch moved elsewhere meanwhile,
-        which makes this a compare-and-swap when ``sha`` descends from the head we read."""
+    def update_ref(self, branch: str, sha: str, *, force: bool = False) -> None:
+        """Fast-forward only by default: GitHub refuses (422) when the branch moved elsewhere
+        meanwhile, which makes this a compare-and-swap when ``sha`` descends from the head we
+        read. ``force`` replaces the branch (the expiry run rebuilding it from the base)."""
         self._write(
             CallKind.IDEMPOTENT, f"update branch {branch}", "PATCH",
-            f"{self._api}/git/refs/heads/{_q(branch)}", {"sha": sha, "force": False},
+            f"{self._api}/git/refs/heads/{_q(branch)}", {"sha": sha, "force": force},
         )  # fmt: skip
 
 

@@ -100,6 +100,7 @@ class PullRequest:
     # what the API reports as base.sha: like GitHub, the base tip when the PR was opened or its
     # head last moved, NOT kept up to date when only the base branch moves
     reported_base_sha: str = ""
+    test_merge_key: tuple[str, str] | None = None  # (base, head) of the test merge commit
 
 
 @dataclass(frozen=True)

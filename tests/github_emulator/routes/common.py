@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..gitstore import Signature
 from ..routing import ApiError, Ctx, not_found
 from ..server import GitHubEmulator
 from ..state import PullRequest
@@ -35,6 +36,26 @@ def refresh(emu: GitHubEmulator, pr: PullRequest) -> None:
     if head and head != pr.head_sha:
         pr.head_sha = head
         pr.reported_base_sha = pr.base_sha  # a synchronize event records the base anew
+    test_merge(emu, pr)
+
+
+def test_merge(emu: GitHubEmulator, pr: PullRequest) -> None:
+    """Like GitHub, an open PR's ``merge_commit_sha`` is its test merge commit: the base tip
+    and the head merged (parents: base, head), recomputed when either moves; None on conflict."""
+    key = (pr.base_sha, pr.head_sha)
+    if pr.test_merge_key == key:
+        return
+    pr.test_merge_key = key
+    tree = emu.git.merge_tree(pr.base_sha, pr.head_sha)
+    if tree is None:
+        pr.merge_commit_sha = None
+        return
+    sig = Signature("GitHub", "noreply@github.com", "2026-01-01T00:00:00Z")
+    message = f"Merge {pr.head_sha} into {pr.base_sha}"
+    pr.merge_commit_sha = emu.git.commit_tree(
+        tree, [pr.base_sha, pr.head_sha], message, sig, sig
+    )
+    emu.git.update_ref(f"refs/pull/{pr.number}/merge", pr.merge_commit_sha)
 
 
 def mergeability(emu: GitHubEmulator, pr: PullRequest) -> tuple[bool | None, str]:
