@@ -17,8 +17,8 @@ tip, and an owner's approval on the judged head is looked for (the status never 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 

@@ -296,6 +296,8 @@ class Shapes:
         }
         if change.patch:
             entry["patch"] = change.patch
+        if change.previous_filename:
+            entry["previous_filename"] = change.previous_filename
         return entry
 
     def ref(self, name: str, sha: str) -> JSON:
@@ -394,7 +396,7 @@ class Shapes:
         if full:
             base = self.git.merge_base(pr.base_sha, pr.head_sha) if pr.state == "open" else None
             commits = self.git.rev_list(base or pr.base_sha, pr.head_sha)
-            files = self.git.diff_files(base or pr.base_sha, pr.head_sha)
+            files = self.git.diff_files(base or pr.base_sha, pr.head_sha, renames=True)
             body |= {
                 "merged": pr.merged_at is not None,
                 "mergeable": mergeable,
