@@ -122,8 +122,11 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
 def render_(env: Env, out: str | None, ref: str) -> None:
     """Write the Terraform input (JSON variables) for the grants active or pending now.
 
-    Expired grants are never passed on. If any grant file is invalid or names an unknown
-    entitlement, nothing is written and the exit code is 1.
+    Expired grants are never passed on. An invalid grant file (or one naming an unknown
+    entitlement) is reported and left out, never guessed at, and the rest is still written:
+    one bad file on the default branch must not block every apply, revocations and expiries
+    included (leaving a grant out only takes access away). The exit code is then 1, after
+    writing, so the workflow applies and still fails loudly.
 
     Example: jitctl render --out terraform/grants.auto.tfvars.json
     """
@@ -135,11 +138,6 @@ def render_(env: Env, out: str | None, ref: str) -> None:
     grants = [gf.grant for gf in files.values() if gf.grant is not None]
     result = render(grants, catalog, now)
     findings.extend(result.findings)
-    if findings:
-        for f in findings:
-            click.echo(finding_text(f), err=True)
-        click.echo("render refused: fix the grant files above (nothing written)", err=True)
-        sys.exit(1)
     text = json.dumps(result.document, indent=2, sort_keys=True) + "\n"
     if out is None or out == "-":
         click.echo(text, nl=False)
@@ -154,3 +152,13 @@ def render_(env: Env, out: str | None, ref: str) -> None:
             ),
             err=True,
         )
+    if findings:
+        for f in findings:
+            click.echo(finding_text(f), err=True)
+        bad = sorted({f.file for f in findings})
+        click.echo(
+            f"render left out {len(bad)} invalid grant file(s) ({', '.join(bad)}); the rest was "
+            "written: fix them",
+            err=True,
+        )
+        sys.exit(1)

@@ -24,7 +24,7 @@ from controller.core.model import (
     GrantFile,
     Severity,
 )
-from controller.core.policy import ChangeSet, is_grant_path
+from controller.core.policy import ChangeSet, is_grant_path, mode_finding
 from controller.core.times import format_rfc3339, parse_rfc3339
 from controller.formats.catalog import load_catalog
 from controller.formats.grantfile import parse_grant_file
@@ -67,6 +67,10 @@ def read_grant_files(
     out: dict[str, GrantFile] = {}
     missing: list[Entry] = []
     for e in entries:
+        if e.mode not in (0o100644, 0o120000):  # executable, gitlink: refused unread
+            kind = "commit" if e.mode == 0o160000 else "blob"
+            out[e.path] = GrantFile(e.path, None, (mode_finding(e.path, f"{e.mode:06o}", kind),))
+            continue
         hit = store.get(e) if store else None
         if hit is not None:
             out[e.path] = hit
