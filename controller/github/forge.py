@@ -112,6 +112,9 @@ class Settings:
     rulesets: Sequence[Mapping[str, Any]] = field(compare=False)
     codeowners_path: str | None = None
     codeowners: str | None = None
+    # the expiry branch (jit/expire): its branch protection and the rules that apply to it
+    expire_protection: Mapping[str, Any] | None = field(default=None, compare=False)
+    expire_rules: Sequence[Mapping[str, Any]] = field(default=(), compare=False)
 
 
 class ForgeError(JitError):
@@ -177,7 +180,7 @@ class Forge(Protocol):
     ) -> GitCommit: ...
     def create_ref(self, branch: str, sha: str) -> None: ...
     def update_ref(self, branch: str, sha: str, *, force: bool = False) -> None: ...
-    def settings(self, branch: str) -> Settings: ...
+    def settings(self, branch: str, expire_branch: str = "jit/expire") -> Settings: ...
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -558,19 +561,28 @@ class GitHubForge:
             for c in self._pages(f"list comments of #{number}", url)
         )
 
-    def settings(self, branch: str) -> Settings:
-        protection: Mapping[str, Any] | None
+    def _protection(self, branch: str) -> Mapping[str, Any] | None:
         try:
-            protection = self._get(
-                "read branch protection", f"{self._api}/branches/{_q(branch)}/protection"
+            return cast(
+                Mapping[str, Any],
+                self._get(
+                    "read branch protection", f"{self._api}/branches/{_q(branch)}/protection"
+                ),
             )
         except GithubException as exc:
             if exc.status != 404:
                 raise ForgeError(f"read branch protection: {_message(exc)}", exc.status) from None
-            protection = None
+            return None
+
+    def settings(self, branch: str, expire_branch: str = "jit/expire") -> Settings:
+        protection = self._protection(branch)
+        expire_protection = self._protection(expire_branch)
         try:
             rules = list(
                 self._pages("read branch rules", f"{self._api}/rules/branches/{_q(branch)}")
+            )
+            expire_rules = list(
+                self._pages("read branch rules", f"{self._api}/rules/branches/{_q(expire_branch)}")
             )
             rulesets = []
             for summary in self._pages("list rulesets", f"{self._api}/rulesets"):
@@ -582,11 +594,15 @@ class GitHubForge:
                     rulesets.append(summary)
         except GithubException as exc:
             raise ForgeError(f"read rulesets: {_message(exc)}", exc.status) from None
+        found: tuple[str | None, str | None] = (None, None)
         for path in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"):
             text = self.read_file(path, branch)
             if text is not None:
-                return Settings(branch, protection, rules, rulesets, path, text.decode("utf-8"))
-        return Settings(branch, protection, rules, rulesets)
+                found = (path, text.decode("utf-8"))
+                break
+        return Settings(
+            branch, protection, rules, rulesets, found[0], found[1], expire_protection, expire_rules
+        )
 
     # --- writes ----------------------------------------------------------------------------
 
