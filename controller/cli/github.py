@@ -138,8 +138,9 @@ def doctor(branch: str | None, fmt: str) -> None:
     """Check the repository's GitHub settings for what is unsafe or missing.
 
     The `jitctl` status must be required on the default branch (from the App), code-owner
-    review required and CODEOWNERS covering catalog.yaml, modules/, .github/ and controller/,
-    no force pushes or deletion, no bypass. Exit 1 when there are findings.
+    review required and CODEOWNERS giving every path outside grants/ an owner (a catch-all),
+    no force pushes or deletion, no bypass, and jit/expire writable by the App alone.
+    Exit 1 when there are findings.
 
     Example: GITHUB_REPOSITORY=acme/access jitctl doctor --format json
     """

@@ -115,6 +115,7 @@ class ChangeSet:
     related: Sequence[Grant] = ()
     members: Mapping[str, frozenset[str]] = field(default_factory=dict)
     claimed_kind: ChangeKind | None = None
+    problems: tuple[Finding, ...] = ()  # the gatherer could not read the change exactly
 
 
 def team_members(
@@ -164,7 +165,7 @@ def overall_kind(kinds: set[ChangeKind], has_other_files: bool) -> ChangeKind:
 
 def check_change(cs: ChangeSet) -> Decision:
     """Judge a change (base -> head) by the catalog at the base."""
-    findings: list[Finding] = []
+    findings: list[Finding] = list(cs.problems)
     changes: list[GrantChange] = []
     other: list[str] = []
     for path in sorted(cs.changed):
