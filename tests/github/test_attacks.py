@@ -96,7 +96,9 @@ def test_attack_2_a_push_during_judgement_gets_no_green_status(world: World) -> 
     """The snapshot read the file list by PR number (a moving head) and the contents at the
     first head: a push in between got a green status on content never judged."""
     w = world
-    shipped_settings(w)
+    # the jitctl status required (no stale-review dismissal: the approval on the first head
+    # still counts for that head)
+    w.gh.emu.protect_branch("main", {"required_status_checks": {"contexts": ["jitctl"]}})
     ro = grant_text(principal="carol@example.com", expires_at="2026-11-24T15:00:00Z")
     admin = grant_text(
         principal="carol@example.com", entitlement="aws-prod-admin",

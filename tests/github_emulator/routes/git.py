@@ -364,6 +364,9 @@ def contents(ctx: Ctx, path: str) -> Response:
                 for e in items
             ],
         )
+    if entry.type == "commit":  # a submodule (gitlink): described, no content
+        body = content_item(ctx, path, entry.sha, "commit", 0, ref)
+        return Response(200, body | {"submodule_git_url": f"{ctx.emu.html_base}/unknown.git"})
     if entry.mode == "120000":
         # like GitHub: a symlink to a file in the repository answers with the TARGET's content
         target = posixpath.normpath(
