@@ -5,6 +5,32 @@ Everything goes through ``Forge`` (a Protocol), so orchestration code and tests 
 pygithub adapter. Retries and rate limits live here (see ``controller.github.retry``): reads and
 idempotent writes are retried; creates and merges are never repeated blindly. Their callers get
 ``Uncertain`` and re-read state (``find_pull``, ``get_pull``, ``get_ref``) to learn the outcome.
+
+pygithub: typed calls where it has them, on a lazy client (``Github(lazy=True)``: an object named
+by its url costs no request until an attribute is read, so ``get_pull(n).merge(...)`` is one PUT):
+the repository, refs (``get_git_ref``, ``create_git_ref``), pull requests (``get_pull``,
+``get_pulls``, ``create_pull``, ``edit``, ``merge``, ``get_reviews``, ``get_issue_comments``,
+``create_issue_comment``), statuses (``get_commit(sha).create_status``) and git data
+(``compare``, ``get_git_commit``, ``get_git_tree``, ``get_git_blob``). The raw requests through
+its requester, and why:
+
+- ``read_file`` (catalog, CODEOWNERS at the base tip): ``get_contents`` returns a list for a
+  directory and no content above 1 MB; the raw call tells a file from anything else itself.
+- ``team_members``: the typed way is ``get_organization(org).get_team_by_slug(slug)
+  .get_members()``: +1 request per team (the team itself) before its members.
+- ``edit_comment``: a comment is reached through ``get_issue_comment(id)``, which reads it
+  first: +1 request.
+- ``create_tree`` and ``create_commit``: ``create_git_tree`` takes the base as a ``GitTree``
+  object and ``create_git_commit`` the parents as ``GitCommit`` objects, each read by
+  ``get_git_tree``/``get_git_commit``: +1 request for the tree and +1 per parent, on a run the
+  expiry benchmark counts at 8 requests in all.
+- ``update_ref``: a lazy ``get_git_ref`` object's url is ``/git/ref/...`` and its ``edit``
+  PATCHes that url, not the documented ``/git/refs/{ref}``.
+- ``commits_between``: ``compare`` gives the commits as a PaginatedList of 250 per request; the
+  raw call reads the one page the expiry branch needs and checks ``total_commits``.
+- branch protection, branch rules and rulesets (``doctor``): pygithub has no ruleset API, and
+  ``get_branch(b).get_protection()`` costs +1 request for the branch.
+- the App's installation for the repository (``GET /repos/{repo}/installation``, with the JWT).
 """
 
 from __future__ import annotations
@@ -287,6 +313,7 @@ class GitHubForge:
             "seconds_between_requests": None,
             "seconds_between_writes": None,
             "retry": None,
+            "lazy": True,
         }
         if config.app_id is not None and config.app_private_key:
             app = github.Auth.AppAuth(config.app_id, config.app_private_key)
@@ -379,7 +406,11 @@ class GitHubForge:
     def default_branch(self) -> str:
         if self._default_branch is None:
             try:
-                self._default_branch = str(self._repo.default_branch)
+                self._default_branch = str(
+                    self._call(
+                        CallKind.READ, "read the repository", lambda: self._repo.default_branch
+                    )
+                )
             except GithubException as exc:
                 raise ForgeError(f"read the repository: {_message(exc)}", exc.status) from None
         return self._default_branch
@@ -393,32 +424,42 @@ class GitHubForge:
         return self._self_login
 
     def get_ref(self, branch: str) -> str | None:
+        def go() -> str:
+            return str(self._repo.get_git_ref(f"heads/{branch}").object.sha)
+
         try:
-            data = self._get(f"read ref {branch}", f"{self._api}/git/ref/heads/{_q(branch)}")
+            return cast(str, self._call(CallKind.READ, f"read ref {branch}", go))
         except GithubException as exc:
             if exc.status == 404:
                 return None
             raise ForgeError(f"read ref {branch}: {_message(exc)}", exc.status) from None
-        return str(data["object"]["sha"])
 
     def get_pull(self, number: int) -> PullRequest:
+        def go() -> PullRequest:
+            return _pull(self._repo.get_pull(number).raw_data)
+
         try:
-            return _pull(self._get(f"read PR #{number}", f"{self._api}/pulls/{number}"))
+            return cast(PullRequest, self._call(CallKind.READ, f"read PR #{number}", go))
         except GithubException as exc:
             raise ForgeError(f"read PR #{number}: {_message(exc)}", exc.status) from None
 
     def find_pull(self, head: str, base: str) -> PullRequest | None:
         owner = self.repo.split("/", 1)[0]
-        params = {"state": "open", "head": f"{owner}:{head}", "base": base, "per_page": 10}
-        data = self._get(f"find the PR for {head}", f"{self._api}/pulls", params)
+
+        def go() -> list[dict[str, Any]]:
+            pulls = self._repo.get_pulls(state="open", head=f"{owner}:{head}", base=base)
+            return [p.raw_data for p in pulls]
+
+        data = self._call(CallKind.READ, f"find the PR for {head}", go)
         found = [_pull(p) for p in data if p["head"]["ref"] == head]
         return min(found, key=lambda p: p.number) if found else None
 
     def reviews(self, number: int) -> tuple[Review, ...]:
+        def go() -> list[dict[str, Any]]:
+            return [r.raw_data for r in self._repo.get_pull(number).get_reviews()]
+
         out = []
-        for r in self._pages(
-            f"list reviews of PR #{number}", f"{self._api}/pulls/{number}/reviews"
-        ):
+        for r in self._call(CallKind.READ, f"list reviews of PR #{number}", go):
             if not r.get("user"):
                 continue
             try:
@@ -439,12 +480,9 @@ class GitHubForge:
 
     @property
     def _repo(self) -> Any:
-        """pygithub's Repository, read once (its typed git-data calls hang off it); the same
-        read gives the default branch."""
+        """pygithub's Repository, lazy: no request until an attribute is read."""
         if self._repository is None:
-            self._repository = self._call(
-                CallKind.READ, "read the repository", lambda: self.gh.get_repo(self.repo)
-            )
+            self._repository = self.gh.get_repo(self.repo)
         return self._repository
 
     def compare_status(self, base: str, head: str) -> str:
@@ -555,10 +593,12 @@ class GitHubForge:
             raise ForgeError(f"list team {org}/{slug}: {_message(exc)}", exc.status) from None
 
     def comments(self, number: int) -> tuple[Comment, ...]:
-        url = f"{self._api}/issues/{number}/comments"
+        def go() -> list[dict[str, Any]]:
+            return [c.raw_data for c in self._repo.get_pull(number).get_issue_comments()]
+
         return tuple(
             Comment(int(c["id"]), (c.get("user") or {}).get("login", ""), c.get("body") or "")
-            for c in self._pages(f"list comments of #{number}", url)
+            for c in self._call(CallKind.READ, f"list comments of #{number}", go)
         )
 
     def _protection(self, branch: str) -> Mapping[str, Any] | None:
@@ -606,6 +646,13 @@ class GitHubForge:
 
     # --- writes ----------------------------------------------------------------------------
 
+    def _typed(self, kind: CallKind, what: str, fn: Callable[[], Any]) -> Any:
+        """A typed pygithub write, with our retries and our error."""
+        try:
+            return self._call(kind, what, fn)
+        except GithubException as exc:
+            raise ForgeError(f"{what}: {_message(exc)}", exc.status) from None
+
     def _write(self, kind: CallKind, what: str, verb: str, url: str, body: Any = None) -> Any:
         try:
             return self._request(kind, what, verb, url, None, body)[1]
@@ -613,16 +660,19 @@ class GitHubForge:
             raise ForgeError(f"{what}: {_message(exc)}", exc.status) from None
 
     def set_status(self, sha: str, state: str, description: str, context: str) -> None:
-        body = {"state": state, "description": _clip(description, 140), "context": context}
-        self._write(
-            CallKind.IDEMPOTENT, "set the status", "POST", f"{self._api}/statuses/{sha}", body
-        )
+        def go() -> None:
+            self._repo.get_commit(sha).create_status(
+                state, description=_clip(description, 140), context=context
+            )
+
+        self._typed(CallKind.IDEMPOTENT, "set the status", go)
 
     def create_comment(self, number: int, body: str) -> None:
-        self._write(
-            CallKind.UNSAFE, "comment", "POST", f"{self._api}/issues/{number}/comments",
-            {"body": body},
-        )  # fmt: skip
+        self._typed(
+            CallKind.UNSAFE,
+            "comment",
+            lambda: self._repo.get_pull(number).create_issue_comment(body),
+        )
 
     def edit_comment(self, comment_id: int, body: str) -> None:
         self._write(
@@ -631,11 +681,12 @@ class GitHubForge:
         )  # fmt: skip
 
     def create_pull(self, head: str, base: str, title: str, body: str) -> PullRequest:
-        data = self._write(
-            CallKind.UNSAFE, "open the pull request", "POST", f"{self._api}/pulls",
-            {"title": title, "head": head, "base": base, "body": body},
-        )  # fmt: skip
-        return _pull(data)
+        def go() -> PullRequest:
+            return _pull(
+                self._repo.create_pull(base=base, head=head, title=title, body=body).raw_data
+            )
+
+        return cast(PullRequest, self._typed(CallKind.UNSAFE, "open the pull request", go))
 
     def update_pull(
         self,
@@ -648,25 +699,22 @@ class GitHubForge:
         patch = {
             k: v for k, v in (("title", title), ("body", body), ("state", state)) if v is not None
         }
-        self._write(
-            CallKind.IDEMPOTENT, f"update PR #{number}", "PATCH", f"{self._api}/pulls/{number}",
-            patch,
-        )  # fmt: skip
+        self._typed(
+            CallKind.IDEMPOTENT,
+            f"update PR #{number}",
+            lambda: self._repo.get_pull(number).edit(**patch),
+        )
 
     def merge(
         self, number: int, *, sha: str, title: str, message: str, method: str = "squash"
     ) -> MergeResult:
-        body = {
-            "merge_method": method,
-            "sha": sha,
-            "commit_title": title,
-            "commit_message": message,
-        }
+        def go() -> Any:
+            return self._repo.get_pull(number).merge(
+                commit_message=message, commit_title=title, merge_method=method, sha=sha
+            )
+
         try:
-            data = self._request(
-                CallKind.UNSAFE, f"merge PR #{number}", "PUT",
-                f"{self._api}/pulls/{number}/merge", None, body,
-            )[1]  # fmt: skip
+            data = self._call(CallKind.UNSAFE, f"merge PR #{number}", go).raw_data
         except Uncertain as exc:
             return MergeResult(MergeOutcome.UNKNOWN, None, str(exc.cause))
         except GithubException as exc:
@@ -712,9 +760,9 @@ class GitHubForge:
         )
 
     def create_ref(self, branch: str, sha: str) -> None:
-        self._write(
-            CallKind.UNSAFE, f"create branch {branch}", "POST", f"{self._api}/git/refs",
-            {"ref": f"refs/heads/{branch}", "sha": sha},
+        self._typed(
+            CallKind.UNSAFE, f"create branch {branch}",
+            lambda: self._repo.create_git_ref(f"refs/heads/{branch}", sha),
         )  # fmt: skip
 
     def update_ref(self, branch: str, sha: str, *, force: bool = False) -> None:
