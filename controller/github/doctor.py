@@ -20,6 +20,7 @@ RULES: Mapping[str, str] = {
     "doctor.codeowners-missing": "no CODEOWNERS file on the default branch",
     "doctor.codeowners-uncovered": "a path outside grants/ has no code owner",
     "doctor.expire-branch-writable": "jit/expire can be pushed to by others than the jitctl App",
+    "doctor.rebase-merge-allowed": "rebase merges are allowed (they can merge an unjudged tree)",
     "doctor.force-push-allowed": "force pushes to the default branch are allowed",
     "doctor.deletion-allowed": "the default branch may be deleted",
     "doctor.admin-bypass": "branch protection does not apply to administrators",
@@ -149,6 +150,13 @@ def diagnose(s: Settings) -> list[Finding]:
                 )
             )
     out.extend(_expire_branch(s, mine))
+    if s.allow_rebase_merge:
+        add(
+            "doctor.rebase-merge-allowed",
+            "rebase merging is allowed: it replays a PR's commits one by one (merge commits "
+            "dropped), which can land a tree other than the merge jitctl judged; allow only "
+            "merge commits and squash (Settings -> General -> Pull Requests)",
+        )
     return out
 
 

@@ -141,6 +141,7 @@ class Settings:
     # the expiry branch (jit/expire): its branch protection and the rules that apply to it
     expire_protection: Mapping[str, Any] | None = field(default=None, compare=False)
     expire_rules: Sequence[Mapping[str, Any]] = field(default=(), compare=False)
+    allow_rebase_merge: bool | None = None  # None: not visible to this token
 
 
 class ForgeError(JitError):
@@ -640,9 +641,12 @@ class GitHubForge:
             if text is not None:
                 found = (path, text.decode("utf-8"))
                 break
+        repo = self._call(CallKind.READ, "read the repository", lambda: self._repo.raw_data)
+        rebase = repo.get("allow_rebase_merge")
         return Settings(
-            branch, protection, rules, rulesets, found[0], found[1], expire_protection, expire_rules
-        )
+            branch, protection, rules, rulesets, found[0], found[1], expire_protection,
+            expire_rules, None if rebase is None else bool(rebase),
+        )  # fmt: skip
 
     # --- writes ----------------------------------------------------------------------------
 

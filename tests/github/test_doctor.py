@@ -48,7 +48,8 @@ def protect(w: World, **overrides: Any) -> None:
 
 
 def protect_expire_branch(w: World) -> None:
-    """docs/ruleset-expire.json, with the App's id."""
+    """docs/ruleset-expire.json, with the App's id; and no rebase merging (docs/github-setup.md)."""
+    w.gh.emu.state.allow_rebase_merge = False
     ruleset = json.loads((ROOT / "docs" / "ruleset-expire.json").read_text()) | {"id": 9}
     ruleset["bypass_actors"][0]["actor_id"] = w.gh.app_id
     w.gh.emu.add_ruleset(ruleset)
@@ -102,6 +103,7 @@ def test_unprotected_repository(world: World) -> None:
         "doctor.deletion-allowed",
         "doctor.expire-branch-writable",
         "doctor.force-push-allowed",
+        "doctor.rebase-merge-allowed",
         "doctor.status-not-required",
     ]
     r = world.jitctl("doctor", login="erin")
@@ -134,6 +136,7 @@ def test_weak_settings(world: World) -> None:
         "doctor.codeowners-uncovered",
         "doctor.expire-branch-writable",
         "doctor.force-push-allowed",
+        "doctor.rebase-merge-allowed",
         "doctor.status-not-from-app",
     ]
     assert set(rules) <= set(RULES)
@@ -190,3 +193,8 @@ def test_shipped_settings_pass_and_each_unsafe_one_is_flagged(world: World) -> N
     expire["bypass_actors"] = [{"actor_id": 5, "actor_type": "RepositoryRole"}]
     w.gh.emu.add_ruleset(expire)
     assert doctor(w) == (1, ["doctor.bypass-actors", "doctor.expire-branch-writable"])
+    expire["bypass_actors"] = [{"actor_id": app, "actor_type": "Integration"}]
+
+    # rebase merging: a rebase can land a tree other than the judged merge
+    w.gh.emu.state.allow_rebase_merge = True
+    assert doctor(w) == (1, ["doctor.rebase-merge-allowed"])

@@ -314,6 +314,13 @@ def merge_pull(ctx: Ctx) -> Response:
     method = ctx.json("merge_method", "merge")
     if method not in ("merge", "squash", "rebase"):
         raise ApiError(422, "Validation Failed", [{"field": "merge_method", "code": "invalid"}])
+    allowed = {
+        "merge": emu.state.allow_merge_commit,
+        "squash": emu.state.allow_squash_merge,
+        "rebase": emu.state.allow_rebase_merge,
+    }
+    if not allowed[method]:
+        raise ApiError(405, f"{method.title()} merges are not allowed on this repository.")
     new_sha = make_merge(ctx, pr, method)
     emu.git.update_ref(f"refs/heads/{pr.base_ref}", new_sha, pr.base_sha)
     now = emu.clock.tick()
