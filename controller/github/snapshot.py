@@ -39,6 +39,9 @@ from controller.git.snapshot import DEFAULT_CATALOG, load_catalog_file
 from controller.github.doctor import owners_of, parse_codeowners
 from controller.github.forge import Forge, PullRequest, TreeItem
 
+# the label that marks a pull request break-glass (judged as ``check --break-glass``)
+BREAK_GLASS_LABEL = "break-glass"
+
 
 @dataclass(frozen=True)
 class PullSnapshot:
@@ -281,6 +284,7 @@ def gather_pull(
             related=(),
             members=members,
             claimed_kind=claimed_kind,
+            break_glass=BREAK_GLASS_LABEL in pr.labels,
         )
 
     first = check_change(change_set({}))
