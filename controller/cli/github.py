@@ -67,9 +67,11 @@ def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
 
     The change is judged by the catalog at the PR's base; approvals count only when they are
     the reviewer's latest, on the current head, from the entitlement's approvers, and never the
-    author's. Revocations and expiries need no approval. With --merge an approved request,
+    author's. Revocations and expiries need no approval. What is judged is the change from the
+    base tip to the merge result, read at one head sha. With --merge an approved request,
     extension, revocation or expiry is squash-merged with the sha precondition and audit
-    trailers; mixed PRs and PRs that change no grant are never merged by jitctl.
+    trailers; mixed PRs, PRs that change no grant (their status waits for the code owners'
+    approval) and the jit/expire PR (merged by `jitctl expire`) are never merged here.
     Exit 0 when the status is success (and, with --merge, the PR merged), 1 otherwise.
 
     Example: GITHUB_REPOSITORY=acme/access jitctl approvals --pr 42 --merge
@@ -178,8 +180,9 @@ def doctor(branch: str | None, fmt: str) -> None:
     """Check the repository's GitHub settings for what is unsafe or missing.
 
     The `jitctl` status must be required on the default branch (from the App), code-owner
-    review required and CODEOWNERS covering catalog.yaml, modules/, .github/ and controller/,
-    no force pushes or deletion, no bypass. Exit 1 when there are findings.
+    review required and CODEOWNERS giving every path outside grants/ an owner (a catch-all),
+    no force pushes or deletion, no bypass, and jit/expire writable by the App alone.
+    Exit 1 when there are findings.
 
     Example: GITHUB_REPOSITORY=acme/access jitctl doctor --format json
     """

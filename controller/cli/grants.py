@@ -204,8 +204,11 @@ def render_(
 ) -> None:
     """Write the Terraform input (JSON variables) for the grants active or pending now.
 
-    Expired grants are never passed on. If any grant file is invalid or names an unknown
-    entitlement, nothing is written and the exit code is 1. With --stacks-dir, one input per
+    Expired grants are never passed on. An invalid grant file (or one naming an unknown
+    entitlement) is reported and left out, never guessed at, and the rest is still written:
+    one bad file on the default branch must not block every apply, revocations and expiries
+    included (leaving a grant out only takes access away). The exit code is then 1, after
+    writing, so the workflow applies and still fails loudly. With --stacks-dir, one input per
     stack (one Terraform state per AWS account, GCP project or Azure subscription).
 
     Example: jitctl render --out terraform/grants.auto.tfvars.json
@@ -234,11 +237,6 @@ def render_(
     grants = [gf.grant for gf in files.values() if gf.grant is not None]
     result = render(grants, catalog, now)
     findings.extend(result.findings)
-    if findings:
-        for f in findings:
-            click.echo(finding_text(f), err=True)
-        click.echo("render refused: fix the grant files above (nothing written)", err=True)
-        sys.exit(1)
     if out is None or out == "-":
         for piece in _render_text(result.document):
             click.echo(piece, nl=False)
@@ -253,6 +251,7 @@ def render_(
             ),
             err=True,
         )
+    _left_out(findings)
 
 
 def _render_stacks(
@@ -266,11 +265,6 @@ def _render_stacks(
     grants = [gf.grant for gf in files.values() if gf.grant is not None]
     docs, whole = render_stacks(grants, catalog, now)
     findings.extend(whole.findings)
-    if findings:
-        for f in findings:
-            click.echo(finding_text(f), err=True)
-        click.echo("render refused: fix the grant files above (nothing written)", err=True)
-        sys.exit(1)
     folder.mkdir(parents=True, exist_ok=True)
     for stack, doc in docs.items():
         atomic_write(
@@ -285,3 +279,18 @@ def _render_stacks(
         click.echo(json.dumps(changed))
         summary += f"; changed: {', '.join(changed) if changed else 'none'}"
     click.echo(summary, err=True)
+    _left_out(findings)
+
+
+def _left_out(findings: list[Finding]) -> None:
+    """After writing: name the invalid grant files render left out, and exit 1."""
+    if findings:
+        for f in findings:
+            click.echo(finding_text(f), err=True)
+        bad = sorted({f.file for f in findings})
+        click.echo(
+            f"render left out {len(bad)} invalid grant file(s) ({', '.join(bad)}); the rest was "
+            "written: fix them",
+            err=True,
+        )
+        sys.exit(1)

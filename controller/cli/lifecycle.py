@@ -306,7 +306,7 @@ def merge(
     "--merge/--no-merge",
     default=True,
     show_default=True,
-    help="GitHub: merge the expiry PR once checked (--no-merge: leave it to auto-merge).",
+    help="GitHub: merge the expiry PR once checked (--no-merge: leave it open for the next run).",
 )
 @click.option("--remote", default="origin", show_default=True, help="GitHub: the git remote.")
 @branch_option

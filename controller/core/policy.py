@@ -41,10 +41,26 @@ RULES: Mapping[str, str] = {
     "azure.disjoint": "grants of one Azure principal, scope and role whose windows leave a gap",
     "grant.expired": "(warning) a grant on the branch has expired and awaits removal",
     "change.not-expiry": "a change presented as an expiry does more than delete expired grants",
+    "grant.mode": "an entry under grants/ is not a regular file (executable, submodule, ...)",
+    "change.inexact": "the change cannot be judged exactly as it would merge (status: pending)",
     "break-glass.not-allowed": "break-glass asked for an entitlement without break_glass",
     "break-glass.kind": "break-glass is for new requests only, never extensions or other changes",
     "break-glass.duration": "a break-glass grant lasts longer than break_glass.max_duration",
 }
+
+
+def mode_finding(path: str, mode: str, kind: str = "blob") -> Finding:
+    """The finding for an entry under grants/ that is not a regular file (mode from the tree:
+    an executable file, a submodule/gitlink, anything else git can store)."""
+    what = {"commit": "a submodule (gitlink)", "tree": "a directory"}.get(kind)
+    if what is None:
+        what = "an executable file" if mode == "100755" else f"an entry of mode {mode}"
+    return Finding(
+        "grant.mode",
+        path,
+        None,
+        f"{what} under grants/ is refused: a grant is a regular, non-executable file",
+    )
 
 
 def is_grant_path(path: str) -> bool:
@@ -109,6 +125,7 @@ class ChangeSet:
     related_counts: Mapping[tuple[str, str], int] = field(default_factory=dict)
     members: Mapping[str, frozenset[str]] = field(default_factory=dict)
     claimed_kind: ChangeKind | None = None
+    problems: tuple[Finding, ...] = ()  # the gatherer could not read the change exactly
     break_glass: bool = False  # the requester marked the change break-glass
 
 
@@ -159,7 +176,7 @@ def overall_kind(kinds: set[ChangeKind], has_other_files: bool) -> ChangeKind:
 
 def check_change(cs: ChangeSet) -> Decision:
     """Judge a change (base -> head) by the catalog at the base."""
-    findings: list[Finding] = []
+    findings: list[Finding] = list(cs.problems)
     changes: list[GrantChange] = []
     other: list[str] = []
     for path in sorted(cs.changed):

@@ -82,7 +82,7 @@ class GitRepo:
                 continue
             meta, path = record.split("\t", 1)
             mode, kind, sha = meta.split()
-            if kind == "blob":
+            if kind in ("blob", "commit"):  # a gitlink is listed too: it is refused, not skipped
                 entries.append(Entry(path, int(mode, 8), sha))
         return entries
 
@@ -118,7 +118,7 @@ class GitRepo:
                     if record:
                         meta, path = record.split("\t", 1)
                         mode, kind, blob = meta.split()
-                        if kind == "blob" and path in asked:
+                        if kind in ("blob", "commit") and path in asked:
                             found[path] = Entry(path, int(mode, 8), blob)
                 return found
         for start in range(0, len(wanted), 2000):  # stay under the command line limit
@@ -129,7 +129,7 @@ class GitRepo:
                 if record:
                     meta, path = record.split("\t", 1)
                     mode, kind, blob = meta.split()
-                    if kind == "blob" and path in asked:
+                    if kind in ("blob", "commit") and path in asked:
                         found[path] = Entry(path, int(mode, 8), blob)
         return found
 

@@ -33,7 +33,7 @@ from controller.core.model import (
     GrantFile,
     Severity,
 )
-from controller.core.policy import ChangeSet, azure_siblings, is_grant_path
+from controller.core.policy import ChangeSet, azure_siblings, is_grant_path, mode_finding
 from controller.formats.catalog import load_catalog
 from controller.formats.grantfile import MAX_FILE_BYTES, parse_grant_file
 from controller.git.repo import Entry, GitRepo
@@ -161,8 +161,17 @@ def _grant_entries(repo: GitRepo, ref: str) -> list[Entry]:
 
 
 def _parse_entries(repo: GitRepo, entries: list[Entry]) -> dict[str, GrantFile]:
-    blobs = repo.blobs(e.sha for e in entries)
-    return {e.path: parse_grant_file(e.path, blobs[e.sha], mode=e.mode) for e in entries}
+    """Parse regular files and symlinks; an executable or a gitlink is refused unread."""
+    readable = [e for e in entries if e.mode in (0o100644, 0o120000)]
+    blobs = repo.blobs(e.sha for e in readable)
+    out: dict[str, GrantFile] = {}
+    for e in entries:
+        if e.mode in (0o100644, 0o120000):
+            out[e.path] = parse_grant_file(e.path, blobs[e.sha], mode=e.mode)
+        else:
+            kind = "commit" if e.mode == 0o160000 else "blob"
+            out[e.path] = GrantFile(e.path, None, (mode_finding(e.path, f"{e.mode:06o}", kind),))
+    return out
 
 
 def gather_change(
@@ -176,17 +185,38 @@ def gather_change(
     members: Mapping[str, frozenset[str]] | None = None,
     claimed_kind: Any = None,
 ) -> ChangeSet:
-    """One snapshot of a change. Reads only the changed files (and same-principal grants)."""
+    """One snapshot of a change: from the tip of ``base`` to what merging ``head`` into it
+    would give (the head itself when it contains the tip, else git's merge of the two), so the
+    judged change is the merged change in every history shape (a grant id reused on the base,
+    criss-cross merges). A head that does not merge cleanly is refused (``change.inexact``).
+    Reads only the changed files (and same-principal grants)."""
     catalog = read_catalog(repo, base, catalog_path)
-    changed = repo.diff(base, head)
+    tip, head_sha = repo.rev(base), repo.rev(head)
+    problems: list[Finding] = []
+    result = head_sha
+    if not repo.is_ancestor(tip, head_sha):
+        merged = merge_result(repo, tip, head_sha)
+        if merged is None:
+            problems.append(
+                Finding(
+                    "change.inexact",
+                    head,
+                    None,
+                    f"{head} does not merge cleanly onto {base}: what would merge cannot be "
+                    "judged; update the branch",
+                )
+            )
+        else:
+            result = merged
+    changed = {} if problems else tree_diff(repo, tip, result)
     grant_paths = [p for p in changed if is_grant_path(p)]
-    mb = repo.merge_base(repo.rev(base), repo.rev(head))
     base_files = read_grant_files(
-        repo, mb, [p for p in grant_paths if changed[p] is not FileChange.ADDED]
+        repo, tip, [p for p in grant_paths if changed[p] is not FileChange.ADDED]
     )
     head_files = read_grant_files(
-        repo, head, [p for p in grant_paths if changed[p] is not FileChange.DELETED]
+        repo, result, [p for p in grant_paths if changed[p] is not FileChange.DELETED]
     )
+    head = result
     related, related_counts = related_grants(repo, head, head_files.values(), now, catalog)
     return ChangeSet(
         catalog=catalog,
@@ -199,7 +229,43 @@ def gather_change(
         related_counts=related_counts,
         members=members or {},
         claimed_kind=claimed_kind,
+        problems=tuple(problems),
     )
+
+
+_STATUS = {"A": FileChange.ADDED, "M": FileChange.MODIFIED, "D": FileChange.DELETED}
+# a merge commit object made only to read the merged tree at a ref; never referenced
+_MERGE_ENV = {
+    "GIT_AUTHOR_NAME": "jitctl",
+    "GIT_AUTHOR_EMAIL": "jitctl@users.noreply.github.com",
+    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00Z",
+    "GIT_COMMITTER_NAME": "jitctl",
+    "GIT_COMMITTER_EMAIL": "jitctl@users.noreply.github.com",
+    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00Z",
+}
+
+
+def merge_result(repo: GitRepo, tip: str, head: str) -> str | None:
+    """A commit holding the tree git's merge of ``head`` into ``tip`` gives (its parents: tip,
+    head), or None when they conflict."""
+    try:
+        tree = repo.run(["merge-tree", "--write-tree", tip, head]).split("\n", 1)[0].strip()
+    except JitError:
+        return None
+    out = repo.run(["commit-tree", tree, "-p", tip, "-p", head, "-m", "jitctl: judged merge"],
+                   _MERGE_ENV)  # fmt: skip
+    return out.strip()
+
+
+def tree_diff(repo: GitRepo, a: str, b: str) -> dict[str, FileChange]:
+    """Paths that differ between the trees of commits ``a`` and ``b`` (renames: delete + add;
+    a mode change counts)."""
+    out = repo.run(["diff-tree", "-r", "--no-renames", "-z", "--name-status", a, b])
+    fields = [f for f in out.split("\0") if f]
+    return {
+        path: _STATUS.get(status[0], FileChange.MODIFIED)
+        for status, path in zip(fields[0::2], fields[1::2], strict=True)
+    }
 
 
 # Overlap notices need only to know that another live grant exists (and name a few), so for a

@@ -16,6 +16,7 @@ from controller.core.model import Catalog
 from controller.core.policy import ApprovalOutcome, Decision, evaluate_approvals, team_members
 from controller.formats.trailers import merge_message
 from controller.git.breakglass import review_deadline
+from controller.github.expire import BRANCH as EXPIRY_BRANCH
 from controller.github.forge import STATUS_CONTEXT, Forge, MergeOutcome
 from controller.github.retry import Uncertain
 from controller.github.snapshot import gather_pull
@@ -40,6 +41,7 @@ class ApprovalsResult:
     merged: bool
     merge_commit: str | None = None
     note: str = ""  # why nothing was done, or what happened at the merge
+    base_tip: str = ""  # the base tip the change was judged against
     closed: bool = False  # closed now as stale (expired, or older than request_ttl)
     review_by: datetime | None = None  # break-glass: to be approved after the fact before this
     author: str = ""  # the PR author: the requester
@@ -95,7 +97,12 @@ def evaluate(
             author=pr.author,
             members=team_members(snap.change.catalog, snap.change.members),
         )
-    v = verdict(decision, approval, draft=pr.draft)
+    v = verdict(decision, approval, draft=pr.draft, owners=snap.owners, refusal=snap.refusal)
+    if v.auto_merge and pr.head_ref == EXPIRY_BRANCH:
+        # the expiry PR is merged by `jitctl expire` alone, after it checked that every commit
+        # on the branch is its own; anyone who can push there must not get a revocation merged
+        # in jitctl's name
+        v = Verdict(v.state, v.description, False)
     forge.set_status(pr.head_sha, v.state.value, v.description, STATUS_CONTEXT)
     upsert_comment(
         forge, number, comment_body(number, pr.author, decision, approval, v, pr.head_sha)
@@ -117,7 +124,9 @@ def evaluate(
             teams=resolved_teams(decision, approvers, snap.change.catalog, snap.change.members),
             break_glass=[(gid, review_by) for gid in ids] if review_by else (),
         ).text()
-    result = ApprovalsResult(number, pr.head_sha, decision, approval, v, False)
+    result = ApprovalsResult(
+        number, pr.head_sha, decision, approval, v, False, base_tip=snap.base_tip
+    )
     return replace(result, review_by=review_by, author=pr.author), message
 
 
@@ -165,6 +174,9 @@ def approvals(
         if not merge or message is None:
             return result
         title, rest = split_message(message)
+        pr = forge.get_pull(number)
+        if forge.get_ref(pr.base_ref) != result.base_tip:
+            continue  # the base moved since the judgement: judge the new merge result
         # a merge commit: GitHub signs it and records the App as its author, which the audit
         # verifies from git alone (a squash commit would carry the PR author instead)
         outcome = forge.merge(

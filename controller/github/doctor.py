@@ -18,19 +18,28 @@ RULES: Mapping[str, str] = {
     "doctor.status-not-from-app": "(warning) the required jitctl status may come from any app",
     "doctor.code-owner-review-not-required": "code-owner review is not required",
     "doctor.codeowners-missing": "no CODEOWNERS file on the default branch",
-    "doctor.codeowners-uncovered": "a sensitive path has no code owner",
+    "doctor.codeowners-uncovered": "a path outside grants/ has no code owner",
+    "doctor.expire-branch-writable": "jit/expire can be pushed to by others than the jitctl App",
+    "doctor.rebase-merge-allowed": "rebase merges are allowed (they can merge an unjudged tree)",
     "doctor.force-push-allowed": "force pushes to the default branch are allowed",
     "doctor.deletion-allowed": "the default branch may be deleted",
     "doctor.admin-bypass": "branch protection does not apply to administrators",
     "doctor.bypass-actors": "a ruleset lets some actors bypass it",
 }
 
-# Paths whose changes need code-owner review; a sample file in each is tested for an owner.
+# Every path outside grants/ needs code-owner review (the apply and expiry jobs run with the
+# repository as their working tree); a sample file of each kind is tested for an owner,
+# including new root files an attacker would add.
 SENSITIVE = {
     "catalog.yaml": "catalog.yaml",
     "modules/": "modules/any/main.tf",
     ".github/": ".github/workflows/any.yml",
     "controller/": "controller/any.py",
+    "action.yml": "action.yml",
+    "a new root file (shlex.py)": "shlex.py",
+    "setup.py": "setup.py",
+    "a new root directory (venv/)": "venv/__init__.py",
+    "any other path": "any/new/file.txt",
 }
 
 
@@ -111,7 +120,7 @@ def diagnose(s: Settings) -> list[Finding]:
             "branch protection does not include administrators ('Do not allow bypassing')",
         )
     for rs in s.rulesets:
-        if rs.get("enforcement", "active") != "active":
+        if rs.get("enforcement", "active") != "active" or _expire_only(rs):
             continue
         actors = rs.get("bypass_actors") or []
         if actors:
@@ -129,17 +138,72 @@ def diagnose(s: Settings) -> list[Finding]:
         )
     else:
         entries = parse_codeowners(s.codeowners)
-        for name, sample in SENSITIVE.items():
-            if not owners_of(entries, sample):
-                out.append(
-                    Finding(
-                        "doctor.codeowners-uncovered",
-                        s.codeowners_path or "CODEOWNERS",
-                        None,
-                        f"{name} has no code owner; add a line such as `/{name} @org/platform`",
-                    )
+        uncovered = [name for name, sample in SENSITIVE.items() if not owners_of(entries, sample)]
+        if uncovered:
+            out.append(
+                Finding(
+                    "doctor.codeowners-uncovered",
+                    s.codeowners_path or "CODEOWNERS",
+                    None,
+                    f"no code owner for {', '.join(uncovered)}: start CODEOWNERS with a "
+                    "catch-all `* @org/platform` and leave only `/grants/` without owner",
                 )
+            )
+    out.extend(_expire_branch(s, mine))
+    if s.allow_rebase_merge:
+        add(
+            "doctor.rebase-merge-allowed",
+            "rebase merging is allowed: it replays a PR's commits one by one (merge commits "
+            "dropped), which can land a tree other than the merge jitctl judged; allow only "
+            "merge commits and squash (Settings -> General -> Pull Requests)",
+        )
     return out
+
+
+def _expire_branch(s: Settings, app_ids: Sequence[Any]) -> list[Finding]:
+    """jit/expire must be writable by the jitctl App alone: branch protection that restricts
+    pushes to apps only, or a ruleset restricting updates whose only bypass is an integration
+    (the App whose status is required, when that is pinned)."""
+    pinned = {a for a in app_ids if a not in (None, -1)}
+    restrictions = _get(s.expire_protection, "restrictions")
+    if isinstance(restrictions, Mapping):
+        users = restrictions.get("users") or []
+        teams = restrictions.get("teams") or []
+        if not users and not teams and restrictions.get("apps"):
+            return []
+    updates = [r for r in s.expire_rules if r.get("type") in ("update", "creation")]
+    if updates:
+        ids = {r.get("ruleset_id") for r in updates}
+        ok = True
+        for rs in s.rulesets:
+            if rs.get("id") not in ids:
+                continue
+            for actor in rs.get("bypass_actors") or []:
+                if actor.get("actor_type") != "Integration" or (
+                    pinned and actor.get("actor_id") not in pinned
+                ):
+                    ok = False
+        if ok:
+            return []
+    return [
+        Finding(
+            "doctor.expire-branch-writable",
+            "branch jit/expire",
+            None,
+            "anyone with write access can push to jit/expire; restrict updates to the jitctl "
+            "App (docs/ruleset-expire.json), so no foreign commit waits there for an expiry run",
+        )
+    ]
+
+
+def _expire_only(rs: Mapping[str, Any]) -> bool:
+    """A ruleset for the expiry branch alone, bypassed by integrations only (the App must
+    update the branch it restricts)."""
+    include = _get(rs, "conditions", "ref_name", "include") or []
+    actors = rs.get("bypass_actors") or []
+    return include == ["refs/heads/jit/expire"] and all(
+        a.get("actor_type") == "Integration" for a in actors
+    )
 
 
 def parse_codeowners(text: str) -> list[tuple[str, tuple[str, ...]]]:

@@ -47,6 +47,7 @@ from controller.github.retry import Uncertain
 from controller.github.status import split_message
 
 BRANCH = "jit/expire"
+JITCTL_EMAIL = "jitctl@users.noreply.github.com"  # the identity GitHubForge.create_commit pins
 ZERO = "0" * 40
 # GitHub documents no entry limit for "Create a tree"; a request too large to finish in its time
 # budget is refused with 422 "Sorry, your request timed out. It's likely that your input was too
@@ -226,10 +227,33 @@ def expire_on_github(
         # Converge the branch.
         want_tree = local_tree(repo, main_sha, paths)
         head = pr.head_sha if pr is not None else remote_head
-        shape = _commit_shape(repo, head) if head else None
+        foreign: list[str] = []
+        if head:
+            if not repo.has_commit(head):
+                continue  # the branch moved after the fetch: read again
+            foreign = foreign_commits(repo, main_sha, head)
+            if foreign:
+                note = (
+                    f"rebuilt {BRANCH} from {base}: {len(foreign)} commit(s) on it were not "
+                    f"jitctl's ({', '.join(foreign[:3])}); they are not merged"
+                )
+        shape = _commit_shape(repo, head) if head and not foreign else None
         if head and shape is not None and shape[0] == want_tree and shape[1][:1] == (main_sha,):
             commit = head  # already exactly this change
             moved = False
+        elif foreign:
+            # never build on a branch someone else wrote to: a new commit on the base alone
+            main_tree = _git(repo, "rev-parse", f"{main_sha}^{{tree}}").strip()
+            tree = forge.create_tree(main_tree, paths)
+            if tree != want_tree:
+                raise JitError(
+                    f"GitHub built tree {tree[:12]}, not the judged {want_tree[:12]}; nothing "
+                    "published",
+                    rule="github",
+                )
+            made = forge.create_commit(branch_message(expired), tree, [main_sha], now)
+            forge.update_ref(BRANCH, made.sha, force=True)
+            commit, moved = made.sha, True
         else:
             tree = _git(repo, "rev-parse", f"{main_sha}^{{tree}}").strip()
             for start in range(0, len(paths), TREE_ENTRIES_PER_REQUEST):
@@ -274,8 +298,9 @@ def expire_on_github(
         result = forge.merge(
             pr.number, sha=commit, title=mtitle, message=mrest, method=merge_method
         )
+        done = note if note.startswith("rebuilt") else ""
         if result.outcome is MergeOutcome.MERGED:
-            return GhExpireResult(action, expired, number, True, result.sha, False, invalid, "")
+            return GhExpireResult(action, expired, number, True, result.sha, False, invalid, done)
         if result.outcome in (MergeOutcome.UNKNOWN, MergeOutcome.NOT_MERGEABLE):
             again = forge.get_pull(pr.number)
             if again.merged:
@@ -292,6 +317,19 @@ def expire_on_github(
                 return GhExpireResult(action, expired, number, False, None, False, invalid, note)
         # HEAD_MOVED, INVALID, or an unclear answer: recompute from scratch
     return GhExpireResult(action, expired, number, False, None, False, invalid, note)
+
+
+def foreign_commits(repo: GitRepo, base: str, head: str) -> list[str]:
+    """The commits on the expiry branch (not on the base) that jitctl did not make: another
+    author or committer than jitctl's pinned identity. (Identity can be forged by anyone who
+    can push; what jitctl adopts must also have exactly the judged tree on the base.)"""
+    out = _git(repo, "log", "--format=%H %ae %ce", f"{base}..{head}")
+    found = []
+    for line in out.splitlines():
+        sha, author, committer = line.split(" ", 2)
+        if author != JITCTL_EMAIL or committer != JITCTL_EMAIL:
+            found.append(sha[:12])
+    return found
 
 
 def _set_branch(forge: Forge, old: str | None, new: str) -> bool:

@@ -5,6 +5,32 @@ Everything goes through ``Forge`` (a Protocol), so orchestration code and tests 
 pygithub adapter. Retries and rate limits live here (see ``controller.github.retry``): reads and
 idempotent writes are retried; creates and merges are never repeated blindly. Their callers get
 ``Uncertain`` and re-read state (``find_pull``, ``get_pull``, ``get_ref``) to learn the outcome.
+
+pygithub: typed calls where it has them, on a lazy client (``Github(lazy=True)``: an object named
+by its url costs no request until an attribute is read, so ``get_pull(n).merge(...)`` is one PUT):
+the repository, refs (``get_git_ref``, ``create_git_ref``), pull requests (``get_pull``,
+``get_pulls``, ``create_pull``, ``edit``, ``merge``, ``get_reviews``, ``get_issue_comments``,
+``create_issue_comment``), statuses (``get_commit(sha).create_status``) and git data
+(``compare``, ``get_git_commit``, ``get_git_tree``, ``get_git_blob``). The raw requests through
+its requester, and why:
+
+- ``read_file`` (catalog, CODEOWNERS at the base tip): ``get_contents`` returns a list for a
+  directory and no content above 1 MB; the raw call tells a file from anything else itself.
+- ``team_members``: the typed way is ``get_organization(org).get_team_by_slug(slug)
+  .get_members()``: +1 request per team (the team itself) before its members.
+- ``edit_comment``: a comment is reached through ``get_issue_comment(id)``, which reads it
+  first: +1 request.
+- ``create_tree`` and ``create_commit``: ``create_git_tree`` takes the base as a ``GitTree``
+  object and ``create_git_commit`` the parents as ``GitCommit`` objects, each read by
+  ``get_git_tree``/``get_git_commit``: +1 request for the tree and +1 per parent, on a run the
+  expiry benchmark counts at 8 requests in all.
+- ``update_ref``: a lazy ``get_git_ref`` object's url is ``/git/ref/...`` and its ``edit``
+  PATCHes that url, not the documented ``/git/refs/{ref}``.
+- ``commits_between``: ``compare`` gives the commits as a PaginatedList of 250 per request; the
+  raw call reads the one page the expiry branch needs and checks ``total_commits``.
+- branch protection, branch rules and rulesets (``doctor``): pygithub has no ruleset API, and
+  ``get_branch(b).get_protection()`` costs +1 request for the branch.
+- the App's installation for the repository (``GET /repos/{repo}/installation``, with the JWT).
 """
 
 from __future__ import annotations
@@ -25,7 +51,7 @@ import requests
 from github import GithubException
 
 from controller.core.errors import JitError
-from controller.core.model import FileChange, Review, ReviewState
+from controller.core.model import Review, ReviewState
 from controller.core.times import format_rfc3339, parse_rfc3339
 from controller.github.retry import (
     CallKind,
@@ -41,13 +67,6 @@ STATUS_CONTEXT = "jitctl"
 
 
 # --- values --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PullFile:
-    path: str
-    change: FileChange
-    previous_path: str | None = None  # for a rename: the old path (deleted)
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,19 @@ class GitCommit:
     sha: str
     tree: str
     parents: tuple[str, ...]
+    author_email: str = ""
+    committer_email: str = ""
+    verified: bool = False  # GitHub verified a signature on it
+
+
+@dataclass(frozen=True)
+class TreeItem:
+    """One entry of a git tree, as the git data API lists it (mode and type from the tree)."""
+
+    path: str
+    mode: str  # "100644" file, "100755" executable, "120000" symlink, "160000" gitlink, "040000"
+    type: str  # blob | tree | commit
+    sha: str
 
 
 class MergeOutcome(enum.Enum):
@@ -108,6 +140,10 @@ class Settings:
     rulesets: Sequence[Mapping[str, Any]] = field(compare=False)
     codeowners_path: str | None = None
     codeowners: str | None = None
+    # the expiry branch (jit/expire): its branch protection and the rules that apply to it
+    expire_protection: Mapping[str, Any] | None = field(default=None, compare=False)
+    expire_rules: Sequence[Mapping[str, Any]] = field(default=(), compare=False)
+    allow_rebase_merge: bool | None = None  # None: not visible to this token
 
 
 class ForgeError(JitError):
@@ -134,9 +170,21 @@ class Forge(Protocol):
     def get_ref(self, branch: str) -> str | None: ...
     def get_pull(self, number: int) -> PullRequest: ...
     def find_pull(self, head: str, base: str) -> PullRequest | None: ...
-    def pull_files(self, number: int) -> tuple[PullFile, ...]: ...
     def reviews(self, number: int) -> tuple[Review, ...]: ...
-    def merge_base(self, base: str, head: str) -> str: ...
+    def compare_status(self, base: str, head: str) -> str:
+        """GitHub's compare status of two shas: identical | ahead | behind | diverged."""
+        ...
+
+    def commit(self, sha: str) -> GitCommit: ...
+    def tree(self, sha: str, recursive: bool = False) -> tuple[tuple[TreeItem, ...], bool]:
+        """The entries of tree ``sha`` and whether GitHub truncated the listing."""
+        ...
+
+    def blob(self, sha: str) -> bytes: ...
+    def commits_between(self, base: str, head: str) -> tuple[GitCommit, ...]:
+        """The commits reachable from ``head`` and not from ``base`` (compare)."""
+        ...
+
     def read_file(self, path: str, sha: str) -> bytes | None: ...
     def team_members(self, org: str, slug: str) -> frozenset[str] | None: ...
     def set_status(self, sha: str, state: str, description: str, context: str) -> None: ...
@@ -161,8 +209,8 @@ class Forge(Protocol):
         self, message: str, tree: str, parents: Sequence[str], when: datetime
     ) -> GitCommit: ...
     def create_ref(self, branch: str, sha: str) -> None: ...
-    def update_ref(self, branch: str, sha: str) -> None: ...
-    def settings(self, branch: str) -> Settings: ...
+    def update_ref(self, branch: str, sha: str, *, force: bool = False) -> None: ...
+    def settings(self, branch: str, expire_branch: str = "jit/expire") -> Settings: ...
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -251,15 +299,6 @@ def _message(exc: GithubException) -> str:
     return msg
 
 
-_FILE_STATUS = {
-    "added": FileChange.ADDED,
-    "removed": FileChange.DELETED,
-    "modified": FileChange.MODIFIED,
-    "changed": FileChange.MODIFIED,
-    "copied": FileChange.ADDED,
-}
-
-
 class GitHubForge:
     """``Forge`` on pygithub's Requester (its auth, transport and exceptions), with our retries
     and pygithub's own retries and throttling switched off."""
@@ -271,12 +310,14 @@ class GitHubForge:
         self._api = f"/repos/{urllib.parse.quote(config.repo, safe='/')}"
         self._self_login: str | None = None
         self._default_branch: str | None = None
+        self._repository: Any = None
         common: dict[str, Any] = {
             "base_url": config.api_url,
             "timeout": config.timeout,
             "seconds_between_requests": None,
             "seconds_between_writes": None,
             "retry": None,
+            "lazy": True,
         }
         if config.app_id is not None and config.app_private_key:
             app = github.Auth.AppAuth(config.app_id, config.app_private_key)
@@ -368,9 +409,14 @@ class GitHubForge:
 
     def default_branch(self) -> str:
         if self._default_branch is None:
-            self._default_branch = str(
-                self._get("read the repository", self._api)["default_branch"]
-            )
+            try:
+                self._default_branch = str(
+                    self._call(
+                        CallKind.READ, "read the repository", lambda: self._repo.default_branch
+                    )
+                )
+            except GithubException as exc:
+                raise ForgeError(f"read the repository: {_message(exc)}", exc.status) from None
         return self._default_branch
 
     def self_login(self) -> str | None:
@@ -382,44 +428,42 @@ class GitHubForge:
         return self._self_login
 
     def get_ref(self, branch: str) -> str | None:
+        def go() -> str:
+            return str(self._repo.get_git_ref(f"heads/{branch}").object.sha)
+
         try:
-            data = self._get(f"read ref {branch}", f"{self._api}/git/ref/heads/{_q(branch)}")
+            return cast(str, self._call(CallKind.READ, f"read ref {branch}", go))
         except GithubException as exc:
             if exc.status == 404:
                 return None
             raise ForgeError(f"read ref {branch}: {_message(exc)}", exc.status) from None
-        return str(data["object"]["sha"])
 
     def get_pull(self, number: int) -> PullRequest:
+        def go() -> PullRequest:
+            return _pull(self._repo.get_pull(number).raw_data)
+
         try:
-            return _pull(self._get(f"read PR #{number}", f"{self._api}/pulls/{number}"))
+            return cast(PullRequest, self._call(CallKind.READ, f"read PR #{number}", go))
         except GithubException as exc:
             raise ForgeError(f"read PR #{number}: {_message(exc)}", exc.status) from None
 
     def find_pull(self, head: str, base: str) -> PullRequest | None:
         owner = self.repo.split("/", 1)[0]
-        params = {"state": "open", "head": f"{owner}:{head}", "base": base, "per_page": 10}
-        data = self._get(f"find the PR for {head}", f"{self._api}/pulls", params)
+
+        def go() -> list[dict[str, Any]]:
+            pulls = self._repo.get_pulls(state="open", head=f"{owner}:{head}", base=base)
+            return [p.raw_data for p in pulls]
+
+        data = self._call(CallKind.READ, f"find the PR for {head}", go)
         found = [_pull(p) for p in data if p["head"]["ref"] == head]
         return min(found, key=lambda p: p.number) if found else None
 
-    def pull_files(self, number: int) -> tuple[PullFile, ...]:
-        out = []
-        for f in self._pages(f"list files of PR #{number}", f"{self._api}/pulls/{number}/files"):
-            status = f.get("status")
-            if status == "renamed":
-                out.append(PullFile(f["filename"], FileChange.ADDED, f.get("previous_filename")))
-                if f.get("previous_filename"):
-                    out.append(PullFile(f["previous_filename"], FileChange.DELETED))
-                continue
-            out.append(PullFile(f["filename"], _FILE_STATUS.get(status, FileChange.MODIFIED)))
-        return tuple(out)
-
     def reviews(self, number: int) -> tuple[Review, ...]:
+        def go() -> list[dict[str, Any]]:
+            return [r.raw_data for r in self._repo.get_pull(number).get_reviews()]
+
         out = []
-        for r in self._pages(
-            f"list reviews of PR #{number}", f"{self._api}/pulls/{number}/reviews"
-        ):
+        for r in self._call(CallKind.READ, f"list reviews of PR #{number}", go):
             if not r.get("user"):
                 continue
             try:
@@ -438,11 +482,93 @@ class GitHubForge:
             )
         return tuple(out)
 
-    def merge_base(self, base: str, head: str) -> str:
+    @property
+    def _repo(self) -> Any:
+        """pygithub's Repository, lazy: no request until an attribute is read."""
+        if self._repository is None:
+            self._repository = self.gh.get_repo(self.repo)
+        return self._repository
+
+    def compare_status(self, base: str, head: str) -> str:
+        def go() -> str:
+            return str(self._repo.compare(base, head).status)
+
+        try:
+            return cast(str, self._call(CallKind.READ, "compare base and head", go))
+        except GithubException as exc:
+            raise ForgeError(
+                f"compare {base[:12]}...{head[:12]}: {_message(exc)}", exc.status
+            ) from None
+
+    def commit(self, sha: str) -> GitCommit:
+        def go() -> GitCommit:
+            c = self._repo.get_git_commit(sha)
+            raw = c.raw_data
+            return GitCommit(
+                str(c.sha),
+                str(c.tree.sha),
+                tuple(str(p["sha"]) for p in raw.get("parents", [])),
+                str((raw.get("author") or {}).get("email") or ""),
+                str((raw.get("committer") or {}).get("email") or ""),
+                bool((raw.get("verification") or {}).get("verified")),
+            )
+
+        try:
+            return cast(GitCommit, self._call(CallKind.READ, f"read commit {sha[:12]}", go))
+        except GithubException as exc:
+            raise ForgeError(f"read commit {sha[:12]}: {_message(exc)}", exc.status) from None
+
+    def tree(self, sha: str, recursive: bool = False) -> tuple[tuple[TreeItem, ...], bool]:
+        def go() -> tuple[tuple[TreeItem, ...], bool]:
+            t = self._repo.get_git_tree(sha, recursive=recursive)
+            items = tuple(TreeItem(e.path, e.mode, e.type, e.sha) for e in t.tree)
+            return items, bool(t.raw_data.get("truncated"))
+
+        try:
+            return cast(
+                tuple[tuple[TreeItem, ...], bool],
+                self._call(CallKind.READ, f"read tree {sha[:12]}", go),
+            )
+        except GithubException as exc:
+            raise ForgeError(f"read tree {sha[:12]}: {_message(exc)}", exc.status) from None
+
+    def blob(self, sha: str) -> bytes:
+        def go() -> bytes:
+            b = self._repo.get_git_blob(sha)
+            if b.encoding != "base64":
+                return str(b.content).encode("utf-8")
+            return base64.b64decode(b.content or "")
+
+        try:
+            return cast(bytes, self._call(CallKind.READ, f"read blob {sha[:12]}", go))
+        except GithubException as exc:
+            raise ForgeError(f"read blob {sha[:12]}: {_message(exc)}", exc.status) from None
+
+    def commits_between(self, base: str, head: str) -> tuple[GitCommit, ...]:
+        # compare lists at most 250 commits per page; the expiry branch holds one or two
         data = self._get(
-            "compare base and head", f"{self._api}/compare/{base}...{head}", {"per_page": 1}
+            "list commits between", f"{self._api}/compare/{base}...{head}", {"per_page": 100}
         )
-        return str(data["merge_base_commit"]["sha"])
+        out = []
+        for c in data.get("commits", []):
+            raw = c.get("commit") or {}
+            out.append(
+                GitCommit(
+                    str(c["sha"]),
+                    str((raw.get("tree") or {}).get("sha") or ""),
+                    tuple(str(p["sha"]) for p in c.get("parents", [])),
+                    str((raw.get("author") or {}).get("email") or ""),
+                    str((raw.get("committer") or {}).get("email") or ""),
+                    bool((raw.get("verification") or {}).get("verified")),
+                )
+            )
+        if int(data.get("total_commits") or 0) != len(out):
+            raise JitError(
+                f"{base[:12]}...{head[:12]}: {data.get('total_commits')} commits, "
+                f"listed {len(out)}",
+                rule="github",
+            )
+        return tuple(out)
 
     def read_file(self, path: str, sha: str) -> bytes | None:
         try:
@@ -471,25 +597,36 @@ class GitHubForge:
             raise ForgeError(f"list team {org}/{slug}: {_message(exc)}", exc.status) from None
 
     def comments(self, number: int) -> tuple[Comment, ...]:
-        url = f"{self._api}/issues/{number}/comments"
+        def go() -> list[dict[str, Any]]:
+            return [c.raw_data for c in self._repo.get_pull(number).get_issue_comments()]
+
         return tuple(
             Comment(int(c["id"]), (c.get("user") or {}).get("login", ""), c.get("body") or "")
-            for c in self._pages(f"list comments of #{number}", url)
+            for c in self._call(CallKind.READ, f"list comments of #{number}", go)
         )
 
-    def settings(self, branch: str) -> Settings:
-        protection: Mapping[str, Any] | None
+    def _protection(self, branch: str) -> Mapping[str, Any] | None:
         try:
-            protection = self._get(
-                "read branch protection", f"{self._api}/branches/{_q(branch)}/protection"
+            return cast(
+                Mapping[str, Any],
+                self._get(
+                    "read branch protection", f"{self._api}/branches/{_q(branch)}/protection"
+                ),
             )
         except GithubException as exc:
             if exc.status != 404:
                 raise ForgeError(f"read branch protection: {_message(exc)}", exc.status) from None
-            protection = None
+            return None
+
+    def settings(self, branch: str, expire_branch: str = "jit/expire") -> Settings:
+        protection = self._protection(branch)
+        expire_protection = self._protection(expire_branch)
         try:
             rules = list(
                 self._pages("read branch rules", f"{self._api}/rules/branches/{_q(branch)}")
+            )
+            expire_rules = list(
+                self._pages("read branch rules", f"{self._api}/rules/branches/{_q(expire_branch)}")
             )
             rulesets = []
             for summary in self._pages("list rulesets", f"{self._api}/rulesets"):
@@ -501,13 +638,27 @@ class GitHubForge:
                     rulesets.append(summary)
         except GithubException as exc:
             raise ForgeError(f"read rulesets: {_message(exc)}", exc.status) from None
+        found: tuple[str | None, str | None] = (None, None)
         for path in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"):
             text = self.read_file(path, branch)
             if text is not None:
-                return Settings(branch, protection, rules, rulesets, path, text.decode("utf-8"))
-        return Settings(branch, protection, rules, rulesets)
+                found = (path, text.decode("utf-8"))
+                break
+        repo = self._call(CallKind.READ, "read the repository", lambda: self._repo.raw_data)
+        rebase = repo.get("allow_rebase_merge")
+        return Settings(
+            branch, protection, rules, rulesets, found[0], found[1], expire_protection,
+            expire_rules, None if rebase is None else bool(rebase),
+        )  # fmt: skip
 
     # --- writes ----------------------------------------------------------------------------
+
+    def _typed(self, kind: CallKind, what: str, fn: Callable[[], Any]) -> Any:
+        """A typed pygithub write, with our retries and our error."""
+        try:
+            return self._call(kind, what, fn)
+        except GithubException as exc:
+            raise ForgeError(f"{what}: {_message(exc)}", exc.status) from None
 
     def _write(self, kind: CallKind, what: str, verb: str, url: str, body: Any = None) -> Any:
         try:
@@ -516,16 +667,19 @@ class GitHubForge:
             raise ForgeError(f"{what}: {_message(exc)}", exc.status) from None
 
     def set_status(self, sha: str, state: str, description: str, context: str) -> None:
-        body = {"state": state, "description": _clip(description, 140), "context": context}
-        self._write(
-            CallKind.IDEMPOTENT, "set the status", "POST", f"{self._api}/statuses/{sha}", body
-        )
+        def go() -> None:
+            self._repo.get_commit(sha).create_status(
+                state, description=_clip(description, 140), context=context
+            )
+
+        self._typed(CallKind.IDEMPOTENT, "set the status", go)
 
     def create_comment(self, number: int, body: str) -> None:
-        self._write(
-            CallKind.UNSAFE, "comment", "POST", f"{self._api}/issues/{number}/comments",
-            {"body": body},
-        )  # fmt: skip
+        self._typed(
+            CallKind.UNSAFE,
+            "comment",
+            lambda: self._repo.get_pull(number).create_issue_comment(body),
+        )
 
     def add_labels(self, number: int, labels: Sequence[str]) -> None:
         self._write(
@@ -540,11 +694,12 @@ class GitHubForge:
         )  # fmt: skip
 
     def create_pull(self, head: str, base: str, title: str, body: str) -> PullRequest:
-        data = self._write(
-            CallKind.UNSAFE, "open the pull request", "POST", f"{self._api}/pulls",
-            {"title": title, "head": head, "base": base, "body": body},
-        )  # fmt: skip
-        return _pull(data)
+        def go() -> PullRequest:
+            return _pull(
+                self._repo.create_pull(base=base, head=head, title=title, body=body).raw_data
+            )
+
+        return cast(PullRequest, self._typed(CallKind.UNSAFE, "open the pull request", go))
 
     def update_pull(
         self,
@@ -557,25 +712,22 @@ class GitHubForge:
         patch = {
             k: v for k, v in (("title", title), ("body", body), ("state", state)) if v is not None
         }
-        self._write(
-            CallKind.IDEMPOTENT, f"update PR #{number}", "PATCH", f"{self._api}/pulls/{number}",
-            patch,
-        )  # fmt: skip
+        self._typed(
+            CallKind.IDEMPOTENT,
+            f"update PR #{number}",
+            lambda: self._repo.get_pull(number).edit(**patch),
+        )
 
     def merge(
         self, number: int, *, sha: str, title: str, message: str, method: str = "squash"
     ) -> MergeResult:
-        body = {
-            "merge_method": method,
-            "sha": sha,
-            "commit_title": title,
-            "commit_message": message,
-        }
+        def go() -> Any:
+            return self._repo.get_pull(number).merge(
+                commit_message=message, commit_title=title, merge_method=method, sha=sha
+            )
+
         try:
-            data = self._request(
-                CallKind.UNSAFE, f"merge PR #{number}", "PUT",
-                f"{self._api}/pulls/{number}/merge", None, body,
-            )[1]  # fmt: skip
+            data = self._call(CallKind.UNSAFE, f"merge PR #{number}", go).raw_data
         except Uncertain as exc:
             return MergeResult(MergeOutcome.UNKNOWN, None, str(exc.cause))
         except GithubException as exc:
@@ -621,17 +773,18 @@ class GitHubForge:
         )
 
     def create_ref(self, branch: str, sha: str) -> None:
-        self._write(
-            CallKind.UNSAFE, f"create branch {branch}", "POST", f"{self._api}/git/refs",
-            {"ref": f"refs/heads/{branch}", "sha": sha},
+        self._typed(
+            CallKind.UNSAFE, f"create branch {branch}",
+            lambda: self._repo.create_git_ref(f"refs/heads/{branch}", sha),
         )  # fmt: skip
 
-    def update_ref(self, branch: str, sha: str) -> None:
-        """Fast-forward only: GitHub refuses (422) when the branch moved elsewhere meanwhile,
-        which makes this a compare-and-swap when ``sha`` descends from the head we read."""
+    def update_ref(self, branch: str, sha: str, *, force: bool = False) -> None:
+        """Fast-forward only by default: GitHub refuses (422) when the branch moved elsewhere
+        meanwhile, which makes this a compare-and-swap when ``sha`` descends from the head we
+        read. ``force`` replaces the branch (the expiry run rebuilding it from the base)."""
         self._write(
             CallKind.IDEMPOTENT, f"update branch {branch}", "PATCH",
-            f"{self._api}/git/refs/heads/{_q(branch)}", {"sha": sha, "force": False},
+            f"{self._api}/git/refs/heads/{_q(branch)}", {"sha": sha, "force": force},
         )  # fmt: skip
 
 

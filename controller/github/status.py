@@ -8,21 +8,27 @@ missing) or failure (findings). How each change kind maps:
 - revocation / expiry: only lower privilege, so no approval: success (merged with --merge).
 - mixed (grant changes plus other files): the grant part is judged like a request (failure /
   pending / success), but jitctl never merges it: the other files need code-owner review (the
-  ruleset), and a person merges. Its success description says so.
-- none (no grant file changed): success "not a grant change", never merged by jitctl: catalog,
-  modules, workflows and code are guarded by code-owner review, not by jitctl.
+  ruleset), and a person merges.
+- none (no grant file changed): never merged by jitctl.
+
+A change that touches anything outside grants/ is never a bare success: it stays pending,
+naming the files, until a code owner of each (CODEOWNERS at the base tip) approved the judged
+head. A change that cannot be judged exactly as it would merge stays pending too.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from controller.core.model import ChangeKind
 from controller.core.policy import ApprovalOutcome, Decision
 from controller.core.times import format_rfc3339
 from controller.formats.markdown import md
+
+if TYPE_CHECKING:
+    from controller.github.snapshot import OwnerReview
 
 MARKER = "<!-- jitctl -->"
 
@@ -45,18 +51,40 @@ def _short(text: str, limit: int = 140) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _names(paths: tuple[str, ...], limit: int = 3) -> str:
+    more = f" (+{len(paths) - limit} more)" if len(paths) > limit else ""
+    return ", ".join(paths[:limit]) + more
+
+
 def verdict(
-    decision: Decision, approval: ApprovalOutcome | None, *, draft: bool = False
+    decision: Decision,
+    approval: ApprovalOutcome | None,
+    *,
+    draft: bool = False,
+    owners: OwnerReview | None = None,
+    refusal: str | None = None,
 ) -> Verdict:
+    if refusal is not None:
+        return Verdict(StatusState.PENDING, _short(f"[change.inexact] {refusal}"), False)
     if not decision.ok:
         first = decision.errors[0]
         more = f" (+{len(decision.errors) - 1} more)" if len(decision.errors) > 1 else ""
         return Verdict(StatusState.FAILURE, _short(f"[{first.rule}] {first.message}{more}"), False)
     kind = decision.kind
+    others = decision.other_paths
+    owners_ok = owners is not None and owners.approved and owners.paths == others
+    if others and not owners_ok:
+        lacking = owners.missing if owners is not None and owners.missing else others
+        needs = f"needs code-owner approval on this commit for {_names(lacking)}"
+        if kind is ChangeKind.MIXED and approval is not None and not approval.satisfied:
+            needs += "; and " + "; ".join(approval.missing)
+        return Verdict(StatusState.PENDING, _short(needs), False)
     if kind is ChangeKind.NONE:
         return Verdict(
             StatusState.SUCCESS,
-            "not a grant change: code-owner review applies; jitctl will not merge it",
+            _short(f"not a grant change; code owners approved {_names(others)}; merge by hand")
+            if others
+            else "no change to judge",
             False,
         )
     if kind in (ChangeKind.REVOCATION, ChangeKind.EXPIRY):

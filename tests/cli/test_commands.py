@@ -359,15 +359,6 @@ def test_render_to_file(access_repo: Repo, tmp_path: Path) -> None:
     assert text == json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n"
 
 
-def test_render_refuses_invalid_and_writes_nothing(access_repo: Repo, tmp_path: Path) -> None:
-    access_repo.commit({"grants/a.hcl": grant_text(entitlement="gone")})
-    out_file = tmp_path / "out.json"
-    code, _, err = run(access_repo, "render", "--out", str(out_file))
-    assert code == 1
-    assert not out_file.exists()
-    assert "entitlement.unknown" in err
-
-
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
@@ -485,6 +476,79 @@ def test_render_text_in_pieces_is_the_one_piece_text() -> None:
         }
         whole = json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n"
         assert "".join(_render_text(doc)) == whole
+
+
+def test_check_refuses_a_gitlink_and_an_executable_under_grants(access_repo: Repo) -> None:
+    """Modes come from the tree: a submodule (gitlink) under grants/ is not skipped, and an
+    executable grant file is not a grant (rule "grant.mode")."""
+    repo = access_repo
+    repo.checkout("req", new=True, start="main")
+    main = repo.rev("main")
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{main},grants/vendor")
+    (repo.path / "grants/alice-x.hcl").write_text(grant_text())
+    (repo.path / "grants/alice-x.hcl").chmod(0o755)
+    repo.git("add", "grants/alice-x.hcl")
+    repo.git("commit", "-q", "-m", "entries")
+    code, data = check_json(repo)
+    assert code == 1
+    got = sorted((f["file"], f["rule"]) for f in data["findings"])
+    assert got == [("grants/alice-x.hcl", "grant.mode"), ("grants/vendor", "grant.mode")]
+    code, _, err = run(repo, "list")
+    assert code == 1 and "grants/vendor" in err
+
+
+def test_attack_5_check_judges_the_merge_onto_the_tip(access_repo: Repo) -> None:
+    """A branch's read-only extension of a grant id that the base revoked and reused for admin
+    is judged as what it merges: an admin extension (local check, real git merge)."""
+    repo = access_repo
+
+    def spaced(entitlement: str, expires_at: str) -> str:
+        return (
+            f'grant {{\n  entitlement = "{entitlement}"\n  principal   = "carol@example.com"\n'
+            f'  reason      = "INC-5"\n  expires_at  = "{expires_at}"\n}}\n'
+        )
+
+    repo.commit({"grants/carol-x.hcl": spaced("aws-prod-readonly", "2026-11-24T13:00:00Z")})
+    repo.checkout("req", new=True, start="main")
+    repo.commit({"grants/carol-x.hcl": spaced("aws-prod-readonly", "2026-11-24T20:00:00Z")})
+    repo.checkout("main")
+    repo.commit({"grants/carol-x.hcl": None}, "revoke")
+    repo.commit({"grants/carol-x.hcl": spaced("aws-prod-admin", "2026-11-24T13:00:00Z")}, "reuse")
+    code, data = check_json(repo, author="carol")
+    assert data["grants"] == [
+        {"path": "grants/carol-x.hcl", "id": "carol-x", "change": "extension"}
+    ]
+    assert {"from": ["@acme/security"], "count": 1} in data["approval_rules"]
+    assert code == 1 and "duration.exceeded" in {f["rule"] for f in data["findings"]}
+
+
+def test_a_head_that_does_not_merge_cleanly_is_not_judged(access_repo: Repo) -> None:
+    repo = access_repo
+    repo.commit({"grants/alice-x.hcl": grant_text(reason="one")})
+    repo.checkout("req", new=True, start="main")
+    repo.commit({"grants/alice-x.hcl": grant_text(reason="two")})
+    repo.checkout("main")
+    repo.commit({"grants/alice-x.hcl": grant_text(reason="three")})
+    code, data = check_json(repo)
+    assert code == 1
+    assert [f["rule"] for f in data["findings"]] == ["change.inexact"]
+
+
+def test_attack_6_one_bad_file_never_blocks_revocation(access_repo: Repo, tmp_path: Path) -> None:
+    """An invalid grant file on the default branch (a symlink, an unknown entitlement) is
+    reported and left out; the other grants are still rendered, so applies (revocations and
+    expiries included) go on; the exit code says it failed."""
+    repo = access_repo
+    repo.commit({"grants/a.hcl": grant_text(), "grants/b.hcl": grant_text(entitlement="gone")})
+    (repo.path / "grants/link.hcl").symlink_to("a.hcl")
+    repo.git("add", "grants/link.hcl")
+    repo.git("commit", "-q", "-m", "bad files")
+    out_file = tmp_path / "out.json"
+    code, _, err = run(repo, "render", "--out", str(out_file))
+    assert code == 1
+    assert list(json.loads(out_file.read_text())["grants"]) == ["a"]
+    assert "grant.symlink" in err and "entitlement.unknown" in err
+    assert "left out 2 invalid grant file(s)" in err
 
 
 @pytest.mark.parametrize(

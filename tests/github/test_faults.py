@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -141,7 +140,6 @@ def test_every_call_fails_once(name: str, kind: str, tmp_path: Path) -> None:
     assert len(calls) >= 5
     if kind == "merge_500_after_merge":
         calls = [c for c in calls if c[0] != "GET"]  # handled-then-500: meaningful for writes
-    started = time.monotonic()
     for i, (method, path) in enumerate(calls):
         with fresh(tmp_path / f"case-{i}") as w:
             arg = setup(w)
@@ -153,7 +151,6 @@ def test_every_call_fails_once(name: str, kind: str, tmp_path: Path) -> None:
                 assert run(w, arg) == 0, f"no convergence after {kind} on {method} {path}"
             check(w, arg)
             assert not w.gh.emu.errors
-    assert time.monotonic() - started < 60
 
 
 def test_moved_head_at_merge_is_not_merged(tmp_path: Path) -> None:

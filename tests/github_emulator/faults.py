@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-FaultKind = Literal["5xx", "rate_limit", "timeout", "merge_500_after_merge", "move_head"]
+FaultKind = Literal["5xx", "rate_limit", "timeout", "merge_500_after_merge", "move_head", "push"]
 FAULT_KINDS: tuple[str, ...] = (
     "5xx",
     "rate_limit",
     "timeout",
     "merge_500_after_merge",
     "move_head",
+    "push",  # run the fault's ``action`` (e.g. a contributor's push), then handle the request
 )
 
 SECONDARY_RATE_LIMIT_MESSAGE = (
@@ -39,6 +41,7 @@ class Fault:
     retry_after: int = 60  # for rate_limit
     hold: float = 1.5  # for timeout: seconds to hold before dropping the connection
     fired: int = 0
+    action: Callable[[], object] | None = None  # for push
 
 
 @dataclass

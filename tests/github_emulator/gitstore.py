@@ -54,6 +54,7 @@ class FileChange:
     additions: int
     deletions: int
     patch: str
+    previous_filename: str | None = None
 
 
 class GitStore:
@@ -193,21 +194,36 @@ class GitStore:
             args.append(f"^{exclude}")
         return self.git(*args).split()
 
-    def diff_files(self, base: str, head: str) -> list[FileChange]:
-        raw = self.git("diff-tree", "-r", "--no-renames", "-z", base, head).split("\x00")
-        numstat = self.git("diff-tree", "-r", "--no-renames", "--numstat", "-z", base, head)
+    def diff_files(self, base: str, head: str, renames: bool = False) -> list[FileChange]:
+        """The changed files, in path order; with ``renames`` (like a PR's file list) renamed
+        and copied files are reported as such, with their previous name."""
+        detect = ["-M", "-C"] if renames else ["--no-renames"]
+        raw = self.git("diff-tree", "-r", *detect, "-z", base, head).split("\x00")
+        numstat = self.git("diff-tree", "-r", *detect, "--numstat", "-z", base, head)
         counts: dict[str, tuple[int, int]] = {}
-        for rec in numstat.split("\x00"):
-            if rec.strip():
-                add, dele, name = rec.split("\t", 2)
-                counts[name] = (int(add) if add != "-" else 0, int(dele) if dele != "-" else 0)
+        recs = iter(numstat.split("\x00"))
+        for rec in recs:
+            if not rec.strip():
+                continue
+            add, dele, name = rec.split("\t", 2)
+            if not name:  # a rename: the old and the new name follow
+                next(recs)
+                name = next(recs)
+            counts[name] = (int(add) if add != "-" else 0, int(dele) if dele != "-" else 0)
+        # every patch from one git process (one per file costs seconds for thousands of files)
+        whole = self.git("diff", "--no-color", "--no-ext-diff", *detect, base, head)
+        patches = ["diff --git " + p for p in ("\n" + whole).split("\ndiff --git ")[1:]]
         changes = []
         it = iter(r for r in raw if r)
-        for meta in it:
+        for i, meta in enumerate(it):
+            letter = meta.lstrip(":").split()[4]
+            old_sha, new_sha = meta.lstrip(":").split()[2:4]
+            previous = next(it) if letter[0] in "RC" else None
             name = next(it)
-            _, _, old_sha, new_sha, letter = meta.lstrip(":").split()
-            status = {"A": "added", "D": "removed"}.get(letter, "modified")
-            patch = self.git("diff", "--no-color", "--no-ext-diff", base, head, "--", name)
+            status = {"A": "added", "D": "removed", "R": "renamed", "C": "copied"}.get(
+                letter[0], "modified"
+            )
+            patch = patches[i] if i < len(patches) else ""
             hunks = patch.split("\n@@", 1)
             adds, dels = counts.get(name, (0, 0))
             changes.append(
@@ -218,6 +234,7 @@ class GitStore:
                     additions=adds,
                     deletions=dels,
                     patch="@@" + hunks[1] if len(hunks) == 2 else "",
+                    previous_filename=previous,
                 )
             )
         return changes

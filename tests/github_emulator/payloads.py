@@ -207,9 +207,9 @@ class Shapes:
                 "triage": perm in ("write", "admin"),
                 "pull": True,
             },
-            "allow_rebase_merge": True,
-            "allow_squash_merge": True,
-            "allow_merge_commit": True,
+            "allow_rebase_merge": self.state.allow_rebase_merge,
+            "allow_squash_merge": self.state.allow_squash_merge,
+            "allow_merge_commit": self.state.allow_merge_commit,
             "allow_auto_merge": False,
             "delete_branch_on_merge": False,
             "allow_forking": False,
@@ -296,6 +296,8 @@ class Shapes:
         }
         if change.patch:
             entry["patch"] = change.patch
+        if change.previous_filename:
+            entry["previous_filename"] = change.previous_filename
         return entry
 
     def ref(self, name: str, sha: str) -> JSON:
@@ -394,7 +396,7 @@ class Shapes:
         if full:
             base = self.git.merge_base(pr.base_sha, pr.head_sha) if pr.state == "open" else None
             commits = self.git.rev_list(base or pr.base_sha, pr.head_sha)
-            files = self.git.diff_files(base or pr.base_sha, pr.head_sha)
+            files = self.git.diff_files(base or pr.base_sha, pr.head_sha, renames=True)
             body |= {
                 "merged": pr.merged_at is not None,
                 "mergeable": mergeable,

@@ -7,6 +7,7 @@ import re
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -240,12 +241,15 @@ class GitHubEmulator:
         status: int = 502,
         retry_after: int = 60,
         hold: float = 1.5,
+        action: Callable[[], object] | None = None,
     ) -> Fault:
         """Make the next ``times`` requests matching ``method`` ("*": any) and ``path_regex``
-        fail with ``kind``: 5xx | rate_limit | timeout | merge_500_after_merge | move_head."""
+        fail with ``kind``: 5xx | rate_limit | timeout | merge_500_after_merge | move_head |
+        push (run ``action`` first, then answer normally)."""
         fault = Fault(
-            method.upper(), re.compile(path_regex), kind, times, status, retry_after, hold
-        )
+            method.upper(), re.compile(path_regex), kind, times, status, retry_after, hold,
+            action=action,
+        )  # fmt: skip
         return self.faults.add(fault)
 
     def move_head(self, number: int) -> str:
@@ -344,6 +348,9 @@ class GitHubEmulator:
                 },
                 {"Retry-After": str(fault.retry_after)},
             )
+        if fault.kind == "push" and fault.action is not None:
+            with self.lock:
+                fault.action()
         if fault.kind == "move_head":
             m = re.search(r"/pulls/(\d+)", path)
             if m and int(m.group(1)) in self.state.pulls:

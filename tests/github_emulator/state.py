@@ -100,6 +100,7 @@ class PullRequest:
     # what the API reports as base.sha: like GitHub, the base tip when the PR was opened or its
     # head last moved, NOT kept up to date when only the base branch moves
     reported_base_sha: str = ""
+    test_merge_key: tuple[str, str] | None = None  # (base, head) of the test merge commit
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,10 @@ class RepoState:
     protections: dict[str, dict[str, object]] = field(default_factory=dict)  # branch -> body
     rulesets: list[dict[str, object]] = field(default_factory=list)
     next_issue_number: int = 1
+    # merge methods the repository allows (GitHub's defaults for a new repository: all three)
+    allow_merge_commit: bool = True
+    allow_squash_merge: bool = True
+    allow_rebase_merge: bool = True
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
     def new_id(self) -> int:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,15 +164,90 @@ def test_composite_action_installs_from_its_own_path() -> None:
 
 
 def test_codeowners() -> None:
-    lines = [
-        line.split()
-        for line in (ROOT / ".github" / "CODEOWNERS").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    owners = {parts[0]: parts[1:] for parts in lines}
-    for path in ("/catalog.yaml", "/modules/", "/.github/", "/controller/", "/action.yml"):
-        assert owners.get(path) == ["@acme/platform"], path
-    assert owners.get("/grants/") == [], "grants/ is owned by no one (the jitctl status decides)"
+    """Every path but grants/ has the platform team as its owner (a catch-all first); grants/
+    is left to the jitctl status."""
+    from controller.github.doctor import owners_of, parse_codeowners
+
+    entries = parse_codeowners((ROOT / ".github" / "CODEOWNERS").read_text())
+    assert entries[0] == ("*", ("@acme/platform",)), "CODEOWNERS starts with a catch-all"
+    for path in ("catalog.yaml", "modules/x/main.tf", ".github/workflows/a.yml", "controller/a.py",
+                 "action.yml", "shlex.py", "setup.py", "venv/__init__.py", "pip/__init__.py",
+                 "docs/x.md", "terraform/main.tf"):  # fmt: skip
+        assert owners_of(entries, path) == ("@acme/platform",), path
+    assert owners_of(entries, "grants/alice-x.hcl") == ()
+
+
+PYTHON_CALL = re.compile(
+    r"""(?:^|[\s;&|(!])("?[^\s"']*?(?<![\w-])(?:python3?|pip3?)"?)(?=[\s]|$)"""
+)
+
+
+def _unisolated(script: str) -> list[str]:
+    """The python/pip invocations in a shell script that are not isolated: a python without -I
+    (or -P) right after it, or pip run directly instead of `python -I -m pip`."""
+    bad = []
+    for raw in script.splitlines():
+        line = raw.split("#", 1)[0] if raw.lstrip().startswith("#") else raw
+        if line.lstrip().startswith(("echo ", 'echo "')):
+            continue
+        for m in PYTHON_CALL.finditer(line):
+            word = m.group(1).strip('"').rsplit("/", 1)[-1]
+            rest = line[m.end() :].split()
+            if word.startswith("pip"):
+                if not line[: m.start(1)].rstrip().endswith("-m"):
+                    bad.append(raw.strip())  # pip run directly, not as `python -I -m pip`
+            elif not rest or rest[0] not in ("-I", "-P"):
+                bad.append(raw.strip())
+    return bad
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, *ACTIONS], ids=lambda p: p.name)
+def test_every_python_run_is_isolated(path: Path) -> None:
+    """Credentials never meet PR-writable code: no step imports from its working directory
+    (python -I), and pip runs only as `python -I -m pip` (docs/security.md)."""
+    for step in _steps(_load(path)):
+        assert not _unisolated(step.get("run", "")), step.get("name")
+
+
+def test_the_isolation_rule_finds_unisolated_runs() -> None:
+    assert _unisolated("python3 -m venv x") == ["python3 -m venv x"]
+    assert _unisolated('"${v}/bin/python" -c "import shlex"')
+    assert _unisolated("pip install .") == ["pip install ."]
+    assert _unisolated('x | python3 -c "1"')
+    assert not _unisolated('"$(dirname "${J}")/python" -I -c "1"')
+    assert not _unisolated('"${venv}/bin/python" -I -m pip install x')
+    assert not _unisolated("python3 -I .github/scripts/plan_summary.py markdown a")
+    assert not _unisolated("  python-version: 3.12")
+
+
+def test_attack_1_a_root_file_is_not_imported_by_the_action(tmp_path: Path) -> None:
+    """Runs the action's own "Run jitctl" script, as the runner would, in a checkout whose root
+    holds a shlex.py: the file must never be imported (it would run with the job's
+    credentials)."""
+    doc = _load(ROOT / "action.yml")
+    step = next(s for s in doc["runs"]["steps"] if s.get("id") == "run")
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    marker = tmp_path / "imported"
+    (checkout / "shlex.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran with the job credentials')\nraise SystemExit(42)\n"
+    )
+    jitctl = Path(sys.executable).parent / "jitctl"
+    output = tmp_path / "github_output"
+    env = {
+        "PATH": os.environ["PATH"],
+        "JITCTL": str(jitctl),
+        "JITCTL_ARGS": "--version",
+        "FAIL_ON_ERROR": "true",
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_OUTPUT": str(output),
+    }
+    result = subprocess.run(
+        ["bash", "-c", step["run"]], cwd=checkout, env=env, capture_output=True, text=True
+    )
+    assert not marker.exists(), "the checkout's shlex.py was imported"
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "jitctl" in result.stdout and "exit-code=0" in output.read_text()
 
 
 def test_ruleset() -> None:

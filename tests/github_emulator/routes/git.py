@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import posixpath
 from typing import Any
 
 from ..gitstore import ZERO_SHA, GitError, Signature
@@ -371,6 +372,20 @@ def contents(ctx: Ctx, path: str) -> Response:
                 for e in items
             ],
         )
+    if entry.type == "commit":  # a submodule (gitlink): described, no content
+        body = content_item(ctx, path, entry.sha, "commit", 0, ref)
+        return Response(200, body | {"submodule_git_url": f"{ctx.emu.html_base}/unknown.git"})
+    if entry.mode == "120000":
+        # like GitHub: a symlink to a file in the repository answers with the TARGET's content
+        target = posixpath.normpath(
+            posixpath.join(posixpath.dirname(path), ctx.emu.git.blob(entry.sha).decode())
+        )
+        found = None if target.startswith("..") else ctx.emu.git.entry_at(sha, target)
+        if found is not None and found.type == "blob" and found.mode != "120000":
+            entry, path = found, target
+        else:
+            body = content_item(ctx, path, entry.sha, "blob", entry.size, ref)
+            return Response(200, body | {"type": "symlink", "target": target})
     data = ctx.emu.git.blob(entry.sha)
     body = content_item(ctx, path, entry.sha, "blob", len(data), ref)
     body["content"] = base64.encodebytes(data).decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +11,6 @@ from ..payloads import organization
 from ..routing import ApiError, Ctx, Response, not_found
 from ..state import App
 from . import ROUTER
-from .common import resolve
 
 route = ROUTER.add
 
@@ -243,10 +243,31 @@ def get_ruleset(ctx: Ctx) -> Response:
     raise not_found()
 
 
+def targets(ctx: Ctx, ruleset: dict[str, Any], branch: str) -> bool:
+    """Whether a ruleset's ref_name condition covers ``branch`` (~DEFAULT_BRANCH, ~ALL,
+    refs/heads/<glob>; exclude wins)."""
+    cond = (ruleset.get("conditions") or {}).get("ref_name") or {
+        "include": ["~DEFAULT_BRANCH"],
+        "exclude": [],
+    }
+
+    def hit(pattern: str) -> bool:
+        if pattern == "~ALL":
+            return True
+        if pattern == "~DEFAULT_BRANCH":
+            return branch == ctx.emu.state.default_branch
+        return fnmatch.fnmatchcase(f"refs/heads/{branch}", pattern)
+
+    return any(hit(p) for p in cond.get("include", [])) and not any(
+        hit(p) for p in cond.get("exclude", [])
+    )
+
+
 @route("GET", "/repos/{owner}/{repo}/rules/branches/{branch}")
 def branch_rules(ctx: Ctx) -> Response:
+    """The rules that apply to a branch (GitHub answers for a branch that does not exist yet)."""
     check_repo(ctx)
-    resolve(ctx.emu, ctx.params["branch"])
+    branch = ctx.params["branch"]
     rules = [
         rule
         | {
@@ -255,7 +276,7 @@ def branch_rules(ctx: Ctx) -> Response:
             "ruleset_id": r["id"],
         }
         for r in ctx.emu.state.rulesets
-        if r.get("enforcement", "active") == "active"
+        if r.get("enforcement", "active") == "active" and targets(ctx, r, branch)
         for rule in r.get("rules", [])
     ]
     return ctx.paginate(rules)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from typing import Any
 
 from ..gitstore import Signature
@@ -9,10 +10,11 @@ from ..routing import ApiError, Ctx, Response, not_found
 from ..server import GitHubEmulator
 from ..state import PullRequest, Review
 from . import ROUTER
-from .common import get_pull, latest_statuses, mergeability, refresh
+from .common import get_pull, latest_statuses, mergeability, refresh, review_rules
 from .meta import check_repo
 
 route = ROUTER.add
+MAX_PULL_FILES = 3000  # GitHub's list of a pull request's files stops here
 
 
 def pull_body(emu: GitHubEmulator, pr: PullRequest, full: bool = True) -> dict[str, Any]:
@@ -187,7 +189,9 @@ def pull_files(ctx: Ctx) -> Response:
     check_repo(ctx)
     pr = get_pull(ctx)
     base, head = pr_range(ctx.emu, pr)
-    files = ctx.emu.git.diff_files(base, head)
+    # like GitHub: renames and copies detected, and at most 3,000 files listed (the PR's
+    # changed_files still counts them all)
+    files = ctx.emu.git.diff_files(base, head, renames=True)[:MAX_PULL_FILES]
     return ctx.paginate([ctx.emu.shapes.diff_entry(f, head) for f in files])
 
 
@@ -221,18 +225,94 @@ def approvals_on_head(emu: GitHubEmulator, pr: PullRequest) -> int:
 
 
 def check_protection(emu: GitHubEmulator, pr: PullRequest) -> None:
-    protection: dict[str, Any] = emu.state.protections.get(pr.base_ref) or {}
-    checks = protection.get("required_status_checks") or {}
+    rules = review_rules(emu, pr.base_ref)
     ok = {s.context for s in latest_statuses(emu, pr.head_sha) if s.state == "success"}
-    for context in checks.get("contexts", []):
+    for context in rules["contexts"]:
         if context not in ok:
             raise ApiError(405, f'Required status check "{context}" is expected.')
-    reviews = protection.get("required_pull_request_reviews") or {}
-    need = int(reviews.get("required_approving_review_count", 0))
+    if rules.get("strict") and not emu.git.is_ancestor(pr.base_sha, pr.head_sha):
+        raise ApiError(405, "Head branch is out of date. Review and try the merge again.")
+    need = rules["required_approving_review_count"]
     if approvals_on_head(emu, pr) < need:
         raise ApiError(
             405, f"At least {need} approving review is required by reviewers with write access."
         )
+    if rules.get("require_code_owner_review"):
+        missing = unowned_approval(emu, pr)
+        if missing:
+            raise ApiError(405, f"Waiting on code owner review from {', '.join(sorted(missing))}.")
+
+
+def codeowners(emu: GitHubEmulator, sha: str) -> list[tuple[str, list[str]]]:
+    for path in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"):
+        entry = emu.git.entry_at(sha, path)
+        if entry is not None and entry.type == "blob":
+            lines = emu.git.blob(entry.sha).decode(errors="replace").splitlines()
+            out = []
+            for raw in lines:
+                line = raw.split("#", 1)[0].split()
+                if line:
+                    out.append((line[0], line[1:]))
+            return out
+    return []
+
+
+def owners_match(pattern: str, path: str) -> bool:
+    """CODEOWNERS matching (gitignore-like): anchored with a leading or inner slash, a trailing
+    slash (or /**) for everything under a directory, * within a name."""
+    anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
+    pat = pattern.lstrip("/")
+    if pat in ("*", "**"):
+        return True
+    directory = pat.endswith("/") or pat.endswith("/**")
+    pat = pat.removesuffix("/**").rstrip("/")
+    n = pat.count("/") + 1
+    names = [path] if anchored else [path.split("/", i)[-1] for i in range(path.count("/") + 1)]
+    for name in names:
+        parts = name.split("/")
+        under = len(parts) > n and fnmatch.fnmatchcase("/".join(parts[:n]), pat)
+        if under or (not directory and fnmatch.fnmatchcase(name, pat)):
+            return True
+    return False
+
+
+def unowned_approval(emu: GitHubEmulator, pr: PullRequest) -> set[str]:
+    """The owners whose approval on the head is missing for some changed file."""
+    entries = codeowners(emu, pr.base_sha)
+    base = emu.git.merge_base(pr.base_sha, pr.head_sha) or pr.base_sha
+    approvers = {
+        r.user
+        for r in latest_reviews(emu, pr).values()
+        if r.state == "APPROVED" and r.commit_id == pr.head_sha
+    }
+    missing: set[str] = set()
+    for f in emu.git.diff_files(base, pr.head_sha):
+        owners: list[str] = []
+        for pattern, names in entries:
+            if owners_match(pattern, f.filename):
+                owners = names
+        if not owners:
+            continue
+        if not any(owner_approved(emu, o, approvers) for o in owners):
+            missing.update(owners)
+    return missing
+
+
+def owner_approved(emu: GitHubEmulator, owner: str, approvers: set[str]) -> bool:
+    name = owner.lstrip("@")
+    if "/" in name:
+        org, slug = name.split("/", 1)
+        team = emu.state.teams.get((org, slug))
+        return team is not None and bool(approvers & set(team.members))
+    return name in approvers
+
+
+def latest_reviews(emu: GitHubEmulator, pr: PullRequest) -> dict[str, Review]:
+    latest: dict[str, Review] = {}
+    for r in emu.state.reviews:
+        if r.pr_number == pr.number and r.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+            latest[r.user] = r
+    return latest
 
 
 @route("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge", write=True)
@@ -253,6 +333,13 @@ def merge_pull(ctx: Ctx) -> Response:
     method = ctx.json("merge_method", "merge")
     if method not in ("merge", "squash", "rebase"):
         raise ApiError(422, "Validation Failed", [{"field": "merge_method", "code": "invalid"}])
+    allowed = {
+        "merge": emu.state.allow_merge_commit,
+        "squash": emu.state.allow_squash_merge,
+        "rebase": emu.state.allow_rebase_merge,
+    }
+    if not allowed[method]:
+        raise ApiError(405, f"{method.title()} merges are not allowed on this repository.")
     new_sha = make_merge(ctx, pr, method)
     emu.git.update_ref(f"refs/heads/{pr.base_ref}", new_sha, pr.base_sha)
     now = emu.clock.tick()
