@@ -32,6 +32,7 @@ from controller.audit.lifecycles import CommitRecord, PathChange
 from controller.core.errors import JitError
 from controller.core.model import GRANTS_DIR, FileChange, Grant
 from controller.core.policy import is_grant_path
+from controller.core.times import MAX_TIME, MIN_TIME
 from controller.formats.grantfile import parse_grant_file
 from controller.git.repo import parse_cat_file_batch
 
@@ -94,7 +95,14 @@ def _text(b: bytes) -> str:
 
 
 def _when(epoch: str) -> datetime:
-    return datetime.fromtimestamp(int(epoch), UTC)
+    """A commit's time. git accepts any date (year 10000 included): a date outside the years
+    jitctl accepts is clamped to the nearest bound, so one odd commit cannot stop the audit."""
+    try:
+        value = int(epoch)
+    except ValueError:
+        return MIN_TIME
+    low, high = int(MIN_TIME.timestamp()), int(MAX_TIME.timestamp())
+    return datetime.fromtimestamp(min(max(value, low), high), UTC)
 
 
 def _record(fields: Sequence[str], changes: tuple[PathChange, ...] = ()) -> CommitRecord:

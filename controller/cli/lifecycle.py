@@ -26,6 +26,13 @@ from controller.cli.output import (
 from controller.core.times import format_rfc3339
 from controller.git import lifecycle as local_ops
 from controller.git.lifecycle import Proposal
+from controller.git.repo import GitRepo
+
+
+def _begin(repo: GitRepo, *, writes: bool = True) -> None:
+    note = local_ops.begin(repo, writes=writes)
+    if note:
+        click.echo(f"note: {note}", err=True)
 
 
 def _report_proposal(p: Proposal, fmt: str, verb: str) -> None:
@@ -95,6 +102,7 @@ def request(
     Example: jitctl request aws-prod-readonly --for 4h --reason "INC-1234" --as alice --local
     """
     with env.repo() as repo:
+        _begin(repo)
         ctx = _ctx(env, repo, default_branch)
         proposal = local_ops.request(
             ctx,
@@ -142,6 +150,7 @@ def extend(
     Example: jitctl extend alice-aws-prod-readonly-20261124t1200 --for 2h --as alice --local
     """
     with env.repo() as repo:
+        _begin(repo)
         ctx = _ctx(env, repo, default_branch)
         proposal = local_ops.extend(
             ctx, grant_id=grant_id, duration=duration, login=login, reason=reason, commit=local
@@ -181,6 +190,7 @@ def merge(
     _need_local(local, "merge")
     approvers = [a.strip() for a in approved_by.split(",") if a.strip()]
     with env.repo() as repo:
+        _begin(repo)
         result = local_ops.merge(
             _ctx(env, repo, default_branch), branch=branch, approvers=approvers, author=author
         )
@@ -260,6 +270,7 @@ def expire(
             )
         return
     with env.repo() as repo:
+        _begin(repo, writes=not dry_run)
         result = local_ops.expire(_ctx(env, repo, default_branch), dry_run=dry_run)
     removed = [
         {"id": g.id, "path": g.path, "expires_at": format_rfc3339(g.expires_at)}
@@ -312,6 +323,7 @@ def revoke(
     """
     _need_local(local, "revoke")
     with env.repo() as repo:
+        _begin(repo)
         grant, sha = local_ops.revoke(
             _ctx(env, repo, default_branch), grant_id=grant_id, login=login, reason=reason
         )
