@@ -20,6 +20,7 @@ from controller.cli.app import (
 from controller.cli.output import (
     atomic_write,
 )
+from controller.core.errors import JitError
 
 
 @main.command(name="audit")
@@ -77,6 +78,14 @@ def audit_(
     with env.repo() as repo:
         branch = ref or repo.default_branch()
         repo.rev(branch)
+        cut = repo.is_shallow()
+        if cut:
+            raise JitError(
+                f"{repo.path} is a shallow clone: the history behind {cut} commit(s) is "
+                "missing, so the audit cannot say who asked or approved; fetch it all "
+                "(git fetch --unshallow; actions/checkout: fetch-depth: 0)",
+                rule="git",
+            )
         records = read_history(repo.path, branch)
     report = build_report(
         replay(records),

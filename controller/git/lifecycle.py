@@ -9,6 +9,7 @@ was and a kill at any instant leaves it old, new, or completed by the next run.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -213,7 +214,7 @@ def request(
         return (
             grant_path(gid) in existing
             or ctx.repo.branch_exists(f"jit/request/{gid}")
-            or (ctx.repo.path / grant_path(gid)).exists()
+            or os.path.lexists(ctx.repo.path / grant_path(gid))
         )
 
     gid = new_grant_id(who, entitlement, start, taken)

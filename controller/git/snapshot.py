@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -48,7 +49,11 @@ def read_catalog(repo: GitRepo, ref: str, path: str | None = None) -> Catalog:
 def load_catalog_file(path: str) -> Catalog:
     """A catalog file on disk (``--catalog``, from a trusted checkout)."""
     try:
-        with open(path, "rb") as fh:
+        # O_NONBLOCK: a FIFO (or a device) named as the catalog must not hang the command
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise JitError(f"{path}: not a regular file", rule="io")
             data = fh.read(2 * 1024 * 1024)
     except OSError as exc:
         raise JitError(f"{path}: cannot read the catalog: {exc.strerror}", rule="io") from None
@@ -148,8 +153,10 @@ class _Cache:
         try:
             data = json.loads(self.file.read_text("utf-8"))
             if isinstance(data, dict) and data.get("format") == _CACHE_FORMAT:
-                self.entries = data.get("entries", {})
-        except (OSError, ValueError):
+                entries = data.get("entries", {})
+                # a cache of another shape (edited, truncated, another tool's) is no cache
+                self.entries = entries if isinstance(entries, dict) else {}
+        except (OSError, ValueError, RecursionError):
             self.entries = {}
 
     @staticmethod
@@ -162,7 +169,7 @@ class _Cache:
             return None
         try:
             return _decode(e.path, raw)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
 
     def put(self, e: Entry, gf: GrantFile) -> None:
