@@ -200,9 +200,10 @@ def _ensure_clean(repo: GitRepo, branch: str, changes: Sequence[_Change]) -> Non
 
 
 def _tracked(repo: GitRepo, changes: Sequence[_Change]) -> set[str]:
-    if not changes:
+    written = [c.path for c in changes if c.mode]
+    if not written:
         return set()
-    out = repo.git("ls-files", "-z", "--", *[f":(literal){c.path}" for c in changes])
+    out = repo.git("ls-files", "-z", "--", *[f":(literal){p}" for p in written])
     return {p for p in out.split("\0") if p}
 
 
