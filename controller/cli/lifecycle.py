@@ -219,6 +219,8 @@ def merge(
                 click.echo(f"approval by {who} does not count: {why}", err=not result.merged)
         if result.merged and result.commit:
             click.echo(f"merged {branch} ({result.decision.kind.value}) as {result.commit[:12]}")
+        elif result.merged:
+            click.echo(f"{branch} is already merged; nothing to do")
         else:
             click.echo(f"refused: {result.refusal}; nothing changed", err=True)
     sys.exit(0 if result.merged else 1)

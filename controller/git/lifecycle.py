@@ -361,6 +361,9 @@ def merge(
     if not decision.ok:
         return refused("the change breaks policy")
     if decision.kind is ChangeKind.NONE:
+        if head_sha != base_sha and repo.is_ancestor(head_sha, base_sha):
+            # merged already (e.g. by a run that was interrupted and then completed): done
+            return MergeResult(decision, None, requester, True, None, None)
         return refused("the branch changes no grant; jitctl merges grant changes only")
     if decision.kind is ChangeKind.MIXED:
         return refused(

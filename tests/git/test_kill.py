@@ -222,6 +222,39 @@ def test_kill_at_random_instants(template: tuple[Path, str, str, float], scratch
     print(f"random kills at {[round(d, 2) for d in delays]} s of {took:.2f} s: {outcomes}")
 
 
+@pytest.mark.parametrize(("on", "when"), [("update-ref", "after"), ("--refresh", "after")])
+def test_kill_a_merge_that_adds_a_file(tmp_path: Path, on: str, when: str) -> None:
+    """A merge writes a new grant file into the work tree: killed after the branch moved, the
+    re-run puts the file in place, and says the branch is merged."""
+    repo = new_access_repo(tmp_path)
+    base = [sys.executable, "-m", "controller", "--repo", str(repo.path), "--now", NOW]
+    made = subprocess.run(
+        [*base, "request", "aws-prod-readonly", "--for", "2h", "--reason", "INC-3", "--as",
+         "alice", "--local"],
+        env=_env(), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    branch = "jit/request/alice-aws-prod-readonly-20261124t1200"
+    merge = [*base, "merge", branch, "--local", "--approved-by", "carol"]
+    old = repo.rev("main")
+    env = _env(_wrapper_dir(tmp_path), JITCTL_TEST_KILL_ON=on, JITCTL_TEST_KILL_WHEN=when)
+    killed = subprocess.run(merge, env=env, capture_output=True, text=True, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    new = repo.rev("main")
+    assert _check_after_kill(repo.path, old, new) == "new"
+    again = subprocess.run(merge, env=_env(), capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    assert "completed an interrupted jitctl run" in again.stderr
+    assert "already merged" in again.stdout
+    assert repo.rev("main") == new
+    assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
+    path = "grants/alice-aws-prod-readonly-20261124t1200.hcl"
+    committed = subprocess.run(
+        ["git", "cat-file", "blob", f"main:{path}"], cwd=repo.path, capture_output=True, check=True
+    ).stdout
+    assert (repo.path / path).read_bytes() == committed
+
+
 # --- a fixed number of git processes per commit ----------------------------------------------
 
 
