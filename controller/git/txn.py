@@ -30,6 +30,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -412,8 +413,6 @@ def replace_file(repo: GitRepo, rel: str, expected: bytes, data: bytes) -> None:
     except OSError as exc:
         raise JitError(f"{rel}: {exc.strerror}", rule="io") from None
     if st is not None:
-        import stat
-
         if not stat.S_ISREG(st.st_mode):
             raise JitError(
                 f"{rel}: not a regular file in the work tree; nothing written", rule="io"
