@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -506,3 +507,33 @@ def test_demo_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "not empty" in result.stderr
+
+
+def test_request_on_the_clock_writes_whole_seconds_and_a_utc_id(access_repo: Repo) -> None:
+    """Without --now, the clock's fraction of a second never reaches a grant file, and the id
+    is stamped in UTC whatever zone --starts-at is given in."""
+    result = CliRunner().invoke(
+        main,
+        [
+            "--repo", str(access_repo.path), "request", "aws-prod-readonly", "--for", "1h",
+            "--reason", "r", "--as", "alice", "--starts-at", "2099-01-01T09:30:00+05:00",
+            "--format", "json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["id"] == "alice-aws-prod-readonly-20990101t0430"
+    text = (access_repo.path / data["path"]).read_text()
+    assert 'starts_at   = "2099-01-01T04:30:00Z"' in text
+    assert 'expires_at  = "2099-01-01T05:30:00Z"' in text
+    result = CliRunner().invoke(
+        main,
+        [
+            "--repo", str(access_repo.path), "request", "gcp-prod-logs-viewer", "--for", "1h",
+            "--reason", "r", "--as", "alice", "--format", "json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = (access_repo.path / json.loads(result.stdout)["path"]).read_text()
+    [expires] = re.findall(r'expires_at  = "([^"]+)"', text)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", expires), expires
