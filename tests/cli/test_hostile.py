@@ -51,6 +51,7 @@ def jitctl(
         text=True,
         timeout=30,
         env=git_env(**(env or {})),
+        cwd=repo.parent,  # not the source tree: run what is installed, from elsewhere
         check=False,
     )
 
@@ -338,6 +339,11 @@ def fifo_in_grants_request(repo: Repo, tmp: Path) -> list[str]:
     return ["request", "aws-prod-readonly", "--for", "1h", "--reason", "x", "--as", "alice"]
 
 
+def fifo_check_file(repo: Repo, tmp: Path) -> list[str]:
+    os.mkfifo(repo.path / "grants" / "pipe.hcl")
+    return ["check", str(repo.path / "grants" / "pipe.hcl")]
+
+
 def prepare_fails_merge(repo: Repo, tmp: Path) -> list[str]:
     # the move is prepared (journal, lock) and then fails before the branch moves: undone
     branch = _request_branch(repo)
@@ -401,6 +407,7 @@ CASES = [
     Case("parse cache entries of the wrong shape", cache_wrong_entry, 0, "", unchanged=False),
     Case("unrelated histories: check", unrelated_check, 2, "share no history"),
     Case("unrelated histories: merge", unrelated_merge, 2, "share no history"),
+    Case("a FIFO under grants/: check FILE", fifo_check_file, 2, "not a regular file"),
     Case("preparing the move fails: merge", prepare_fails_merge, 2, "jitctl-index.new"),
     Case("a FIFO under grants/: expire", fifo_in_grants_expire, 0, "", unchanged=False),
     Case("a FIFO under grants/: request", fifo_in_grants_request, 0, "", unchanged=False),

@@ -55,6 +55,13 @@ def _wrapper_dir(root: Path) -> Path:
     return d
 
 
+def _run(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """jitctl in its own process, from outside the source tree (runs what is installed)."""
+    return subprocess.run(
+        cmd, env=env, capture_output=True, text=True, check=False, cwd=tempfile.gettempdir()
+    )
+
+
 def _env(bin_dir: Path | None = None, **extra: str) -> dict[str, str]:
     env = git_env(**extra)
     if bin_dir is not None:
@@ -124,13 +131,12 @@ def template(scratch: Path) -> tuple[Path, str, str, float]:
     repo.git("repack", "-adq")
     repo.git("prune")
     old = repo.rev("main")
-    subprocess.run(  # warm the parse cache in the template: each copy inherits it
-        [*_cmd(repo.path)[:-2], "list"], env=_env(), capture_output=True, check=True
-    )
+    warm = _run([*_cmd(repo.path)[:-2], "list"], _env())  # each copy inherits the cache
+    assert warm.returncode == 0, warm.stderr
     probe = root / "probe"
     _copy(repo.path, probe)
     start = time.monotonic()
-    done = subprocess.run(_cmd(probe), env=_env(), capture_output=True, text=True, check=False)
+    done = _run(_cmd(probe), _env())
     took = time.monotonic() - start
     assert done.returncode == 0, done.stderr
     new = _git(probe, "rev-parse", "main").stdout.strip()
@@ -189,10 +195,10 @@ def test_kill_around_a_git_command(
     work = scratch / f"work-{on}-{when}"
     _copy(src, work)
     env = _env(_wrapper_dir(tmp_path), JITCTL_TEST_KILL_ON=on, JITCTL_TEST_KILL_WHEN=when)
-    killed = subprocess.run(_cmd(work), env=env, capture_output=True, text=True, check=False)
+    killed = _run(_cmd(work), env)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     _check_after_kill(work, old, new)
-    again = subprocess.run(_cmd(work), env=_env(), capture_output=True, text=True, check=False)
+    again = _run(_cmd(work), _env())
     assert again.returncode == 0, again.stderr
     _check_converged(work, old, new)
     shutil.rmtree(work)
@@ -207,7 +213,11 @@ def test_kill_at_random_instants(template: tuple[Path, str, str, float], scratch
         work = scratch / f"random{n}"
         _copy(src, work)
         proc = subprocess.Popen(
-            _cmd(work), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            _cmd(work),
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=tempfile.gettempdir(),
         )
         try:
             proc.wait(timeout=delay)
@@ -215,7 +225,7 @@ def test_kill_at_random_instants(template: tuple[Path, str, str, float], scratch
             proc.send_signal(signal.SIGKILL)
             proc.wait()
         outcomes.append(_check_after_kill(work, old, new))
-        again = subprocess.run(_cmd(work), env=_env(), capture_output=True, text=True, check=False)
+        again = _run(_cmd(work), _env())
         assert again.returncode == 0, again.stderr
         _check_converged(work, old, new)
         shutil.rmtree(work)
@@ -228,21 +238,21 @@ def test_kill_a_merge_that_adds_a_file(tmp_path: Path, on: str, when: str) -> No
     re-run puts the file in place, and says the branch is merged."""
     repo = new_access_repo(tmp_path)
     base = [sys.executable, "-m", "controller", "--repo", str(repo.path), "--now", NOW]
-    made = subprocess.run(
+    made = _run(
         [*base, "request", "aws-prod-readonly", "--for", "2h", "--reason", "INC-3", "--as",
          "alice", "--local"],
-        env=_env(), capture_output=True, text=True, check=False,
+        _env(),
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     branch = "jit/request/alice-aws-prod-readonly-20261124t1200"
     merge = [*base, "merge", branch, "--local", "--approved-by", "carol"]
     old = repo.rev("main")
     env = _env(_wrapper_dir(tmp_path), JITCTL_TEST_KILL_ON=on, JITCTL_TEST_KILL_WHEN=when)
-    killed = subprocess.run(merge, env=env, capture_output=True, text=True, check=False)
+    killed = _run(merge, env)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     new = repo.rev("main")
     assert _check_after_kill(repo.path, old, new) == "new"
-    again = subprocess.run(merge, env=_env(), capture_output=True, text=True, check=False)
+    again = _run(merge, _env())
     assert again.returncode == 0, again.stderr
     assert "completed an interrupted jitctl run" in again.stderr
     assert "already merged" in again.stdout
@@ -263,7 +273,7 @@ def _count_git(tmp_path: Path, expired: int) -> list[str]:
     repo = _seed_repo(tmp_path / f"n{expired}", expired, live=1)
     log = tmp_path / f"git-{expired}.log"
     env = _env(_wrapper_dir(tmp_path), JITCTL_TEST_GIT_LOG=str(log))
-    done = subprocess.run(_cmd(repo.path), env=env, capture_output=True, text=True, check=False)
+    done = _run(_cmd(repo.path), env)
     assert done.returncode == 0, done.stderr
     assert f"removed grants/x{expired - 1:05d}.hcl" in done.stdout
     return [line.split()[0] for line in log.read_text().splitlines()]
