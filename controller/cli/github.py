@@ -9,6 +9,7 @@ GITHUB_REPOSITORY, GITHUB_API_URL, and JITCTL_APP_ID + JITCTL_APP_PRIVATE_KEY(_F
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,7 @@ def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
         r = run_approvals(forge, number, now=env.now, catalog_path=env.catalog_path, merge=merge)
     finally:
         forge.close()
+    _notify_approvals(env, r)
     v, a = r.verdict, r.approval
     if fmt == "json":
         out: dict[str, Any] = {
@@ -123,6 +125,44 @@ def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
             )
     wanted_merge = merge and v is not None and v.auto_merge
     sys.exit(0 if r.merged or (r.ok and not wanted_merge) else 1)
+
+
+def _notify_approvals(env: Any, r: Any) -> None:
+    """A merge tells approved + granted (or break-glass + granted); a stale PR, closed."""
+    from controller.cli.notifying import notify, trusted_catalog
+    from controller.notify.events import grant_event
+
+    if r.decision is None or not (r.merged or r.closed):
+        return
+    repository = os.environ.get("GITHUB_REPOSITORY", "")
+    author = r.author
+    events = []
+    for c in r.decision.changes:
+        g = c.after or c.before
+        if g is None:
+            continue
+
+        def ev(kind: str, actor: str, detail: str = "", g: Any = g) -> Any:
+            return grant_event(
+                kind, g, actor=actor, repository=repository, at=env.now, pr=r.number, detail=detail
+            )
+
+        if r.closed:
+            events.append(ev("closed", "jitctl", r.note))
+            continue
+        if c.after is None:
+            revoked = c.kind.value == "revocation"
+            events.append(ev("revoked", author) if revoked else ev("expired", "jitctl"))
+            continue
+        if r.review_by is not None:
+            events.append(
+                ev("break-glass", author or "", "merged WITHOUT approval; approve it before "
+                   + format_rfc3339(r.review_by))
+            )  # fmt: skip
+        for a in r.approval.approvers if r.approval else ():
+            events.append(ev("approved", a))
+        events.append(ev("granted", author or ""))
+    notify(trusted_catalog(env.catalog_path, env.repo_path), events)
 
 
 # --- doctor --------------------------------------------------------------------------------
@@ -182,6 +222,15 @@ def expire_github(
         )  # fmt: skip
     finally:
         forge.close()
+    if result.merged and not result.dry_run:
+        from controller.cli.notifying import notify, trusted_catalog
+        from controller.notify.events import events_of
+
+        events = events_of(
+            "expired", result.expired, actor="jitctl",
+            repository=os.environ.get("GITHUB_REPOSITORY", ""), at=now, pr=result.pr,
+        )  # fmt: skip
+        notify(trusted_catalog(catalog_path, str(repo.path)), events)
     report_expire(result, fmt)
 
 
@@ -247,9 +296,15 @@ def request_body(p: Proposal, requester: str) -> str:
 
 
 def open_request_pr(
-    repo: GitRepo, p: Proposal, *, base: str, remote: str, requester: str
+    repo: GitRepo,
+    p: Proposal,
+    *,
+    base: str,
+    remote: str,
+    requester: str,
+    labels: tuple[str, ...] = (),
 ) -> PullRequest:
-    """Push the request branch (real git) and open its pull request."""
+    """Push the request branch (real git) and open its pull request (with ``labels``)."""
     if p.branch is None or p.grant is None:
         raise JitError("nothing to open: the request was not committed", rule="usage")
     repo.git("push", "-q", remote, f"refs/heads/{p.branch}:refs/heads/{p.branch}")
@@ -260,13 +315,16 @@ def open_request_pr(
             f"{format_rfc3339(p.grant.expires_at)}"
         )
         try:
-            return forge.create_pull(p.branch, base, title, request_body(p, requester))
+            pr = forge.create_pull(p.branch, base, title, request_body(p, requester))
         except Uncertain:
             found = forge.find_pull(p.branch, base)
             if found is None:
                 raise JitError(
                     "GitHub did not answer; no PR found; run again", rule="github"
                 ) from None
-            return found
+            pr = found
+        if labels:
+            forge.add_labels(pr.number, labels)
+        return pr
     finally:
         forge.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from controller.core.errors import JitError
@@ -48,7 +48,7 @@ from controller.formats.trailers import (
     revocation_message,
     values,
 )
-from controller.git import txn
+from controller.git import breakglass, txn
 from controller.git.repo import GitRepo
 from controller.git.snapshot import gather_change, read_catalog, read_grant_files, related_grants
 
@@ -163,7 +163,13 @@ class Proposal:
 
 
 def _judge_new_text(
-    ctx: Ctx, catalog: Catalog, path: str, text: str, before: Grant | None, login: str
+    ctx: Ctx,
+    catalog: Catalog,
+    path: str,
+    text: str,
+    before: Grant | None,
+    login: str,
+    break_glass: bool = False,
 ) -> tuple[GrantFile, Decision]:
     gf = parse_grant_file(path, text.encode("utf-8"))
     change = FileChange.MODIFIED if before is not None else FileChange.ADDED
@@ -175,6 +181,7 @@ def _judge_new_text(
         author=login,
         now=ctx.now,
         related=related_grants(ctx.repo, ctx.branch, [gf]),
+        break_glass=break_glass,
     )
     return gf, check_change(cs)
 
@@ -190,10 +197,13 @@ def request(
     starts_at: datetime | None = None,
     ticket: str | None = None,
     commit: bool = False,
+    break_glass: bool = False,
 ) -> Proposal:
     """Write grants/<id>.hcl (work tree), or with ``commit`` a branch jit/request/<id>.
 
-    Judged by the catalog at the default branch first; refused proposals write nothing."""
+    Judged by the catalog at the default branch first; refused proposals write nothing.
+    ``break_glass`` marks the request commit (``Jit-Break-Glass: yes``): it then merges without
+    approval if the entitlement allows break-glass, and must be reviewed after the fact."""
     catalog = ctx.catalog()
     who = whoami(ctx.repo, catalog, login)
     if principal is None:
@@ -232,15 +242,19 @@ def request(
     except ValueError as exc:
         raise JitError(f"cannot write the grant: {exc}", rule="usage") from None
     path = grant_path(gid)
-    gf, decision = _judge_new_text(ctx, catalog, path, text, None, who)
+    gf, decision = _judge_new_text(ctx, catalog, path, text, None, who, break_glass)
     if not decision.ok or gf.grant is None:
         return Proposal(gf.grant, path, text, decision)
+    if break_glass and not commit:
+        raise JitError("a break-glass request is committed: add --local or --open-pr", rule="usage")
     if not commit:
         txn.write_new_file(ctx.repo, path, text.encode("utf-8"))
         return Proposal(gf.grant, path, text, decision)
     branch = f"jit/request/{gid}"
     grant = gf.grant
-    msg = _message(lambda: request_message(grant, who, ChangeKind.REQUEST).text())
+    msg = _message(
+        lambda: request_message(grant, who, ChangeKind.REQUEST, break_glass=break_glass).text()
+    )
     parent = ctx.repo.rev(ctx.branch)
     sha = ctx.repo.commit_tree(parent, {path: text.encode("utf-8")}, msg, env=ctx.env)
     ctx.repo.update_ref(f"refs/heads/{branch}", sha, None)
@@ -320,6 +334,7 @@ class MergeResult:
     merged: bool
     refusal: str | None = None
     commit: str | None = None
+    review_by: datetime | None = None  # break-glass: approve after the fact before this
 
 
 def requester_of(repo: GitRepo, base: str, branch: str) -> str | None:
@@ -354,7 +369,8 @@ def merge(
         now=ctx.now,
         catalog_path=ctx.catalog_path,
     )
-    decision = check_change(cs)
+    break_glass = breakglass.requested_on(repo, ctx.branch, branch)
+    decision = check_change(replace(cs, break_glass=break_glass))
 
     def refused(why: str, approval: ApprovalOutcome | None = None) -> MergeResult:
         return MergeResult(decision, approval, requester, False, why)
@@ -373,6 +389,9 @@ def merge(
         )
     approval = None
     counted: tuple[str, ...] = ()
+    review_by = None
+    if decision.break_glass:
+        review_by = breakglass.review_deadline(cs.catalog, decision, ctx.now)
     if decision.needs_approval:
         reviews = [
             Review(login=a, state=ReviewState.APPROVED, commit=head_sha, id=i)
@@ -392,10 +411,13 @@ def merge(
     tree = _merge_tree(repo, base_sha, head_sha)
     ids = [c.grant.id for c in decision.changes if c.grant is not None]
     kind = decision.kind
-    msg = _message(lambda: merge_message(branch, kind, ids, requester, counted).text())
+    bg = [(gid, review_by) for gid in ids] if review_by is not None else []
+    msg = _message(
+        lambda: merge_message(branch, kind, ids, requester, counted, break_glass=bg).text()
+    )
     sha = repo.commit_with_tree(tree, (base_sha, head_sha), msg, ctx.env)
     txn.advance(repo, ctx.branch, base_sha, sha)
-    return MergeResult(decision, approval, requester, True, None, sha)
+    return MergeResult(decision, approval, requester, True, None, sha, review_by)
 
 
 def _merge_tree(repo: GitRepo, base: str, head: str) -> str:

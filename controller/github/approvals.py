@@ -8,14 +8,16 @@ repeated blindly: after an unclear answer the PR is re-read; merged means done.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from controller.core.policy import ApprovalOutcome, Decision, evaluate_approvals, team_members
 from controller.formats.trailers import merge_message
+from controller.git.breakglass import review_deadline
 from controller.github.forge import STATUS_CONTEXT, Forge, MergeOutcome
 from controller.github.retry import Uncertain
 from controller.github.snapshot import gather_pull
+from controller.github.stale import close_stale, stale_reason
 from controller.github.status import (
     MARKER,
     StatusState,
@@ -36,6 +38,9 @@ class ApprovalsResult:
     merged: bool
     merge_commit: str | None = None
     note: str = ""  # why nothing was done, or what happened at the merge
+    closed: bool = False  # closed now as stale (expired, or older than request_ttl)
+    review_by: datetime | None = None  # break-glass: to be approved after the fact before this
+    author: str = ""  # the PR author: the requester
 
     @property
     def ok(self) -> bool:
@@ -72,6 +77,13 @@ def evaluate(
         return ApprovalsResult(
             number, pr.head_sha, decision, None, v, False, None, v.description
         ), None
+    why = stale_reason(pr, decision, snap.change.catalog, now)
+    if why is not None:
+        close_stale(forge, pr, why)
+        return ApprovalsResult(
+            number, pr.head_sha, decision, None, None, False, None, f"closed: {why}", closed=True,
+            author=pr.author,
+        ), None  # fmt: skip
     approval = None
     if decision.needs_approval:
         approval = evaluate_approvals(
@@ -87,13 +99,18 @@ def evaluate(
         forge, number, comment_body(number, pr.author, decision, approval, v, pr.head_sha)
     )
     message = None
+    review_by = None
     if v.auto_merge:
         ids = [c.grant.id for c in decision.changes if c.grant is not None]
         approvers = approval.approvers if approval else ()
+        if decision.break_glass:
+            review_by = review_deadline(snap.change.catalog, decision, now)
         message = merge_message(
-            pr.head_ref, decision.kind, ids, pr.author or None, approvers, pr=number
-        ).text()
-    return ApprovalsResult(number, pr.head_sha, decision, approval, v, False), message
+            pr.head_ref, decision.kind, ids, pr.author or None, approvers, pr=number,
+            break_glass=[(gid, review_by) for gid in ids] if review_by else (),
+        ).text()  # fmt: skip
+    result = ApprovalsResult(number, pr.head_sha, decision, approval, v, False)
+    return replace(result, review_by=review_by, author=pr.author), message
 
 
 def upsert_comment(forge: Forge, number: int, body: str) -> None:
@@ -142,7 +159,7 @@ def approvals(
 
 
 def _merged(r: ApprovalsResult, sha: str | None, note: str) -> ApprovalsResult:
-    return ApprovalsResult(r.number, r.head_sha, r.decision, r.approval, r.verdict, True, sha, note)
+    return replace(r, merged=True, merge_commit=sha, note=note)
 
 
 def _note(r: ApprovalsResult, note: str) -> ApprovalsResult:
