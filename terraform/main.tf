@@ -20,7 +20,19 @@ module "aws_iam_role" {
   saml_provider_arn = each.value.target.saml_provider_arn
   starts_at         = each.value.starts_at
   expires_at        = each.value.expires_at
-  now               = var.now
+}
+
+module "aws_identity_center" {
+  source   = "../modules/aws-identity-center"
+  for_each = module.grants.aws_identity_center
+
+  grant_id     = each.key
+  principal    = each.value.principal
+  account_id   = each.value.target.account_id
+  instance_arn = each.value.target.instance_arn
+  policy_arns  = each.value.target.policy_arns
+  starts_at    = each.value.starts_at
+  expires_at   = each.value.expires_at
 }
 
 module "gcp_iam" {
@@ -35,11 +47,13 @@ module "gcp_iam" {
   expires_at = each.value.expires_at
 }
 
+# Keyed by assignment (pim-<hash of principal|scope|role>), not grant: Azure keeps one PIM
+# assignment per principal, role and scope, so overlapping grants share one (modules/grants).
 module "azure_pim" {
   source   = "../modules/azure-pim"
   for_each = module.grants.azure_pim
 
-  grant_id             = each.key
+  grant_ids            = each.value.grant_ids
   principal            = each.value.principal
   scope                = each.value.target.scope
   role_definition_name = each.value.target.role_definition_name

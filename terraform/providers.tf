@@ -15,7 +15,11 @@ provider "google" {}
 
 # Azure: ARM_USE_OIDC=true, ARM_CLIENT_ID, ARM_TENANT_ID and ARM_SUBSCRIPTION_ID; the provider asks
 # GitHub for the OIDC token itself.
+# resource_provider_registrations = "none": jitctl only writes role assignments, so its identity
+# needs no subscription-wide right to register resource providers (azurerm 4.x registers a set of
+# them by default, which fails without Microsoft.*/register/action).
 provider "azurerm" {
   features {}
-  use_oidc = true
+  use_oidc                        = true
+  resource_provider_registrations = "none"
 }

@@ -31,6 +31,7 @@ variable "grants" {
       account_id           = optional(string)
       policy_arns          = optional(list(string))
       saml_provider_arn    = optional(string)
+      instance_arn         = optional(string)
       project              = optional(string)
       role                 = optional(string)
       scope                = optional(string)
@@ -43,7 +44,7 @@ variable "grants" {
   }))
 
   validation {
-    condition     = alltrue([for g in values(var.grants) : contains(["aws-iam-role", "gcp-iam", "azure-pim"], g.module)])
-    error_message = "Every grant's module must be one of aws-iam-role, gcp-iam, azure-pim: fix the entitlement's module in catalog.yaml."
+    condition     = alltrue([for g in values(var.grants) : contains(["aws-iam-role", "aws-identity-center", "gcp-iam", "azure-pim"], g.module)])
+    error_message = "Every grant's module must be one of aws-iam-role, aws-identity-center, gcp-iam, azure-pim: fix the entitlement's module in catalog.yaml."
   }
 }

@@ -25,10 +25,10 @@ import sys
 from typing import Any
 
 GRANT_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
-MODULES = ("aws_iam_role", "gcp_iam", "azure_pim")
+MODULES = ("aws_iam_role", "aws_identity_center", "gcp_iam", "azure_pim")
 KINDS = ("added", "removed", "changed", "replaced")
 # module.aws_iam_role["<grant id>"].<rest>
-ADDRESS = re.compile(r'^module\.(aws_iam_role|gcp_iam|azure_pim)\["([^"]+)"\]\.')
+ADDRESS = re.compile(r'^module\.(aws_iam_role|aws_identity_center|gcp_iam|azure_pim)\["([^"]+)"\]\.')
 MAX_GRANTS = 10_000
 
 

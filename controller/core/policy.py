@@ -38,6 +38,7 @@ RULES: Mapping[str, str] = {
     "duration.exceeded": "expires_at - max(now, starts_at) is longer than the max_duration",
     "grant.immutable": "a changed grant changed its principal, entitlement or starts_at",
     "grant.overlap": "(warning) another grant gives the same principal the same entitlement",
+    "azure.disjoint": "grants of one Azure principal, scope and role whose windows leave a gap",
     "grant.expired": "(warning) a grant on the branch has expired and awaits removal",
     "change.not-expiry": "a change presented as an expiry does more than delete expired grants",
     "break-glass.not-allowed": "break-glass asked for an entitlement without break_glass",
@@ -90,7 +91,9 @@ class ChangeSet:
 
     ``base`` and ``head`` hold the changed grant paths as read at each side (a path absent from
     a side is absent from its mapping). ``related`` are the other grants at head for the same
-    principal and entitlement as a changed grant (for overlap notices). ``members`` resolves
+    principal and entitlement as a changed grant (for overlap notices; on Azure, every grant
+    sharing its PIM assignment), ``related_counts`` how many files name each such pair.
+    ``members`` resolves
     teams to logins; a team missing from it counts as no one.
     """
 
@@ -101,6 +104,9 @@ class ChangeSet:
     author: str | None
     now: datetime
     related: Sequence[Grant] = ()
+    # (principal, entitlement) -> how many other files at head name both (related may hold
+    # only some of them: enough to know that a live one exists)
+    related_counts: Mapping[tuple[str, str], int] = field(default_factory=dict)
     members: Mapping[str, frozenset[str]] = field(default_factory=dict)
     claimed_kind: ChangeKind | None = None
     break_glass: bool = False  # the requester marked the change break-glass
@@ -339,21 +345,109 @@ def _check_grant(cs: ChangeSet, grant: Grant, before: Grant | None) -> list[Find
                 f"{format_duration(ent.max_duration)} that {ent.name} allows; set expires_at "
                 f"no later than {format_rfc3339(start + ent.max_duration)}",
             )
-    for other in cs.related:
-        if (
-            other.path != grant.path
-            and other.principal == grant.principal
-            and other.entitlement == grant.entitlement
-            and other.expires_at > cs.now
-        ):
-            add(
-                "grant.overlap",
-                "principal",
-                f"{grant.principal} also holds {grant.entitlement} through {other.path} (until "
-                f"{format_rfc3339(other.expires_at)}); both windows are kept separately",
-                Severity.WARNING,
-            )
+    live = sorted(
+        (
+            o
+            for o in cs.related
+            if o.path != grant.path
+            and o.principal == grant.principal
+            and o.entitlement == grant.entitlement
+            and o.expires_at > cs.now
+        ),
+        key=lambda o: o.path,
+    )
+    if live:
+        # one notice, naming a few: a principal may hold thousands of such grants
+        shown = ", ".join(f"{o.path} (until {format_rfc3339(o.expires_at)})" for o in live[:3])
+        total = max(cs.related_counts.get((grant.principal, grant.entitlement), 0), len(live))
+        more = total - min(len(live), 3)
+        tail = f" and {more} more grant file(s) naming them" if more > 0 else ""
+        add(
+            "grant.overlap",
+            "principal",
+            f"{grant.principal} also holds {grant.entitlement} through {shown}{tail}; the "
+            "windows are kept separately",
+            Severity.WARNING,
+        )
+    if grant.expires_at > cs.now:
+        out.extend(_check_azure_gap(cs, grant))
     return out
+
+
+def azure_assignment_key(catalog: Catalog, grant: Grant) -> tuple[str, str, str] | None:
+    """Azure identifies a PIM assignment by scope|role|principal (case-insensitively): grants
+    with the same key share one assignment (modules/grants). None for other modules."""
+    ent = catalog.entitlements.get(grant.entitlement)
+    if ent is None or ent.module != "azure-pim":
+        return None
+    scope = str(ent.target.get("scope", "")).rstrip("/").lower()
+    role = str(ent.target.get("role_definition_name", "")).lower()
+    return (grant.principal.lower(), scope, role)
+
+
+def azure_siblings(catalog: Catalog, entitlement: str) -> tuple[str, ...]:
+    """The other entitlements whose grants share an Azure assignment with ``entitlement``'s."""
+    ent = catalog.entitlements.get(entitlement)
+    if ent is None or ent.module != "azure-pim":
+        return ()
+    key = (
+        str(ent.target.get("scope", "")).rstrip("/").lower(),
+        str(ent.target.get("role_definition_name", "")).lower(),
+    )
+    return tuple(
+        sorted(
+            name
+            for name, e in catalog.entitlements.items()
+            if name != entitlement
+            and e.module == "azure-pim"
+            and (
+                str(e.target.get("scope", "")).rstrip("/").lower(),
+                str(e.target.get("role_definition_name", "")).lower(),
+            )
+            == key
+        )
+    )
+
+
+def windows_leave_a_gap(grants: Sequence[Grant], now: datetime) -> bool:
+    """Whether the union of the grants' windows [starts_at or now, expires_at) is not one window:
+    some window's end, other than the latest, lies inside no other window."""
+    last = max(g.expires_at for g in grants)
+    for g in grants:
+        if g.expires_at == last:
+            continue
+        if not any(
+            o is not g and (o.starts_at or now) <= g.expires_at < o.expires_at for o in grants
+        ):
+            return True
+    return False
+
+
+def _check_azure_gap(cs: ChangeSet, grant: Grant) -> list[Finding]:
+    key = azure_assignment_key(cs.catalog, grant)
+    if key is None:
+        return []
+    group = [grant] + [
+        o
+        for o in cs.related
+        if o.path != grant.path
+        and o.expires_at > cs.now
+        and azure_assignment_key(cs.catalog, o) == key
+    ]
+    if len(group) < 2 or not windows_leave_a_gap(group, cs.now):
+        return []
+    others = ", ".join(sorted(o.path for o in group if o is not grant))
+    return [
+        Finding(
+            "azure.disjoint",
+            grant.path,
+            grant.line_of("starts_at" if grant.starts_at else "expires_at"),
+            f"{grant.principal} holds the same Azure role at the same scope through {others}, "
+            "and Azure keeps ONE PIM assignment per principal, role and scope: the windows must "
+            "overlap or touch (one schedule over a gap would grant access nobody approved). "
+            "Request this window once the other has ended, or change it to overlap",
+        )
+    ]
 
 
 def _check_requester(cs: ChangeSet, grant: Grant, ent: Entitlement | None) -> list[Finding]:
@@ -412,6 +506,7 @@ def check_tree(catalog: Catalog, files: Iterable[GrantFile], now: datetime) -> l
     """Check every grant on a branch (no change, no requester): files, catalog, overlaps."""
     out: list[Finding] = []
     by_key: dict[tuple[str, str], list[Grant]] = {}
+    by_azure: dict[tuple[str, str, str], list[Grant]] = {}
     for gf in sorted(files, key=lambda g: g.path):
         out.extend(gf.findings)
         g = gf.grant
@@ -454,6 +549,23 @@ def check_tree(catalog: Catalog, files: Iterable[GrantFile], now: datetime) -> l
                 )
             )
         by_key.setdefault((g.principal, g.entitlement), []).append(g)
+        azure = azure_assignment_key(catalog, g)
+        if azure is not None and g.expires_at > now:
+            by_azure.setdefault(azure, []).append(g)
+    for group in by_azure.values():
+        if len(group) > 1 and windows_leave_a_gap(group, now):
+            for g in group:
+                others = ", ".join(o.path for o in group if o is not g)
+                out.append(
+                    Finding(
+                        "azure.disjoint",
+                        g.path,
+                        g.line_of("expires_at"),
+                        f"{g.principal} holds the same Azure role at the same scope through "
+                        f"{others}; Azure keeps one PIM assignment per principal, role and scope, "
+                        "and these windows leave a gap",
+                    )
+                )
     for (principal, entitlement), grants in sorted(by_key.items()):
         live = [g for g in grants if g.expires_at > now]
         if len(live) > 1:

@@ -1,7 +1,8 @@
 """Active grants -> Terraform input. PURE.
 
 The output is a Terraform JSON variables file (schema: docs/render-schema.md):
-``{"jitctl_render_version": 1, "now": ..., "grants": {<id>: {...}}}``. Only grants active or
+``{"jitctl_render_version": 1, "now": ..., "grants": {<id>: {...}}}``; a grant's optional
+``starts_at`` and ``ticket`` are left out when it has none. Only grants active or
 pending at ``now`` are passed on; an expired grant never is. Each grant is its own entry (its
 own cloud resources), so two grants for the same principal and entitlement never cut each
 other's access and no gap between their windows is filled.
@@ -9,12 +10,15 @@ other's access and no gap between their windows is filled.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from controller.core.model import Catalog, Finding, Grant, GrantState, grant_state
+from controller.core.model import Catalog, Entitlement, Finding, Grant, GrantState, grant_state
 from controller.core.times import format_rfc3339
 
 RENDER_VERSION = 1
@@ -31,6 +35,15 @@ def render(grants: Iterable[Grant], catalog: Catalog, now: datetime) -> Rendered
     out: dict[str, Any] = {}
     findings: list[Finding] = []
     expired: list[str] = []
+    targets: dict[str, Any] = {}  # one target object per entitlement, shared by its grants
+    times: dict[datetime, str] = {}
+
+    def rfc3339(value: datetime) -> str:
+        text = times.get(value)
+        if text is None:
+            text = times[value] = format_rfc3339(value)
+        return text
+
     for g in sorted(grants, key=lambda g: g.id):
         if grant_state(g, now) is GrantState.EXPIRED:
             expired.append(g.id)
@@ -46,16 +59,23 @@ def render(grants: Iterable[Grant], catalog: Catalog, now: datetime) -> Rendered
                 )
             )
             continue
-        out[g.id] = {
+        target = targets.get(g.entitlement)
+        if target is None:
+            target = targets[g.entitlement] = _plain(ent.target)
+        entry = {
             "principal": g.principal,
             "entitlement": g.entitlement,
             "module": ent.module,
-            "target": _plain(ent.target),
-            "starts_at": format_rfc3339(g.starts_at) if g.starts_at else None,
-            "expires_at": format_rfc3339(g.expires_at),
+            "target": target,
+            "expires_at": rfc3339(g.expires_at),
             "reason": g.reason,
-            "ticket": g.ticket,
         }
+        # optional in the schema: left out when empty (Terraform reads them as null)
+        if g.starts_at is not None:
+            entry["starts_at"] = rfc3339(g.starts_at)
+        if g.ticket is not None:
+            entry["ticket"] = g.ticket
+        out[g.id] = entry
     document = {
         "jitctl_render_version": RENDER_VERSION,
         "now": format_rfc3339(now),
@@ -79,6 +99,12 @@ def describe_cloud_condition(entry: dict[str, Any]) -> str:
     if module == "aws-iam-role":
         lower = f" or before {start}" if start else ""
         return f'AWS: explicit Deny "*" when aws:CurrentTime is after {end}{lower}'
+    if module == "aws-identity-center":
+        lower = f" or before {start}" if start else ""
+        return (
+            f'AWS Identity Center: permission set with an explicit Deny "*" when aws:CurrentTime '
+            f"is after {end}{lower}"
+        )
     if module == "gcp-iam":
         cond = f'request.time < timestamp("{end}")'
         if start:
@@ -87,3 +113,81 @@ def describe_cloud_condition(entry: dict[str, Any]) -> str:
     if module == "azure-pim":
         return f"Azure: PIM active assignment from {start or 'apply time'} until {end}"
     return f"{module}: ends at {end}"
+
+
+# --- stacks: one Terraform state per target ------------------------------------------------
+# An AWS account, a GCP project or an Azure subscription (or management group) is one stack with
+# its own state, so a change plans and applies only the stacks it touches, and a plan's cost
+# grows with the stack, not with every grant of the organisation.
+
+
+def stack_of(ent: Entitlement) -> str:
+    """The stack an entitlement's grants live in: aws-<account>, gcp-<project>,
+    azure-<subscription id> or azure-mg-<management group> (lower case, [a-z0-9._-] only: it
+    names a file and a state key)."""
+    name = _stack_name(ent)
+    return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "stack"
+
+
+def _stack_name(ent: Entitlement) -> str:
+    t = ent.target
+    if ent.module in ("aws-iam-role", "aws-identity-center"):
+        return f"aws-{t['account_id']}"
+    if ent.module == "gcp-iam":
+        return f"gcp-{t['project']}"
+    if ent.module == "azure-pim":
+        scope = str(t["scope"]).strip("/").split("/")
+        if len(scope) >= 2 and scope[0].lower() == "subscriptions":
+            return f"azure-{scope[1].lower()}"
+        name = re.sub(r"[^a-z0-9._-]+", "-", scope[-1].lower()).strip("-") or "root"
+        return f"azure-mg-{name}"
+    return f"other-{ent.module}"
+
+
+def render_stacks(
+    grants: Iterable[Grant], catalog: Catalog, now: datetime
+) -> tuple[dict[str, dict[str, Any]], Rendered]:
+    """One render document per stack, for EVERY stack the catalog names (an empty one too, so
+    that the apply of a stack whose last grant went away destroys its resources)."""
+    whole = render(grants, catalog, now)
+    docs: dict[str, dict[str, Any]] = {
+        stack_of(e): {**whole.document, "grants": {}} for e in catalog.entitlements.values()
+    }
+    for gid, entry in whole.document["grants"].items():
+        stack = stack_of(catalog.entitlements[entry["entitlement"]])
+        docs[stack]["grants"][gid] = entry
+    return dict(sorted(docs.items())), whole
+
+
+def stack_fingerprints(grants: Iterable[Grant], catalog: Catalog) -> dict[str, str]:
+    """What decides each stack's Terraform input, whatever the time: its grant files (expired
+    ones too: removing one must apply the stack) and its entitlements' definitions."""
+    members: dict[str, dict[str, Any]] = {
+        stack_of(e): {"entitlements": {}, "grants": {}} for e in catalog.entitlements.values()
+    }
+    for name, e in catalog.entitlements.items():
+        members[stack_of(e)]["entitlements"][name] = {
+            "module": e.module,
+            "target": _plain(e.target),
+        }
+    for g in grants:
+        ent = catalog.entitlements.get(g.entitlement)
+        if ent is None:
+            continue
+        members[stack_of(ent)]["grants"][g.id] = [
+            g.principal,
+            g.entitlement,
+            format_rfc3339(g.starts_at) if g.starts_at else None,
+            format_rfc3339(g.expires_at),
+            g.reason,
+            g.ticket,
+        ]
+    return {
+        stack: hashlib.sha256(json.dumps(m, sort_keys=True).encode()).hexdigest()
+        for stack, m in sorted(members.items())
+    }
+
+
+def changed_stacks(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    """Stacks whose fingerprint differs, or that exist on one side only."""
+    return sorted(s for s in set(before) | set(after) if before.get(s) != after.get(s))

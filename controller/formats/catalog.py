@@ -34,6 +34,7 @@ from controller.formats.text import first_invisible, invisible_problem
 # an unknown key) and whether each is one string or a list of strings
 MODULES: Mapping[str, Mapping[str, type]] = {
     "aws-iam-role": {"account_id": str, "policy_arns": list, "saml_provider_arn": str},
+    "aws-identity-center": {"account_id": str, "policy_arns": list, "instance_arn": str},
     "gcp-iam": {"project": str, "role": str},
     "azure-pim": {"scope": str, "role_definition_name": str},
 }

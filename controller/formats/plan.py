@@ -17,7 +17,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-ADDRESS = re.compile(r'^module\.(aws_iam_role|gcp_iam|azure_pim)\["([^"]+)"\]\.')
+ADDRESS = re.compile(
+    r'^module\.(aws_iam_role|aws_identity_center|gcp_iam|azure_pim)\["([^"]+)"\]\.'
+)
 
 
 @dataclass(frozen=True)

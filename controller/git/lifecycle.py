@@ -173,6 +173,7 @@ def _judge_new_text(
 ) -> tuple[GrantFile, Decision]:
     gf = parse_grant_file(path, text.encode("utf-8"))
     change = FileChange.MODIFIED if before is not None else FileChange.ADDED
+    related, related_counts = related_grants(ctx.repo, ctx.branch, [gf], ctx.now, catalog)
     cs = ChangeSet(
         catalog=catalog,
         changed={path: change},
@@ -180,7 +181,8 @@ def _judge_new_text(
         head={path: gf},
         author=login,
         now=ctx.now,
-        related=related_grants(ctx.repo, ctx.branch, [gf]),
+        related=related,
+        related_counts=related_counts,
         break_glass=break_glass,
     )
     return gf, check_change(cs)

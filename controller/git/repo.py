@@ -102,6 +102,17 @@ class GitRepo:
                 entries.append(Entry(path, int(mode, 8), sha))
         return entries
 
+    def tree_id(self, ref: str, path: str) -> str | None:
+        """The id of the tree at ``path`` in ``ref`` (None when there is no such directory)."""
+        out = self.git("ls-tree", "-z", "--full-tree", self.rev(ref), "--", path.rstrip("/"))
+        for record in out.split("\0"):
+            if record:
+                meta, name = record.split("\t", 1)
+                _mode, kind, sha = meta.split()
+                if kind == "tree" and name == path.rstrip("/"):
+                    return sha
+        return None
+
     def entry(self, ref: str, path: str) -> Entry | None:
         return self.entries_at(ref, [path]).get(path)
 
@@ -112,14 +123,29 @@ class GitRepo:
             return {}
         found: dict[str, Entry] = {}
         sha = self.rev(ref)
+        if len(wanted) > 64:
+            # git matches every pathspec against every entry: for many paths, list their
+            # folders once and pick the paths out here
+            asked = set(wanted)
+            folders = sorted({p.rsplit("/", 1)[0] + "/" if "/" in p else "" for p in wanted})
+            if "" not in folders:
+                out = self.git("ls-tree", "-r", "-z", "--full-tree", sha, "--", *folders)
+                for record in out.split("\0"):
+                    if record:
+                        meta, path = record.split("\t", 1)
+                        mode, kind, blob = meta.split()
+                        if kind == "blob" and path in asked:
+                            found[path] = Entry(path, int(mode, 8), blob)
+                return found
         for start in range(0, len(wanted), 2000):  # stay under the command line limit
             chunk = wanted[start : start + 2000]
+            asked = set(chunk)
             out = self.git("ls-tree", "-z", "--full-tree", sha, "--", *chunk)
             for record in out.split("\0"):
                 if record:
                     meta, path = record.split("\t", 1)
                     mode, kind, blob = meta.split()
-                    if kind == "blob" and path in chunk:
+                    if kind == "blob" and path in asked:
                         found[path] = Entry(path, int(mode, 8), blob)
         return found
 

@@ -1,23 +1,30 @@
 """Gather: read grants and the catalog from git into values the core can judge.
 
-The grant parse cache lives in ``.git/jitctl/`` and is keyed by (blob id, path): a blob id names
-the exact bytes, so a cached result is the result of parsing those bytes at that path.
+The grant parse cache lives in ``.git/jitctl/``. It holds the parse of one tree of grants/ (the
+last one read in full): a tree id names every path, mode and blob under it, so when grants/ at
+the ref is that tree the cached rows are the answer; otherwise each row is reused where (path,
+mode, blob id) still match, since a blob id names the exact bytes that were parsed.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import json
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from controller import __version__
 from controller.core.errors import JitError
 from controller.core.model import (
+    GRANTS_DIR,
     GRANTS_PLACEHOLDER,
     Catalog,
     FileChange,
@@ -26,14 +33,13 @@ from controller.core.model import (
     GrantFile,
     Severity,
 )
-from controller.core.policy import ChangeSet, is_grant_path
-from controller.core.times import format_rfc3339, parse_rfc3339
+from controller.core.policy import ChangeSet, azure_siblings, is_grant_path
 from controller.formats.catalog import load_catalog
 from controller.formats.grantfile import MAX_FILE_BYTES, parse_grant_file
 from controller.git.repo import Entry, GitRepo
 
 DEFAULT_CATALOG = "catalog.yaml"
-_CACHE_FORMAT = f"grants-v1-{__version__}"
+_CACHE_FORMAT = f"grants-v2-{__version__}"
 
 
 def read_catalog(repo: GitRepo, ref: str, path: str | None = None) -> Catalog:
@@ -108,30 +114,59 @@ def read_worktree_file(root: Path, given: str | os.PathLike[str]) -> tuple[str, 
 def read_grant_files(
     repo: GitRepo, ref: str, paths: Iterable[str] | None = None, *, cache: bool = True
 ) -> dict[str, GrantFile]:
-    """Parse grant files at ``ref``: all under grants/ (paths=None) or just ``paths``."""
-    if paths is None:
-        entries = [e for e in repo.entries(ref) if e.path != GRANTS_PLACEHOLDER]
-    else:
+    """Parse grant files at ``ref``: all under grants/ (paths=None) or just ``paths``.
+
+    Reading every grant goes through the parse cache: when grants/ at ``ref`` is the tree the
+    cache was written for, the cache is the answer (no ``ls-tree``, no blob read, no parse);
+    otherwise the files whose (path, mode, blob) are cached are reused, the others are read with
+    one ``cat-file --batch`` and parsed, and the cache is rewritten for the new tree. A read of a
+    few named paths (a pull request's change) parses them directly: cheaper than the cache.
+    """
+    if paths is not None:
         entries = list(repo.entries_at(ref, paths).values())
-    store = _Cache(repo) if cache else None
+        return _parse_entries(repo, entries)
+    with _bulk():
+        if not (cache and CACHE_USABLE):
+            return _parse_entries(repo, _grant_entries(repo, ref))
+        return _read_all(repo, ref)
+
+
+def _read_all(repo: GitRepo, ref: str) -> dict[str, GrantFile]:
+    commit = repo.rev(ref)
+    tree = repo.tree_id(commit, GRANTS_DIR)
+    if tree is None:
+        return {}
+    store = _Cache.load(repo)
+    if store is not None and store.tree == tree:
+        hit = store.decode_all()
+        if hit is not None:
+            return hit
+    entries = _grant_entries(repo, commit)
+    known = store.known() if store is not None else {}
+    del store
     out: dict[str, GrantFile] = {}
     missing: list[Entry] = []
     for e in entries:
-        hit = store.get(e) if store else None
-        if hit is not None:
-            out[e.path] = hit
-        else:
+        gf = known.get((e.path, e.mode, e.sha))
+        if gf is None:
             missing.append(e)
-    if missing:
-        blobs = repo.blobs(e.sha for e in missing)
-        for e in missing:
-            gf = parse_grant_file(e.path, blobs[e.sha], mode=e.mode)
+            out[e.path] = _PENDING  # keeps the tree's order; replaced below
+        else:
             out[e.path] = gf
-            if store:
-                store.put(e, gf)
-    if store:
-        store.save()
+    del known
+    if missing:
+        out.update(_parse_entries(repo, missing))
+    _Cache.build(repo, tree, [(e, out[e.path]) for e in entries]).save()
     return out
+
+
+def _grant_entries(repo: GitRepo, ref: str) -> list[Entry]:
+    return [e for e in repo.entries(ref) if e.path != GRANTS_PLACEHOLDER]
+
+
+def _parse_entries(repo: GitRepo, entries: list[Entry]) -> dict[str, GrantFile]:
+    blobs = repo.blobs(e.sha for e in entries)
+    return {e.path: parse_grant_file(e.path, blobs[e.sha], mode=e.mode) for e in entries}
 
 
 def gather_change(
@@ -156,7 +191,7 @@ def gather_change(
     head_files = read_grant_files(
         repo, head, [p for p in grant_paths if changed[p] is not FileChange.DELETED]
     )
-    related = related_grants(repo, head, head_files.values())
+    related, related_counts = related_grants(repo, head, head_files.values(), now, catalog)
     return ChangeSet(
         catalog=catalog,
         changed=changed,
@@ -165,111 +200,248 @@ def gather_change(
         author=author,
         now=now,
         related=related,
+        related_counts=related_counts,
         members=members or {},
         claimed_kind=claimed_kind,
     )
 
 
-def related_grants(repo: GitRepo, ref: str, files: Iterable[GrantFile]) -> list[Grant]:
-    """Other grants at ``ref`` for the same principal: found by git grep, not a full parse."""
+# Overlap notices need only to know that another live grant exists (and name a few), so for a
+# principal holding thousands of grants of one entitlement, related_grants reads them in small
+# batches and stops at the first live ones: check stays O(changed files). Azure's gap rule needs
+# every window of the assignment's grants, so those are read in full.
+OVERLAP_SAMPLE = 3
+_BATCH = 32
+
+
+def related_grants(
+    repo: GitRepo,
+    ref: str,
+    files: Iterable[GrantFile],
+    now: datetime,
+    catalog: Catalog | None = None,
+) -> tuple[list[Grant], dict[tuple[str, str], int]]:
+    """Other grants at ``ref`` for the same principal and entitlement (and, on Azure, the
+    entitlements sharing its PIM assignment), found by git grep, and how many files name each
+    (principal, entitlement) pair. Only enough of a large set is read to find a few live ones;
+    Azure sets are read in full."""
     out: list[Grant] = []
-    seen: set[str] = set()
+    counts: dict[tuple[str, str], int] = {}
+    read: set[str] = set()
     for gf in files:
-        if gf.grant is None or gf.grant.principal in seen:
+        if gf.grant is None:
             continue
-        seen.add(gf.grant.principal)
-        paths = [
-            p for p in repo.grep(ref, gf.grant.principal, also=gf.grant.entitlement) if p != gf.path
-        ]
-        for other in read_grant_files(repo, ref, paths).values():
-            if other.grant is not None:
-                out.append(other.grant)
-    return out
+        g = gf.grant
+        siblings = azure_siblings(catalog, g.entitlement) if catalog is not None else ()
+        ent = catalog.entitlements.get(g.entitlement) if catalog is not None else None
+        azure = ent is not None and ent.module == "azure-pim"
+        for entitlement in (g.entitlement, *siblings):
+            key = (g.principal, entitlement)
+            if key in counts:
+                continue
+            paths = sorted(p for p in repo.grep(ref, g.principal, also=entitlement) if p != gf.path)
+            counts[key] = len(paths)
+            live = 0
+            step = max(len(paths), 1) if azure else _BATCH
+            for start in range(0, len(paths), step):
+                batch = [p for p in paths[start : start + step] if p not in read]
+                read.update(batch)
+                for other in read_grant_files(repo, ref, batch).values():
+                    if other.grant is not None:
+                        out.append(other.grant)
+                        live += other.grant.expires_at > now
+                if not azure and live >= OVERLAP_SAMPLE:
+                    break
+    return out, counts
 
 
 # --- the parse cache -----------------------------------------------------------------------
+#
+# One JSON file for one tree of grants/: {"format", "tree", "lines", "rows"}, one row per file:
+#   [path, mode, blob, id, principal, entitlement, expires_at, reason, starts_at, ticket, L]
+#   (+ [findings] when the grant has warnings), or [path, mode, blob, findings] for a file that
+#   is not a valid grant. Times are in Python's isoformat (it round-trips the offset and the
+#   fraction); L indexes "lines", the distinct attribute -> line maps (nearly every grant file
+#   has the same layout, so they share one). About 200 bytes a grant, decoded by the C JSON
+#   decoder. The cache is bounded: it holds the last tree read in full, nothing else.
+
+_PENDING = GrantFile("", None)
+# The fields the rows below carry. A field added to Grant or GrantFile that the rows do not
+# carry turns the cache off (every read parses) rather than dropping the field; the cache
+# tests fail until the codec learns it.
+_GRANT_FIELDS = (
+    "id", "path", "principal", "entitlement", "expires_at", "reason", "starts_at", "ticket",
+    "lines",
+)  # fmt: skip
+_FILE_FIELDS = ("path", "grant", "findings")
+CACHE_USABLE = (
+    tuple(f.name for f in dataclasses.fields(Grant)) == _GRANT_FIELDS
+    and tuple(f.name for f in dataclasses.fields(GrantFile)) == _FILE_FIELDS
+)
+
+
+@contextmanager
+def _bulk() -> Iterator[None]:
+    """Allocating 100,000s of objects that live on: the cyclic GC would scan them again and
+    again (half the time of decoding the cache) and find nothing to free. Off meanwhile."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class _Cache:
-    def __init__(self, repo: GitRepo) -> None:
-        self.file = repo.cache_dir() / f"{_CACHE_FORMAT}.json"
-        self.entries: dict[str, Any] = {}
-        self.dirty = False
-        try:
-            data = json.loads(self.file.read_text("utf-8"))
-            if isinstance(data, dict) and data.get("format") == _CACHE_FORMAT:
-                entries = data.get("entries", {})
-                # a cache of another shape (edited, truncated, another tool's) is no cache
-                self.entries = entries if isinstance(entries, dict) else {}
-        except (OSError, ValueError, RecursionError):
-            self.entries = {}
+    def __init__(
+        self, repo: GitRepo, tree: str, rows: list[list[Any]], lines: list[dict[str, int]]
+    ) -> None:
+        self.repo = repo
+        self.tree = tree
+        self.rows = rows
+        self.lines = lines
 
     @staticmethod
-    def key(e: Entry) -> str:
-        return f"{e.sha}:{e.mode:o}:{e.path}"
+    def file(repo: GitRepo) -> Path:
+        return repo.cache_dir() / f"{_CACHE_FORMAT}.json"
 
-    def get(self, e: Entry) -> GrantFile | None:
-        raw = self.entries.get(self.key(e))
-        if raw is None:
-            return None
+    @classmethod
+    def load(cls, repo: GitRepo) -> _Cache | None:
         try:
-            return _decode(e.path, raw)
-        except (KeyError, TypeError, ValueError, AttributeError):
+            data = json.loads(cls.file(repo).read_bytes())
+        except (OSError, ValueError, RecursionError):
+            return None  # unreadable, not JSON, or nested too deep: no cache
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != _CACHE_FORMAT
+            or not isinstance(data.get("tree"), str)
+            or not isinstance(data.get("rows"), list)
+            or not isinstance(data.get("lines"), list)
+        ):
             return None
+        return cls(repo, data["tree"], data["rows"], data["lines"])
 
-    def put(self, e: Entry, gf: GrantFile) -> None:
-        self.entries[self.key(e)] = _encode(gf)
-        self.dirty = True
+    @classmethod
+    def build(cls, repo: GitRepo, tree: str, files: list[tuple[Entry, GrantFile]]) -> _Cache:
+        index: dict[tuple[tuple[str, int], ...], int] = {}
+        lines: list[dict[str, int]] = []
+        rows = []
+        # equal instants in two offsets are equal datetimes: the offset is part of the key
+        times: dict[tuple[datetime, Any], str] = {}
+
+        def iso(value: datetime) -> str:
+            key = (value, value.utcoffset())
+            text = times.get(key)
+            if text is None:
+                text = times[key] = value.isoformat()
+            return text
+
+        for e, gf in files:
+            findings = [[f.rule, f.line, f.message, f.severity.value] for f in gf.findings]
+            g = gf.grant
+            if g is None:
+                rows.append([e.path, e.mode, e.sha, findings])
+                continue
+            layout = tuple(g.lines.items())
+            at = index.get(layout)
+            if at is None:
+                at = index[layout] = len(lines)
+                lines.append(dict(layout))
+            row = [
+                e.path, e.mode, e.sha, g.id, g.principal, g.entitlement, iso(g.expires_at),
+                g.reason, iso(g.starts_at) if g.starts_at else None, g.ticket, at,
+            ]  # fmt: skip
+            rows.append([*row, findings] if findings else row)
+        return cls(repo, tree, rows, lines)
+
+    def decode_all(self) -> dict[str, GrantFile] | None:
+        """Every row decoded, or None if any row is damaged (then the cache is not used)."""
+        decode = _Decoder(self.lines)
+        out: dict[str, GrantFile] = {}
+        for row in self.rows:
+            gf = decode(row)
+            if gf is None:
+                return None
+            out[gf.path] = gf
+        return out
+
+    def known(self) -> dict[tuple[str, int, str], GrantFile]:
+        """The decodable rows by (path, mode, blob id)."""
+        decode = _Decoder(self.lines)
+        out: dict[tuple[str, int, str], GrantFile] = {}
+        for row in self.rows:
+            gf = decode(row)
+            if gf is not None:
+                out[(row[0], row[1], row[2])] = gf
+        return out
 
     def save(self) -> None:
-        if not self.dirty:
-            return
         try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".cache-")
+            target = self.file(self.repo)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            head = json.dumps({"format": _CACHE_FORMAT, "tree": self.tree, "lines": self.lines})
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".cache-")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"format": _CACHE_FORMAT, "entries": self.entries}, fh)
-            os.replace(tmp, self.file)
+                # json.dumps of 2,000 rows at a time: the C encoder (json.dump to a file is the
+                # pure-Python one, 10x slower), without the whole file in memory as one string
+                fh.write(head[:-1] + ', "rows": [')
+                for start in range(0, len(self.rows), 2000):
+                    chunk = json.dumps(self.rows[start : start + 2000])[1:-1]
+                    fh.write((", " if start else "") + chunk)
+                fh.write("]}")
+            os.replace(tmp, target)
         except OSError:
             pass  # a cache that cannot be written only costs time
 
 
-def _encode(gf: GrantFile) -> dict[str, Any]:
-    g = gf.grant
-    return {
-        "grant": None
-        if g is None
-        else {
-            "id": g.id,
-            "principal": g.principal,
-            "entitlement": g.entitlement,
-            "expires_at": format_rfc3339(g.expires_at),
-            "reason": g.reason,
-            "starts_at": format_rfc3339(g.starts_at) if g.starts_at else None,
-            "ticket": g.ticket,
-            "lines": dict(g.lines),
-        },
-        "findings": [[f.rule, f.line, f.message, f.severity.value] for f in gf.findings],
-    }
+class _Decoder:
+    """Cached rows back to parse results; times and line maps shared between grants."""
 
+    def __init__(self, lines: list[Any]) -> None:
+        self.lines = [MappingProxyType(dict(m)) if isinstance(m, dict) else None for m in lines]
+        self.times: dict[str, datetime] = {}
 
-def _decode(path: str, raw: dict[str, Any]) -> GrantFile:
-    g = raw["grant"]
-    grant = None
-    if g is not None:
-        grant = Grant(
-            id=g["id"],
-            path=path,
-            principal=g["principal"],
-            entitlement=g["entitlement"],
-            expires_at=parse_rfc3339(g["expires_at"]),
-            reason=g["reason"],
-            starts_at=parse_rfc3339(g["starts_at"]) if g["starts_at"] else None,
-            ticket=g["ticket"],
-            lines=dict(g["lines"]),
-        )
-    findings = tuple(
-        Finding(rule, path, line, message, Severity(sev))
-        for rule, line, message, sev in raw["findings"]
-    )
-    return GrantFile(path, grant, findings)
+    def time(self, text: str) -> datetime:
+        value = self.times.get(text)
+        if value is None:
+            value = datetime.fromisoformat(text)
+            if value.tzinfo is None:
+                raise ValueError("a cached time without a zone")
+            self.times[text] = value
+        return value
+
+    def __call__(self, row: Any) -> GrantFile | None:
+        """None if the row is not one jitctl wrote."""
+        try:
+            path = row[0]
+            if not isinstance(path, str):
+                return None
+            findings: tuple[Finding, ...] = ()
+            if len(row) in (4, 12):
+                findings = tuple(
+                    Finding(rule, path, line, text, Severity(sev))
+                    for rule, line, text, sev in row[-1]
+                )
+            if len(row) == 4:
+                return GrantFile(path, None, findings)
+            if len(row) not in (11, 12):
+                return None
+            gid, principal, entitlement, expires, reason, starts, ticket, at = row[3:11]
+            lines = self.lines[at]
+            if (
+                lines is None
+                or type(gid) is not str
+                or type(principal) is not str
+                or type(entitlement) is not str
+                or type(reason) is not str
+            ):
+                return None
+            # positional: a third faster than keywords (100,000 grants on a warm list)
+            grant = Grant(
+                gid, path, principal, entitlement, self.time(expires), reason,
+                None if starts is None else self.time(starts), ticket, lines,
+            )  # fmt: skip
+            return GrantFile(path, grant, findings)
+        except (TypeError, ValueError, KeyError, IndexError):
+            return None

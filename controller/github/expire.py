@@ -4,13 +4,14 @@ Level-triggered: every run recomputes from the default branch's current commit a
 the branch and the PR to it (created | updated | closed | none), then merges it with the
 ``sha`` precondition once jitctl's own check passes.
 
-The request count does not depend on how many grants expired. Grant contents never travel
-through the REST API: the run reads the default branch's sha through the API, fetches that
-commit with git into the local checkout (``--repo``, the workflow's checkout), and parses the
-grants there (blob ids key the parse cache, so unchanged grants are not parsed again). The
-deletions reach GitHub as ONE ``POST /git/trees`` (``base_tree`` + ``sha: null`` entries), one
-``POST /git/commits`` and one ref write; GitHub's tree must equal the tree computed locally
-from the judged change, or nothing is published.
+Grant contents never travel through the REST API: the run reads the default branch's sha
+through the API, fetches that commit with git into the local checkout (``--repo``, the
+workflow's checkout), and parses the grants there (the parse cache: unchanged grants are not
+parsed again). The deletions reach GitHub as ``POST /git/trees`` calls (``base_tree`` + ``sha:
+null`` entries) of at most TREE_ENTRIES_PER_REQUEST deletions each, chained (each call's base is
+the tree the previous one made), then one ``POST /git/commits`` and one ref write: 8 requests
+up to 1,000 expired grants, one more per further 1,000. GitHub's tree must equal the tree
+computed locally from the judged change, or nothing is published.
 
 Safe when runs overlap: the branch moves only by fast-forward (the new commit's second parent
 is the head it replaces, so GitHub's fast-forward check is a compare-and-swap), the commit is
@@ -47,6 +48,14 @@ from controller.github.status import split_message
 
 BRANCH = "jit/expire"
 ZERO = "0" * 40
+# GitHub documents no entry limit for "Create a tree"; a request too large to finish in its time
+# budget is refused with 422 "Sorry, your request timed out. It's likely that your input was too
+# large to process. Consider building the tree incrementally". So the tree is built
+# incrementally, this many deletions per request (about 80 KB of JSON); the test emulator
+# refuses a larger request the same way.
+TREE_ENTRIES_PER_REQUEST = 1000
+# GitHub refuses a pull request body over 65,536 characters ("body is too long")
+PR_BODY_LIMIT = 65536
 
 
 @dataclass(frozen=True)
@@ -127,7 +136,10 @@ def pr_title(expired: tuple[Grant, ...]) -> str:
     return f"jitctl: expire {len(expired)} grant(s)"
 
 
-def pr_body(expired: tuple[Grant, ...], now: datetime) -> str:
+def pr_body(expired: tuple[Grant, ...], now: datetime, limit: int = PR_BODY_LIMIT) -> str:
+    """The expiry PR's description: a table of the grants it removes, cut to GitHub's limit on
+    a body (thousands of expired grants); the commit lists them all, and the merge commit has
+    one ``Expired-Grant`` trailer each."""
     lines = [
         "<!-- jitctl:expire -->",
         f"Removes the grants whose `expires_at` has passed (as of {format_rfc3339(now)}). "
@@ -137,11 +149,23 @@ def pr_body(expired: tuple[Grant, ...], now: datetime) -> str:
         "| grant | principal | entitlement | expired |",
         "|---|---|---|---|",
     ]
-    for g in expired:
-        lines.append(
+    size = sum(len(line) + 1 for line in lines)
+    reserve = 200  # room for the closing line
+    for i, g in enumerate(expired):
+        row = (
             f"| {md(g.id)} | {md(g.principal)} | {md(g.entitlement)} | "
             f"{format_rfc3339(g.expires_at)} |"
         )
+        if size + len(row) + 1 > limit - reserve:
+            rest = len(expired) - i
+            lines += [
+                "",
+                f"... and {rest} more: {len(expired)} grants in all, too many to list here (each "
+                "is an `Expired-Grant` trailer of the merge commit).",
+            ]
+            break
+        lines.append(row)
+        size += len(row) + 1
     return "\n".join(lines) + "\n"
 
 
@@ -207,8 +231,9 @@ def expire_on_github(
             commit = head  # already exactly this change
             moved = False
         else:
-            main_tree = _git(repo, "rev-parse", f"{main_sha}^{{tree}}").strip()
-            tree = forge.create_tree(main_tree, paths)
+            tree = _git(repo, "rev-parse", f"{main_sha}^{{tree}}").strip()
+            for start in range(0, len(paths), TREE_ENTRIES_PER_REQUEST):
+                tree = forge.create_tree(tree, paths[start : start + TREE_ENTRIES_PER_REQUEST])
             if tree != want_tree:
                 raise JitError(
                     f"GitHub built tree {tree[:12]}, not the judged {want_tree[:12]}; nothing "

@@ -13,17 +13,21 @@ module "window" {
   saml_provider_arn = var.saml_provider_arn
   starts_at         = var.starts_at
   expires_at        = var.expires_at
-  now               = var.now
+  partition         = data.aws_partition.current.partition
   role_path         = var.role_path
   role_name_prefix  = var.role_name_prefix
 }
 
 data "aws_caller_identity" "current" {}
 
+# The partition (aws, aws-us-gov, aws-cn) of the provider's account, for every ARN the module
+# writes: a hard-coded arn:aws: would never match in GovCloud or China.
+data "aws_partition" "current" {}
+
 resource "aws_iam_role" "grant" {
   name                 = module.window.role_name
   path                 = module.window.role_path
-  description          = "jitctl grant ${var.grant_id} for ${var.principal}, until ${var.expires_at}"
+  description          = module.window.description
   assume_role_policy   = module.window.trust_policy_json
   max_session_duration = module.window.max_session_duration
   tags                 = module.window.tags

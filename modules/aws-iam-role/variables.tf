@@ -12,11 +12,11 @@ variable "grant_id" {
 
 variable "principal" {
   type        = string
-  description = "The SAML subject (NameID) the role is for, normally the user's e-mail, e.g. alice@example.com. It must equal what the IdP sends as saml:sub."
+  description = "The SAML subject (NameID) the role is for, normally the user's e-mail, e.g. alice@example.com or o'brien@example.com. It must equal what the IdP sends as saml:sub; any printable text of 1 to 256 characters is carried exactly."
 
   validation {
-    condition     = can(regex("^[^\\s*?\"\\\\]{1,256}$", var.principal))
-    error_message = "principal must be the SAML subject (e.g. alice@example.com): 1 to 256 characters, no whitespace, no quotes, and no wildcard characters '*' or '?'."
+    condition     = length(var.principal) >= 1 && length(var.principal) <= 256 && !can(regex("[\\x{00}-\\x{1F}\\x{7F}-\\x{9F}]", var.principal))
+    error_message = "principal must be the SAML subject (e.g. alice@example.com): 1 to 256 characters without control characters."
   }
 }
 
@@ -74,16 +74,6 @@ variable "expires_at" {
   validation {
     condition     = can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$", var.expires_at))
     error_message = "expires_at must be RFC 3339 in UTC with a Z suffix, e.g. 2026-11-25T00:00:00Z (convert offsets such as +02:00 to UTC)."
-  }
-}
-
-variable "now" {
-  type        = string
-  description = "The time of the render (the `now` of `jitctl render`), RFC 3339 in UTC with Z. Used only to size max_session_duration to what is left of the grant."
-
-  validation {
-    condition     = can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$", var.now))
-    error_message = "now must be RFC 3339 in UTC with a Z suffix, e.g. 2026-11-24T12:00:00Z: pass the `now` of jitctl render's output."
   }
 }
 

@@ -1,12 +1,12 @@
 # The same inputs as ./schedule, which holds all the logic and validates them; this module only
 # turns its outputs into a PIM active role assignment.
-variable "grant_id" {
-  type        = string
-  description = "The grant id (the grant file's name without .hcl), e.g. alice-azure-prod-contributor-20261124t1200."
+variable "grant_ids" {
+  type        = list(string)
+  description = "The ids of the grants this assignment serves: Azure keeps one PIM assignment per principal, role and scope, so the dispatcher (modules/grants) gives overlapping grants one assignment with the union of their windows."
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9._-]{0,99}$", var.grant_id))
-    error_message = "grant_id must match [a-z0-9][a-z0-9._-]{0,99} (lower-case letters, digits, '.', '_', '-'; at most 100 characters): rename the grant file."
+    condition     = length(var.grant_ids) >= 1 && alltrue([for id in var.grant_ids : can(regex("^[a-z0-9][a-z0-9._-]{0,99}$", id))])
+    error_message = "grant_ids must list at least one grant id, each matching [a-z0-9][a-z0-9._-]{0,99}: rename the grant file."
   }
 }
 
@@ -44,7 +44,7 @@ variable "starts_at" {
   type        = string
   default     = null
   nullable    = true
-  description = "Start of the grant's window, RFC 3339 in UTC with Z, or null (then the schedule starts when applied)."
+  description = "Start of the assignment's window, RFC 3339 in UTC with Z, or null: the schedule starts when applied, and once started the dispatcher passes null so that PIM's start (optional + computed) never changes."
 
   validation {
     condition     = var.starts_at == null || can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$", var.starts_at))

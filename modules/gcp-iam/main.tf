@@ -24,4 +24,12 @@ resource "google_project_iam_member" "grant" {
     description = module.condition.condition.description
     expression  = module.condition.condition.expression
   }
+
+  # Every argument of google_project_iam_member forces a new resource, so extending a grant (a new
+  # expires_at, hence a new condition) replaces the binding. Create the new binding first, then
+  # remove the old one: a conditional binding is identified by member, role AND condition, so both
+  # coexist for the seconds in between and the extension never opens a gap.
+  lifecycle {
+    create_before_destroy = true
+  }
 }

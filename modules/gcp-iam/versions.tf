@@ -1,10 +1,10 @@
 terraform {
-  required_version = ">= 1.5"
+  required_version = ">= 1.10"
 
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = ">= 5.0, < 8.0"
+      version = ">= 5.0, < 7.0"
     }
   }
 }

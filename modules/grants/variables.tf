@@ -21,6 +21,8 @@ variable "grants" {
       account_id        = optional(string)
       policy_arns       = optional(list(string))
       saml_provider_arn = optional(string)
+      # aws-identity-center (with account_id and policy_arns)
+      instance_arn = optional(string)
       # gcp-iam
       project = optional(string)
       role    = optional(string)
@@ -40,8 +42,8 @@ variable "grants" {
   }
 
   validation {
-    condition     = alltrue([for g in values(var.grants) : contains(["aws-iam-role", "gcp-iam", "azure-pim"], g.module)])
-    error_message = "Every grant's module must be one of aws-iam-role, gcp-iam, azure-pim: fix the entitlement's module in catalog.yaml."
+    condition     = alltrue([for g in values(var.grants) : contains(["aws-iam-role", "aws-identity-center", "gcp-iam", "azure-pim"], g.module)])
+    error_message = "Every grant's module must be one of aws-iam-role, aws-identity-center, gcp-iam, azure-pim: fix the entitlement's module in catalog.yaml."
   }
 
   validation {
@@ -49,6 +51,13 @@ variable "grants" {
       g.module != "aws-iam-role" ? true : (g.target.account_id != null && g.target.policy_arns != null && g.target.saml_provider_arn != null)
     )])
     error_message = "An aws-iam-role grant's target needs account_id, policy_arns and saml_provider_arn: add them to the entitlement's target in catalog.yaml."
+  }
+
+  validation {
+    condition = alltrue([for g in values(var.grants) : (
+      g.module != "aws-identity-center" ? true : (g.target.account_id != null && g.target.policy_arns != null && g.target.instance_arn != null)
+    )])
+    error_message = "An aws-identity-center grant's target needs account_id, policy_arns and instance_arn: add them to the entitlement's target in catalog.yaml."
   }
 
   validation {

@@ -1,4 +1,4 @@
 terraform {
   # Provider-free: the dispatcher only decides which grant goes to which module, with which window.
-  required_version = ">= 1.5"
+  required_version = ">= 1.10"
 }

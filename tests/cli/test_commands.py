@@ -53,6 +53,14 @@ def test_valid_request(access_repo: Repo) -> None:
     }
 
 
+# Azure: one principal, role and scope, two windows with a gap (14:00..16:00)
+AZ, AZE = "11111111-1111-4111-8111-111111111111", "azure-prod-contributor"
+AZ_END_A, AZ_START_B, AZ_END_B = (
+    "2026-11-24T14:00:00Z",
+    "2026-11-24T16:00:00Z",
+    "2026-11-24T18:00:00Z",
+)
+
 # every rule once more through the CLI: (files at head, author, expected rule, expected line)
 FAILING = [
     ({"grants/a.hcl": grant_text(entitlement="nope")}, "alice", "entitlement.unknown", 3),
@@ -102,6 +110,17 @@ FAILING = [
         6,
     ),
     ({"grants/a.hcl": b"#" * 70_000}, "alice", "grant.size", None),
+    (
+        {
+            "grants/a.hcl": grant_text(principal=AZ, entitlement=AZE, expires_at=AZ_END_A),
+            "grants/b.hcl": grant_text(
+                principal=AZ, entitlement=AZE, starts_at=AZ_START_B, expires_at=AZ_END_B
+            ),
+        },
+        "alice",
+        "azure.disjoint",
+        4,
+    ),
 ]
 
 
@@ -331,9 +350,13 @@ def test_render_to_file(access_repo: Repo, tmp_path: Path) -> None:
     out_file = tmp_path / "grants.auto.tfvars.json"
     code, _, err = run(access_repo, "render", "--out", str(out_file))
     assert code == 0, err
-    doc = json.loads(out_file.read_text())
+    text = out_file.read_text()
+    doc = json.loads(text)
     assert list(doc["grants"]) == ["a"]
     assert "left out 1 expired" in err
+    # compact (one line, no spaces between tokens), keys sorted, no null optional values
+    assert text.count("\n") == 1 and '": ' not in text and "null" not in text
+    assert text == json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n"
 
 
 def test_render_refuses_invalid_and_writes_nothing(access_repo: Repo, tmp_path: Path) -> None:
@@ -446,6 +469,22 @@ def test_list_from_inside_grants(access_repo: Repo, monkeypatch: pytest.MonkeyPa
     assert [g["id"] for g in json.loads(result.stdout)["grants"]] == ["alice-ro"]
     result = CliRunner().invoke(main, ["--repo", "..", "--now", NOW, "list", "--format", "json"])
     assert [g["id"] for g in json.loads(result.stdout)["grants"]] == ["alice-ro"]
+
+
+def test_render_text_in_pieces_is_the_one_piece_text() -> None:
+    """Render writes 2,000 grants at a time: the bytes are json.dumps' of the whole document."""
+    from controller.cli.grants import _render_text
+
+    for n in (0, 1, 1999, 2000, 4501):
+        doc = {
+            "jitctl_render_version": 1,
+            "now": "2026-11-24T12:00:00Z",
+            "grants": {
+                f"g{i:05d}": {"principal": f"p{i}", "target": {"b": 1, "a": [i]}} for i in range(n)
+            },
+        }
+        whole = json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n"
+        assert "".join(_render_text(doc)) == whole
 
 
 @pytest.mark.parametrize(

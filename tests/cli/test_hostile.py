@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from controller import __version__
+from controller.git.snapshot import _CACHE_FORMAT as CACHE_FORMAT
 from tests.factories import grant_text
 from tests.gitutil import Repo, git_env, new_access_repo
 
@@ -300,18 +300,19 @@ def login_newline_merge(repo: Repo, tmp: Path) -> list[str]:
 
 def cache_wrong_shape(repo: Repo, tmp: Path) -> list[str]:
     _seed(repo)
-    cache = repo.path / ".git" / "jitctl" / f"grants-v1-{__version__}.json"
+    cache = repo.path / ".git" / "jitctl" / f"{CACHE_FORMAT}.json"
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"format": f"grants-v1-{__version__}", "entries": [1, 2]}))
+    cache.write_text(json.dumps({"format": 1, "tree": [], "rows": {}, "entries": [1, 2]}))
     return ["list", "--state", "all"]
 
 
 def cache_wrong_entry(repo: Repo, tmp: Path) -> list[str]:
     _seed(repo)
     jitctl(repo.path, "list")  # fill the cache, then break every entry's shape
-    cache = repo.path / ".git" / "jitctl" / f"grants-v1-{__version__}.json"
+    cache = repo.path / ".git" / "jitctl" / f"{CACHE_FORMAT}.json"
     data = json.loads(cache.read_text())
-    data["entries"] = {k: [v] for k, v in data["entries"].items()}
+    data["rows"] = [[row] for row in data["rows"]]
+    data["lines"] = {"not": "a list"}
     cache.write_text(json.dumps(data))
     return ["list", "--state", "all"]
 

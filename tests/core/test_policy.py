@@ -27,6 +27,7 @@ from controller.core.policy import (
     plan_expiry,
     team_members,
 )
+from tests.factories import EXAMPLE_CATALOG_TEXT as EXAMPLE
 from tests.factories import NOW, example_catalog, make_grant, t
 
 CAT = example_catalog()
@@ -375,6 +376,74 @@ def test_overlap_is_reported_as_a_warning_not_an_error() -> None:
 def test_expired_related_grant_is_no_overlap() -> None:
     other = make_grant(id="old", expires_at=NOW)
     assert check_change(changeset(added=[make_grant()], related=[other])).findings == ()
+
+
+# --- defect 1: Azure keeps one PIM assignment per principal, role and scope -----------------
+
+AZ = "11111111-1111-4111-8111-111111111111"
+
+
+def az(gid: str, start: str | None, end: str, **kw: Any) -> Any:
+    return make_grant(
+        id=gid,
+        principal=kw.pop("principal", AZ),
+        entitlement=kw.pop("entitlement", "azure-prod-contributor"),
+        starts_at=t(start) if start else None,
+        expires_at=t(end),
+        **kw,
+    )
+
+
+@pytest.mark.parametrize(
+    ("other", "gap"),
+    [
+        (az("b", None, "2026-11-24T13:00:00Z"), False),  # both running: overlap
+        (az("b", "2026-11-24T15:00:00Z", "2026-11-24T18:00:00Z"), False),  # overlaps the end
+        (az("b", "2026-11-24T16:00:00Z", "2026-11-24T18:00:00Z"), False),  # touches
+        (az("b", "2026-11-24T16:00:01Z", "2026-11-24T18:00:00Z"), True),  # one second apart
+        (az("b", "2026-11-24T20:00:00Z", "2026-11-24T21:00:00Z"), True),  # later, disjoint
+        (az("b", None, "2026-11-24T12:00:00Z"), False),  # expired: no assignment any more
+        (az("b", "2026-11-24T20:00:00Z", "2026-11-24T21:00:00Z", principal="x"), False),
+    ],
+)
+def test_defect1_azure_pim_grants_with_a_gap_are_refused(other: Any, gap: bool) -> None:
+    grant = az("a", None, "2026-11-24T16:00:00Z")
+    d = check_change(changeset(added=[grant], related=[other]))
+    rules = [f.rule for f in d.errors]
+    assert rules == (["azure.disjoint"] if gap else [])
+
+
+def test_defect1_azure_pim_key_spans_entitlements_with_the_same_scope_and_role() -> None:
+    from controller.core.policy import azure_siblings
+
+    text = EXAMPLE.replace(
+        "  azure-prod-contributor:",
+        "  azure-prod-contributor-2:\n    description: same role\n    module: azure-pim\n"
+        "    target:\n      scope: /SUBSCRIPTIONS/00000000-0000-4000-8000-000000000000/\n"
+        "      role_definition_name: contributor\n    max_duration: 4h\n"
+        "    approvers: ['@acme/sre']\n\n  azure-prod-contributor:",
+    )
+    from controller.formats.catalog import load_catalog
+
+    cat = load_catalog(text)
+    assert azure_siblings(cat, "azure-prod-contributor") == ("azure-prod-contributor-2",)
+    assert azure_siblings(cat, "aws-prod-readonly") == ()
+    files = [
+        GrantFile("grants/a.hcl", az("a", None, "2026-11-24T14:00:00Z")),
+        GrantFile(
+            "grants/b.hcl",
+            az(
+                "b",
+                "2026-11-24T15:00:00Z",
+                "2026-11-24T16:00:00Z",
+                entitlement="azure-prod-contributor-2",
+            ),
+        ),
+    ]
+    got = sorted(
+        (f.file, f.rule) for f in check_tree(cat, files, NOW) if f.rule == "azure.disjoint"
+    )
+    assert got == [("grants/a.hcl", "azure.disjoint"), ("grants/b.hcl", "azure.disjoint")]
 
 
 # --- whole tree ----------------------------------------------------------------------------

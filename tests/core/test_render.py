@@ -30,11 +30,9 @@ def test_render_passes_active_and_pending_never_expired() -> None:
             "policy_arns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
             "saml_provider_arn": "arn:aws:iam::123456789012:saml-provider/acme-idp",
         },
-        "starts_at": None,
         "expires_at": "2026-11-24T16:00:00Z",
         "reason": "INC-1: debugging",
-        "ticket": None,
-    }
+    }  # no starts_at, no ticket: optional in the schema, left out when the grant has none
     assert out.document["grants"]["pending"]["starts_at"] == "2026-11-24T13:00:00Z"
     assert out.document["grants"]["gcp"]["target"] == {
         "project": "acme-prod",
@@ -48,7 +46,7 @@ def test_overlapping_grants_keep_their_own_windows() -> None:
     a = make_grant(id="a", expires_at=NOW + timedelta(hours=1))
     b = make_grant(id="b", starts_at=NOW + timedelta(hours=3), expires_at=NOW + timedelta(hours=5))
     both = render([a, b], CAT, NOW).document["grants"]
-    assert (both["a"]["starts_at"], both["a"]["expires_at"]) == (None, "2026-11-24T13:00:00Z")
+    assert (both["a"].get("starts_at"), both["a"]["expires_at"]) == (None, "2026-11-24T13:00:00Z")
     # b's window is not stretched back to a's end: the gap stays a gap
     assert (both["b"]["starts_at"], both["b"]["expires_at"]) == (
         "2026-11-24T15:00:00Z",
@@ -64,3 +62,11 @@ def test_unknown_entitlement_is_a_finding() -> None:
     out = render([make_grant(entitlement="gone")], CAT, NOW)
     assert out.document["grants"] == {}
     assert [f.rule for f in out.findings] == ["entitlement.unknown"]
+
+
+def test_optional_values_are_written_when_the_grant_has_them() -> None:
+    g = make_grant(
+        id="full", starts_at=NOW - timedelta(hours=1), ticket="INC-1", reason="INC-1: debugging"
+    )
+    entry = render([g], CAT, NOW).document["grants"]["full"]
+    assert (entry["starts_at"], entry["ticket"]) == ("2026-11-24T11:00:00Z", "INC-1")

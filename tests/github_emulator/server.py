@@ -54,6 +54,12 @@ class GitHubEmulator:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._move_head_count = 0
+        # GitHub documents no entry limit for POST /git/trees, but refuses a request too large
+        # to finish in time (422 "Sorry, your request timed out ... building the tree
+        # incrementally"); the emulator makes that a fixed size so a test can prove jitctl
+        # chains its trees. And GitHub's limit on a pull request's body.
+        self.tree_entries_limit = 1000
+        self.body_limit = 65536
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ output "azure_pim" { value = module.grants.azure_pim }
 output "expired" { value = module.grants.expired }
 output "pending" { value = module.grants.pending }
 output "summary" { value = module.grants.summary }
+output "aws_identity_center" { value = module.grants.aws_identity_center }
 """
 
 
@@ -80,17 +81,21 @@ def test_each_grant_reaches_its_module(dispatched: dict) -> None:
         "carol-aws-prod-admin-20261124t1800",
     ]
     assert sorted(dispatched["gcp_iam"]) == ["bob-gcp-prod-logs-viewer-20261124t1100"]
-    assert sorted(dispatched["azure_pim"]) == ["alice-azure-prod-contributor-20261124t1130"]
+    assert [a["grant_ids"] for a in dispatched["azure_pim"].values()] == [
+        ["alice-azure-prod-contributor-20261124t1130"]
+    ]
 
 
 def test_the_expired_grant_reaches_no_module(dispatched: dict) -> None:
     expired = "dave-gcp-prod-logs-viewer-20261123t0900"
     assert expired in json.loads(FIXTURE.read_text())["grants"]
-    for module in ("aws_iam_role", "gcp_iam", "azure_pim"):
+    for module in ("aws_iam_role", "gcp_iam"):
         assert expired not in dispatched[module]
+    assert all(expired not in a["grant_ids"] for a in dispatched["azure_pim"].values())
     assert dispatched["expired"] == [expired]
     assert dispatched["summary"] == {
         "aws_iam_role": 2,
+        "aws_identity_center": 0,
         "gcp_iam": 1,
         "azure_pim": 1,
         "pending": 1,
@@ -102,12 +107,11 @@ def test_windows_on_each_cloud(dispatched: dict) -> None:
     aws = dispatched["aws_iam_role"]["alice-aws-prod-readonly-20261124t1200"]
     assert aws["window"] == {"start": None, "end": "2026-11-25T00:00:00Z"}
     assert aws["role_name"] == "jit-alice-aws-prod-readonly-20261124t1200"
-    assert aws["max_session_duration"] == 43200
+    assert aws["max_session_duration"] == 3600
     assert aws["target"]["policy_arns"] == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
 
     pending = dispatched["aws_iam_role"]["carol-aws-prod-admin-20261124t1800"]
     assert pending["window"] == {"start": "2026-11-24T18:00:00Z", "end": "2026-11-24T19:00:00Z"}
-    assert pending["max_session_duration"] == 3600
     assert dispatched["pending"] == ["carol-aws-prod-admin-20261124t1800"]
 
     gcp = dispatched["gcp_iam"]["bob-gcp-prod-logs-viewer-20261124t1100"]
@@ -118,7 +122,7 @@ def test_windows_on_each_cloud(dispatched: dict) -> None:
     )
     assert gcp["condition"]["title"] == "jitctl bob-gcp-prod-logs-viewer-20261124t1100"
 
-    azure = dispatched["azure_pim"]["alice-azure-prod-contributor-20261124t1130"]
+    (azure,) = dispatched["azure_pim"].values()
     assert azure["schedule"] == {"start_date_time": None, "end_date_time": "2026-11-24T15:30:00Z"}
     assert azure["principal_id"] == "11111111-1111-4111-8111-111111111111"
     assert (
@@ -213,19 +217,64 @@ def test_jitctl_render_feeds_the_dispatcher(terraform: str, tmp_path: Path) -> N
     assert code == 0, text
     assert sorted(got["aws_iam_role"]) == ["aws", "later"]
     assert sorted(got["gcp_iam"]) == ["gcp"]
-    assert sorted(got["azure_pim"]) == ["azure"]
+    assert [a["grant_ids"] for a in got["azure_pim"].values()] == [["azure"]]
     assert got["pending"] == ["later"]
     assert got["expired"] == []  # render already left "gone" out: it reaches no module
-    assert all("gone" not in got[m] for m in ("aws_iam_role", "gcp_iam", "azure_pim"))
+    assert all("gone" not in got[m] for m in ("aws_iam_role", "gcp_iam"))
     assert got["aws_iam_role"]["aws"]["window"] == {"start": None, "end": "2026-11-24T20:00:00Z"}
     assert got["aws_iam_role"]["later"]["window"] == {
         "start": "2026-11-24T18:00:00Z",
         "end": "2026-11-24T19:00:00Z",
     }
-    assert got["azure_pim"]["azure"]["schedule"] == {
+    assert next(iter(got["azure_pim"].values()))["schedule"] == {
         "start_date_time": None,
         "end_date_time": "2026-11-24T15:30:00Z",
     }
     expression = got["gcp_iam"]["gcp"]["condition"]["expression"]
     # what `jitctl demo` tells a newcomer is what the module really builds
     assert describe_cloud_condition(render["grants"]["gcp"]) == f"GCP: IAM Condition {expression}"
+
+
+def test_each_stack_input_plans_alone(terraform: str, tmp_path: Path) -> None:
+    """`jitctl render --stacks-dir`: every stack's file is a complete root input on its own."""
+    from click.testing import CliRunner
+
+    from controller.cli import main
+    from tests.factories import grant_text
+    from tests.gitutil import new_access_repo
+
+    (tmp_path / "repo").mkdir()
+    repo = new_access_repo(tmp_path / "repo")
+    repo.commit(
+        {
+            "grants/aws.hcl": grant_text(expires_at="2026-11-24T20:00:00Z"),
+            "grants/gcp.hcl": grant_text(
+                principal="bob@example.com", entitlement="gcp-prod-logs-viewer"
+            ),
+        }
+    )
+    stacks = tmp_path / "stacks"
+    result = CliRunner().invoke(
+        main,
+        [
+            "--repo",
+            str(repo.path),
+            "--now",
+            "2026-11-24T12:00:00Z",
+            "render",
+            "--stacks-dir",
+            str(stacks),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    planned: dict[str, list[str]] = {}
+    for path in sorted(stacks.glob("*.tfvars.json")):
+        (tmp_path / path.stem).mkdir()
+        code, text, got = plan(terraform, tmp_path / path.stem, json.loads(path.read_text()))
+        assert code == 0, text
+        planned[path.name.split(".")[0]] = sorted(got["aws_iam_role"]) + sorted(got["gcp_iam"])
+    assert planned == {
+        "aws-123456789012": ["aws"],
+        "azure-00000000-0000-4000-8000-000000000000": [],
+        "gcp-acme-prod": ["gcp"],
+    }

@@ -14,22 +14,26 @@ output "role_path" {
 }
 
 output "max_session_duration" {
-  description = "Seconds: what is left of the grant, rounded down to whole hours, clamped to 3600..43200."
+  description = "Seconds: always 3600, AWS's minimum (the window policy, not the session length, ends access)."
   value       = local.max_session_duration
 }
 
 output "trust_policy_json" {
-  description = "Assume-role policy: sts:AssumeRoleWithSAML from saml_provider_arn, only when saml:sub equals the principal and only inside the window."
+  description = "Assume-role policy: sts:AssumeRoleWithSAML (with sts:TagSession, sts:SetSourceIdentity) from saml_provider_arn, only when saml:sub equals the principal, SAML:aud is a sign-in endpoint of the partition, and only inside the window."
   value       = jsonencode(local.trust_policy)
 
   precondition {
     condition     = var.starts_at == null || timecmp(coalesce(var.starts_at, var.expires_at), var.expires_at) < 0
     error_message = "starts_at must be before expires_at: fix the grant file."
   }
+  precondition {
+    condition     = split(":", var.saml_provider_arn)[1] == var.partition
+    error_message = "saml_provider_arn is in another partition than the account (${var.partition}): use the SAML provider of the account's own partition in the catalog."
+  }
 }
 
 output "window_policy_json" {
-  description = "Inline policy with the time-window denies (Deny * when aws:CurrentTime >= expires_at or < starts_at) and the self-modification deny."
+  description = "Inline policy: Deny * when aws:CurrentTime >= expires_at or < starts_at, Deny * for sessions whose aws:TokenIssueTime is outside the window, Deny sts:AssumeRole (role chaining) from expires_at - 1h, and the self-modification deny."
   value       = jsonencode(local.window_policy)
 }
 
@@ -38,8 +42,18 @@ output "window" {
   value       = { start = var.starts_at, end = var.expires_at }
 }
 
+output "description" {
+  description = "The role's description: grant id, principal (in IAM-safe form, see principal_label) and expires_at."
+  value       = local.description
+}
+
+output "principal_label" {
+  description = "The principal as IAM tags and descriptions can hold it: itself when made of A-Za-z0-9_.:/=+@-, else b64:<base64 of UTF-8>, or sha256:<hex> when that is longer than 256."
+  value       = local.principal_label
+}
+
 output "tags" {
-  description = "Tags for the role: jitctl:grant-id, jitctl:principal, jitctl:expires-at (and jitctl:starts-at)."
+  description = "Tags for the role: jitctl:grant-id, jitctl:principal (principal_label), jitctl:expires-at (and jitctl:starts-at)."
   value       = local.tags
 }
 

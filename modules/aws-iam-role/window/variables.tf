@@ -10,11 +10,11 @@ variable "grant_id" {
 
 variable "principal" {
   type        = string
-  description = "The SAML subject (NameID) the role is for, normally the user's e-mail, e.g. alice@example.com. It must equal what the IdP sends as saml:sub."
+  description = "The SAML subject (NameID) the role is for, normally the user's e-mail, e.g. alice@example.com or o'brien@example.com. It must equal what the IdP sends as saml:sub; any printable text of 1 to 256 characters is carried exactly."
 
   validation {
-    condition     = can(regex("^[^\\s*?\"\\\\]{1,256}$", var.principal))
-    error_message = "principal must be the SAML subject (e.g. alice@example.com): 1 to 256 characters, no whitespace, no quotes, and no wildcard characters '*' or '?'."
+    condition     = length(var.principal) >= 1 && length(var.principal) <= 256 && !can(regex("[\\x{00}-\\x{1F}\\x{7F}-\\x{9F}]", var.principal))
+    error_message = "principal must be the SAML subject (e.g. alice@example.com): 1 to 256 characters without control characters."
   }
 }
 
@@ -75,16 +75,6 @@ variable "expires_at" {
   }
 }
 
-variable "now" {
-  type        = string
-  description = "The time of the render (the `now` of `jitctl render`), RFC 3339 in UTC with Z. Used only to size max_session_duration to what is left of the grant."
-
-  validation {
-    condition     = can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$", var.now))
-    error_message = "now must be RFC 3339 in UTC with a Z suffix, e.g. 2026-11-24T12:00:00Z: pass the `now` of jitctl render's output."
-  }
-}
-
 variable "role_path" {
   type        = string
   default     = "/jitctl/"
@@ -104,5 +94,16 @@ variable "role_name_prefix" {
   validation {
     condition     = can(regex("^[\\w+=,.@-]{0,20}$", var.role_name_prefix))
     error_message = "role_name_prefix must be at most 20 characters from [A-Za-z0-9_+=,.@-], e.g. jit-."
+  }
+}
+
+variable "partition" {
+  type        = string
+  default     = "aws"
+  description = "The AWS partition of the account: aws, aws-us-gov or aws-cn (the parent module passes the provider's aws_partition)."
+
+  validation {
+    condition     = contains(["aws", "aws-us-gov", "aws-cn", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"], var.partition)
+    error_message = "partition must be an AWS partition id such as aws, aws-us-gov or aws-cn."
   }
 }

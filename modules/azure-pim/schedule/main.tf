@@ -6,9 +6,10 @@ locals {
     end_date_time   = var.expires_at
   }
 
-  # Justification is shown in PIM's audit log; it names the grant so the log can be joined with
+  # Justification is shown in PIM's audit log; it names the grants so the log can be joined with
   # `jitctl audit`. Kept under 500 characters.
-  justification = substr("jitctl grant ${var.grant_id}${var.reason == "" ? "" : ": ${var.reason}"}", 0, 500)
+  ids           = sort(distinct(var.grant_ids))
+  justification = substr("jitctl grant${length(local.ids) > 1 ? "s" : ""} ${join(", ", local.ids)}${var.reason == "" ? "" : ": ${var.reason}"}", 0, 500)
 
   ticket = var.ticket == null ? null : { number = var.ticket, system = "jitctl" }
 }

@@ -1,10 +1,10 @@
-variable "grant_id" {
-  type        = string
-  description = "The grant id (the grant file's name without .hcl), e.g. alice-azure-prod-contributor-20261124t1200."
+variable "grant_ids" {
+  type        = list(string)
+  description = "The ids of the grants this assignment serves (Azure keeps one PIM assignment per principal, role and scope, so overlapping grants share one), e.g. [\"alice-azure-prod-contributor-20261124t1200\"]."
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9._-]{0,99}$", var.grant_id))
-    error_message = "grant_id must match [a-z0-9][a-z0-9._-]{0,99} (lower-case letters, digits, '.', '_', '-'; at most 100 characters): rename the grant file."
+    condition     = length(var.grant_ids) >= 1 && alltrue([for id in var.grant_ids : can(regex("^[a-z0-9][a-z0-9._-]{0,99}$", id))])
+    error_message = "grant_ids must list at least one grant id, each matching [a-z0-9][a-z0-9._-]{0,99}: rename the grant file."
   }
 }
 

@@ -151,7 +151,15 @@ def create_tree(ctx: Ctx) -> Response:
     if base and ctx.emu.git.resolve(base, "tree") is None:
         raise ApiError(422, "base_tree is not a valid tree oid")
     changes: list[tuple[str, str, str | None]] = []
-    for item in ctx.require("tree"):
+    entries = ctx.require("tree")
+    if isinstance(entries, list) and len(entries) > ctx.emu.tree_entries_limit:
+        raise ApiError(
+            422,
+            "Sorry, your request timed out.  It's likely that your input was too large to "
+            "process.  Consider building the tree incrementally, or building the commits you "
+            "need in a local clone of the repository and then pushing them to GitHub.",
+        )
+    for item in entries:
         path, mode = item.get("path"), item.get("mode", "100644")
         if not path:
             raise ApiError(422, "Invalid tree info", ["tree.path is missing"])

@@ -92,6 +92,7 @@ def create_pull(ctx: Ctx) -> Response:
                 }
             ],
         )
+    check_body(emu, ctx.json("body"))
     now = emu.clock.tick()
     number = emu.state.next_issue_number
     emu.state.next_issue_number += 1
@@ -116,6 +117,23 @@ def create_pull(ctx: Ctx) -> Response:
     )
 
 
+def check_body(emu: GitHubEmulator, body: Any) -> None:
+    """GitHub refuses an issue or pull request body over 65,536 characters."""
+    if isinstance(body, str) and len(body) > emu.body_limit:
+        raise ApiError(
+            422,
+            "Validation Failed",
+            [
+                {
+                    "resource": "Issue",
+                    "code": "custom",
+                    "field": "body",
+                    "message": f"body is too long (maximum is {emu.body_limit} characters)",
+                }
+            ],
+        )
+
+
 @route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}")
 def get_pull_route(ctx: Ctx) -> Response:
     check_repo(ctx)
@@ -131,6 +149,7 @@ def update_pull(ctx: Ctx) -> Response:
     if "title" in (ctx.body or {}):
         pr.title = ctx.require("title")
     if "body" in (ctx.body or {}):
+        check_body(emu, ctx.json("body"))
         pr.body = ctx.json("body")
     if "base" in (ctx.body or {}):
         base = ctx.require("base")

@@ -2,7 +2,7 @@
 # Run from modules/azure-pim/schedule: terraform init && terraform test
 
 variables {
-  grant_id             = "alice-azure-prod-contributor-20261124t1130"
+  grant_ids            = ["alice-azure-prod-contributor-20261124t1130"]
   principal            = "11111111-1111-4111-8111-111111111111"
   scope                = "/subscriptions/00000000-0000-4000-8000-000000000000"
   role_definition_name = "Contributor"
@@ -107,4 +107,24 @@ run "refuses_start_not_before_expiry" {
     starts_at = "2026-11-24T15:30:00Z"
   }
   expect_failures = [output.schedule]
+}
+
+run "defect1_one_assignment_serves_several_grants" {
+  command = plan
+  variables {
+    grant_ids = ["b-grant", "a-grant"]
+    reason    = ""
+  }
+  assert {
+    condition     = output.justification == "jitctl grants a-grant, b-grant"
+    error_message = "An assignment serving two grants must name both in its justification."
+  }
+}
+
+run "refuses_no_grant_ids" {
+  command = plan
+  variables {
+    grant_ids = []
+  }
+  expect_failures = [var.grant_ids]
 }

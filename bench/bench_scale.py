@@ -1,0 +1,170 @@
+"""Every command over a repository of 100,000 grants (10% expired). Prints figures.
+
+The repository is built in one commit with git fast-import. Each command runs as a fresh
+``jitctl`` process (start-up included) with git's trace2 event log on, so the benchmark can say
+how many git processes the command started (every ``git`` the command ran, children included)
+and, through ``wait4``, the command's peak memory (max RSS of the Python process).
+
+Figures: ``list`` cold (a fresh clone: no parse cache) and warm (cache), ``render``
+(seconds and bytes), ``check`` of every grant at HEAD, and ``expire --local`` of the 10% that
+expired, with its ratio to the cold ``list`` (the issue's budget: at most 3x). ``expire`` is
+measured as it is on the branch the benchmark runs on.
+
+Run: .venv/bin/python -m bench.bench_scale [N]   (default N = 100000; N must be <= 1,000,000)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import CATALOG, ENV, git, principal
+
+NOW = "2026-11-24T12:00:00Z"
+EXPIRED_AT = "2026-11-24T00:00:00Z"  # before NOW
+ACTIVE_UNTIL = "2026-11-25T00:00:00Z"  # 12 h after NOW: within aws-prod-readonly's max
+
+
+def grant_bytes(i: int) -> bytes:
+    expires = EXPIRED_AT if i % 10 == 0 else ACTIVE_UNTIL
+    return (
+        "grant {\n"
+        f'  principal   = "{principal(i)}"\n'
+        '  entitlement = "aws-prod-readonly"\n'
+        f'  expires_at  = "{expires}"\n'
+        f'  reason      = "INC-{i}: benchmark grant"\n'
+        "}\n"
+    ).encode()
+
+
+def make_repo(path: Path, n: int) -> Path:
+    """A work clone with ``n`` grants on main (every 10th expired) in one commit."""
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", "main")
+    out = bytearray(b"commit refs/heads/main\n")
+    out += b"committer bench <bench@example.com> 1764000000 +0000\ndata 4\nseed\n"
+    out += b"M 100644 inline catalog.yaml\ndata %d\n%s\n" % (len(CATALOG), CATALOG)
+    out += b"M 100644 inline grants/.gitkeep\ndata 0\n\n"
+    for i in range(n):
+        body = grant_bytes(i)
+        out += b"M 100644 inline grants/g%06d.hcl\ndata %d\n%s\n" % (i, len(body), body)
+    git(path, "fast-import", "--quiet", data=bytes(out))
+    git(path, "checkout", "-q", "-f", "main")
+    git(path, "config", "user.name", "bench")
+    git(path, "config", "user.email", "bench@example.com")
+    return path
+
+
+@dataclass
+class Run:
+    seconds: float
+    cpu: float  # user + system seconds of jitctl and the git processes it waited for
+    rss_mb: float
+    git_processes: int
+    code: int
+    stdout: bytes
+    stderr: bytes
+
+
+def jitctl(repo: Path, trace_dir: Path, name: str, *args: str) -> Run:
+    """``jitctl --repo REPO --now NOW ARGS`` as a fresh process: wall time, peak RSS (wait4),
+    and the git processes it started (trace2 ``start`` events, children included)."""
+    trace = trace_dir / f"{name}.trace2"
+    trace.unlink(missing_ok=True)
+    out_path, err_path = trace_dir / f"{name}.out", trace_dir / f"{name}.err"
+    env = {**ENV, "GIT_TRACE2_EVENT": str(trace)}
+    cmd = [sys.executable, "-m", "controller", "--repo", str(repo), "--now", NOW, *args]
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    starts = 0
+    if trace.exists():
+        with trace.open("rb") as fh:
+            starts = sum(1 for line in fh if b'"event":"start"' in line)
+    run = Run(
+        seconds,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss / 1024,  # KiB on Linux
+        starts,
+        proc.returncode,
+        out_path.read_bytes(),
+        err_path.read_bytes(),
+    )
+    if run.code not in (0, 1):
+        raise SystemExit(f"jitctl {' '.join(args)} failed ({run.code}): {run.stderr.decode()}")
+    return run
+
+
+def line(what: str, r: Run, extra: str = "") -> None:
+    print(
+        f"{what:<34} {r.seconds:7.2f} s (cpu {r.cpu:6.2f} s)  peak RSS {r.rss_mb:6.0f} MB  "
+        f"{r.git_processes:5d} git processes  exit {r.code}{extra}"
+    )
+
+
+def main() -> int:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    expiring = len(range(0, n, 10))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        traces = root / "traces"
+        traces.mkdir()
+        started = time.perf_counter()
+        repo = make_repo(root / "repo", n)
+        print(
+            f"repository: {n} grants ({expiring} expired at {NOW}), built in "
+            f"{time.perf_counter() - started:.1f} s with git fast-import"
+        )
+
+        shutil.rmtree(repo / ".git" / "jitctl", ignore_errors=True)  # as in a fresh clone
+        cold = jitctl(repo, traces, "list-cold", "list", "--format", "json")
+        warm = jitctl(repo, traces, "list-warm", "list", "--format", "json")
+        listed = json.loads(cold.stdout)["grants"]
+        same = cold.stdout == warm.stdout and len(listed) == n
+        line("list --format json (cold)", cold, f"  {len(listed)} grants")
+        line("list --format json (warm)", warm, f"  same output as cold: {same}")
+        text = jitctl(repo, traces, "list-text", "list")
+        line("list (text, warm)", text)
+
+        out = root / "grants.auto.tfvars.json"
+        rendered = jitctl(repo, traces, "render", "render", "--out", str(out))
+        size = out.stat().st_size
+        active = len(json.loads(out.read_bytes())["grants"])
+        line(
+            "render --out FILE (warm)", rendered,
+            f"  {size / 1e6:.1f} MB, {active} grants, {size / max(active, 1):.0f} bytes/grant",
+        )  # fmt: skip
+
+        check = jitctl(repo, traces, "check", "check", "--format", "json")
+        findings = json.loads(check.stdout)["findings"]
+        line("check (every grant at HEAD, warm)", check, f"  {len(findings)} findings")
+
+        before = git(repo, "rev-parse", "HEAD").strip()
+        expire = jitctl(repo, traces, "expire", "expire", "--local", "--format", "json")
+        after = git(repo, "rev-parse", "HEAD").strip()
+        removed = len(json.loads(expire.stdout)["removed"])
+        left = git(repo, "ls-tree", "--name-only", "HEAD", "grants/").split()
+        ok = after != before and removed == expiring and len(left) == n - expiring + 1
+        line(f"expire --local ({expiring} expired)", expire, f"  removed {removed}; ok: {ok}")
+        print(
+            f"expire / cold list = {expire.seconds / cold.seconds:.2f} wall, "
+            f"{expire.cpu / cold.cpu:.2f} cpu (budget: at most 3)"
+        )
+        if not (same and ok):
+            print("FAIL: outputs disagree (see above)")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
