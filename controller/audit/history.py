@@ -54,6 +54,7 @@ from controller.audit.signatures import (
 from controller.core.errors import JitError
 from controller.core.model import GRANTS_DIR, Catalog, FileChange, Grant
 from controller.core.policy import is_grant_path
+from controller.core.times import MAX_TIME, MIN_TIME
 from controller.formats.catalog import load_catalog
 from controller.formats.grantfile import parse_grant_file
 from controller.formats.trailers import visible_trailers
@@ -124,7 +125,14 @@ def _text(b: bytes) -> str:
 
 
 def _when(epoch: str) -> datetime:
-    return datetime.fromtimestamp(int(epoch), UTC)
+    """A commit's time. git accepts any date (year 10000 included): a date outside the years
+    jitctl accepts is clamped to the nearest bound, so one odd commit cannot stop the audit."""
+    try:
+        value = int(epoch)
+    except ValueError:
+        return MIN_TIME
+    low, high = int(MIN_TIME.timestamp()), int(MAX_TIME.timestamp())
+    return datetime.fromtimestamp(min(max(value, low), high), UTC)
 
 
 def _record(

@@ -104,6 +104,10 @@ class JitGroup(click.Group):
             ctx.exit(2)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except OSError as exc:  # I/O the command did not name itself: still name the path
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"Error: {where}{exc.strerror or exc} [io]", err=True)
+            ctx.exit(2)
         except Exception as exc:  # a bug: say so briefly, with where it happened
             tb = traceback.extract_tb(exc.__traceback__)[-1]
             click.echo(

@@ -20,6 +20,7 @@ from controller.cli.app import (
 from controller.cli.output import (
     atomic_write,
 )
+from controller.core.errors import JitError
 from controller.core.model import Catalog
 from controller.core.times import parse_day_or_rfc3339
 
@@ -125,6 +126,14 @@ def audit_(
     with env.repo() as repo:
         branch = ref or repo.default_branch()
         repo.rev(branch)
+        cut = repo.is_shallow()
+        if cut:
+            raise JitError(
+                f"{repo.path} is a shallow clone: the history behind {cut} commit(s) is "
+                "missing, so the audit cannot say who asked or approved; fetch it all "
+                "(git fetch --unshallow; actions/checkout: fetch-depth: 0)",
+                rule="git",
+            )
         reader = HistoryReader(repo.path)
         records = reader.read(branch)
         reviews = read_reviews(repo.path, branch)

@@ -107,8 +107,14 @@ def run_demo(
     start = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
     if root is None:
         root = Path(tempfile.mkdtemp(prefix="jitctl-demo-"))
-    root.mkdir(parents=True, exist_ok=True)
-    if any(root.iterdir()):
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        empty = not any(root.iterdir())
+    except OSError as exc:
+        raise JitError(
+            f"{exc.filename or root}: cannot make the sandbox folder: {exc.strerror}", rule="io"
+        ) from None
+    if not empty:
         raise JitError(f"{root} is not empty; give --dir a new or empty folder", rule="usage")
     d = Demo(root, start, run)
     click.secho(

@@ -27,7 +27,14 @@ from controller.cli.output import (
 from controller.core.times import format_rfc3339
 from controller.git import lifecycle as local_ops
 from controller.git.lifecycle import MergeResult, Proposal
+from controller.git.repo import GitRepo
 from controller.notify.events import Event, events_of, grant_event
+
+
+def _begin(repo: GitRepo, *, writes: bool = True) -> None:
+    note = local_ops.begin(repo, writes=writes)
+    if note:
+        click.echo(f"note: {note}", err=True)
 
 
 def merge_events(result: MergeResult, repository: str, now: datetime) -> list[Event]:
@@ -131,6 +138,7 @@ def request(
     Example: jitctl request aws-prod-readonly --for 4h --reason "INC-1234" --as alice --local
     """
     with env.repo() as repo:
+        _begin(repo)
         ctx = _ctx(env, repo, default_branch)
         proposal = local_ops.request(
             ctx,
@@ -203,6 +211,7 @@ def extend(
     Example: jitctl extend alice-aws-prod-readonly-20261124t1200 --for 2h --as alice --local
     """
     with env.repo() as repo:
+        _begin(repo)
         ctx = _ctx(env, repo, default_branch)
         proposal = local_ops.extend(
             ctx, grant_id=grant_id, duration=duration, login=login, reason=reason, commit=local
@@ -257,9 +266,10 @@ def merge(
     _need_local(local, "merge")
     approvers = [a.strip() for a in approved_by.split(",") if a.strip()]
     with env.repo() as repo:
+        _begin(repo)
         ctx = _ctx(env, repo, default_branch)
         result = local_ops.merge(ctx, branch=branch, approvers=approvers, author=author)
-        if result.merged:
+        if result.merged and result.commit:  # not when it was merged already
             notify(ctx.catalog(), merge_events(result, repository_name(repo), ctx.now))
     a = result.approval
     if fmt == "json":
@@ -294,6 +304,8 @@ def merge(
                     f"`jitctl review` before {format_rfc3339(result.review_by)}",
                     err=True,
                 )
+        elif result.merged:
+            click.echo(f"{branch} is already merged; nothing to do")
         else:
             click.echo(f"refused: {result.refusal}; nothing changed", err=True)
     sys.exit(0 if result.merged else 1)
@@ -345,6 +357,7 @@ def expire(
             )
         return
     with env.repo() as repo:
+        _begin(repo, writes=not dry_run)
         ctx = _ctx(env, repo, default_branch)
         result = local_ops.expire(ctx, dry_run=dry_run)
         if result.commit:
@@ -409,6 +422,7 @@ def revoke(
     """
     _need_local(local, "revoke")
     with env.repo() as repo:
+        _begin(repo)
         ctx = _ctx(env, repo, default_branch)
         grant, sha = local_ops.revoke(ctx, grant_id=grant_id, login=login, reason=reason)
         catalog = ctx.catalog()

@@ -90,8 +90,14 @@ def append_step_summary(title: str, findings: Sequence[Finding], extra: Iterable
     """Append a Markdown summary to the GitHub Actions job summary, if there is one."""
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if path:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(summary_markdown(title, findings, extra))
+        try:
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(summary_markdown(title, findings, extra))
+        except OSError as exc:
+            raise JitError(
+                f"GITHUB_STEP_SUMMARY={path}: cannot write the job summary: {exc.strerror}",
+                rule="io",
+            ) from None
 
 
 def atomic_write(path: Path, text: str | Iterable[str]) -> None:

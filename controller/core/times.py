@@ -12,6 +12,14 @@ _RFC3339 = re.compile(
 )
 _DURATION = re.compile(r"\A(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z", re.ASCII)
 
+# The times jitctl accepts (UTC): wide enough for any real grant, narrow enough that a time
+# plus or minus any accepted duration stays representable (no overflow anywhere downstream).
+MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_TIME = datetime(9000, 1, 1, tzinfo=UTC)
+# The longest duration jitctl accepts anywhere (--for, max_duration, --late-after, --grace):
+# catalogs allow hours or days; ten years is far beyond any of them and far from an overflow.
+MAX_DURATION = timedelta(days=3650)
+
 
 def parse_rfc3339(text: str) -> datetime:
     """Parse an RFC 3339 timestamp that carries a zone. Raises ValueError otherwise."""
@@ -29,10 +37,19 @@ def parse_rfc3339(text: str) -> datetime:
         raise ValueError(f"{text!r} has an invalid zone offset")
     base = f"{m.group(1)}-{m.group(2)}-{m.group(3)}T{m.group(4)}:{m.group(5)}:{m.group(6)}{zone}"
     try:
-        value = datetime.fromisoformat(base)
+        value = datetime.fromisoformat(base).replace(microsecond=micro)
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a valid date and time: {exc}") from None
-    return value.replace(microsecond=micro)
+    try:
+        utc = value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        utc = MIN_TIME - timedelta(days=1)
+    if not MIN_TIME <= utc <= MAX_TIME:
+        raise ValueError(
+            f"{text!r} is outside the years jitctl accepts "
+            f"({format_rfc3339(MIN_TIME)} to {format_rfc3339(MAX_TIME)})"
+        )
+    return value
 
 
 _DAY = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})\Z")
@@ -72,11 +89,30 @@ def parse_duration(text: str) -> timedelta:
     m = _DURATION.match(text.strip()) if isinstance(text, str) else None
     if not m or not any(m.groups()):
         raise ValueError(f"{text!r} is not a duration such as 30m, 8h, 1d or 1h30m")
+    too_long = f"{text!r} is longer than {format_duration(MAX_DURATION)}, the most jitctl accepts"
+    if any(g and len(g.lstrip("0")) > 9 for g in m.groups()):
+        raise ValueError(too_long)
     d, h, mi, s = (int(g) if g else 0 for g in m.groups())
-    value = timedelta(days=d, hours=h, minutes=mi, seconds=s)
-    if value <= timedelta(0):
+    seconds = ((d * 24 + h) * 60 + mi) * 60 + s
+    if seconds <= 0:
         raise ValueError(f"{text!r} is not a positive duration")
-    return value
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(too_long)
+    return timedelta(seconds=seconds)
+
+
+def shift(value: datetime, by: timedelta) -> datetime:
+    """``value + by``, or ValueError when the result leaves the accepted years."""
+    try:
+        out = value + by
+    except OverflowError:
+        out = MAX_TIME + timedelta(days=1) if by > timedelta(0) else MIN_TIME - timedelta(days=1)
+    if not MIN_TIME <= out <= MAX_TIME:
+        raise ValueError(
+            f"the result is outside the years jitctl accepts ({format_rfc3339(MIN_TIME)} to "
+            f"{format_rfc3339(MAX_TIME)})"
+        )
+    return out
 
 
 def format_duration(value: timedelta) -> str:

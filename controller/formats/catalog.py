@@ -84,6 +84,14 @@ CREDENTIAL_ENV = frozenset(
     }
 )
 MAX_CATALOG_BYTES = 1024 * 1024
+# YAML aliases let a few lines expand into billions of values ("billion laughs"): the catalog's
+# node tree is walked with aliases expanded, and stops at this many values (a real catalog with
+# thousands of entitlements has tens of thousands)
+MAX_CATALOG_NODES = 200_000
+
+
+class _TooLarge(Exception):
+    pass
 
 
 class _Lines:
@@ -92,8 +100,12 @@ class _Lines:
     def __init__(self) -> None:
         self.lines: dict[tuple[str, ...], int] = {}
         self.duplicates: list[tuple[tuple[str, ...], int, int]] = []
+        self.visited = 0
 
     def walk(self, node: yaml.Node, path: tuple[str, ...]) -> None:
+        self.visited += 1
+        if self.visited > MAX_CATALOG_NODES:
+            raise _TooLarge
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             seen: dict[str, int] = {}
@@ -212,7 +224,14 @@ def load_catalog(text: str | bytes, source: str = "catalog.yaml") -> Catalog:
         raise JitError(f"{source}: unreadable YAML: {exc}", rule="catalog.syntax") from None
     lines = _Lines()
     if node is not None:
-        lines.walk(node, ())
+        try:
+            lines.walk(node, ())
+        except _TooLarge:
+            raise JitError(
+                f"{source}: expands to more than {MAX_CATALOG_NODES:,} values (YAML aliases "
+                "nested in aliases?); write the catalog out",
+                rule="catalog.invalid",
+            ) from None
     v = _Validator(source, lines)
     if lines.duplicates:
         path, first, second = lines.duplicates[0]

@@ -28,6 +28,7 @@ from controller.formats.trailers import (
     review_message,
     values,
 )
+from controller.git import txn
 from controller.git.repo import GitRepo
 from controller.git.snapshot import read_grant_files
 
@@ -174,8 +175,10 @@ def record_review(
 ) -> str:
     """An empty commit on ``branch`` recording the review (compare-and-swap on the branch)."""
     base = repo.rev(branch)
-    msg = review_message(merge.grant_id, merge.requester, approvers).text()
+    try:
+        msg = review_message(merge.grant_id, merge.requester, approvers).text()
+    except ValueError as exc:
+        raise JitError(f"cannot write the commit message: {exc}", rule="usage") from None
     sha = repo.commit_tree(base, {}, msg, env=env)
-    repo.update_ref(f"refs/heads/{branch}", sha, base)
-    repo.sync_worktree(branch, base, sha)
+    txn.advance(repo, branch, base, sha)
     return sha

@@ -2,11 +2,14 @@
 
 Imperative shell: gather a snapshot from git, ask the pure core, then act. Every write builds
 its commit in a temporary index and moves the branch with a compare-and-swap
-(``git update-ref <ref> <new> <old>``), so a failure at any step leaves the repository as it was.
+(``git update-ref <ref> <new> <old>``); the index and work tree that have the branch checked out
+follow through :mod:`controller.git.txn`, so a failure at any step leaves the repository as it
+was and a kill at any instant leaves it old, new, or completed by the next run.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,7 +36,8 @@ from controller.core.policy import (
     plan_expiry,
     team_members,
 )
-from controller.core.times import format_rfc3339
+from controller.core.times import format_rfc3339, shift
+from controller.formats.catalog import LOGIN_RE
 from controller.formats.grantfile import GRANT_ID_RE, format_grant, parse_grant_file
 from controller.formats.trailers import (
     REQUESTED_BY,
@@ -44,7 +48,7 @@ from controller.formats.trailers import (
     revocation_message,
     values,
 )
-from controller.git import breakglass
+from controller.git import breakglass, txn
 from controller.git.repo import GitRepo
 from controller.git.snapshot import gather_change, read_catalog, read_grant_files, related_grants
 
@@ -80,6 +84,15 @@ def grant_path(grant_id: str) -> str:
     return f"{GRANTS_DIR}/{grant_id}{GRANT_SUFFIX}"
 
 
+def begin(repo: GitRepo, *, writes: bool = True) -> str | None:
+    """Before a command writes: finish or undo a run that was killed half-way (returns a note
+    saying which), then refuse to write while git is mid-rebase, merge, cherry-pick or bisect."""
+    note = txn.recover(repo)
+    if writes:
+        txn.ensure_safe_state(repo)
+    return note
+
+
 # --- who is asking ------------------------------------------------------------------------
 
 
@@ -87,10 +100,10 @@ def whoami(repo: GitRepo, catalog: Catalog, login: str | None) -> str:
     """The requester's GitHub login: --as, else git config jitctl.login, else the git email
     mapped through the catalog's identities (exactly one match). Otherwise a clear error."""
     if login:
-        return login
+        return valid_login(login, "--as")
     configured = repo.config_value("jitctl.login")
     if configured:
-        return configured
+        return valid_login(configured, "git config jitctl.login")
     email = repo.config_value("user.email")
     if email:
         matches = [who for who, ps in catalog.identities.items() if email in ps]
@@ -101,6 +114,28 @@ def whoami(repo: GitRepo, catalog: Catalog, login: str | None) -> str:
         "a git user.email listed under identities in the catalog",
         rule="usage",
     )
+
+
+def valid_login(login: str, source: str) -> str:
+    """A GitHub login, as it will be written into a commit trailer: nothing else gets in (no
+    newline, no control character: ``carol\nApproved-by: mallory`` is refused)."""
+    if not LOGIN_RE.fullmatch(login):
+        raise JitError(f"{source}: {login!r} is not a GitHub login", rule="usage")
+    return login
+
+
+def _later(start: datetime, duration: timedelta, what: str) -> datetime:
+    try:
+        return shift(start, duration)
+    except ValueError as exc:
+        raise JitError(f"{what}: {exc}", rule="usage") from None
+
+
+def _message(build: Callable[[], str]) -> str:
+    try:
+        return build()
+    except ValueError as exc:
+        raise JitError(f"cannot write the commit message: {exc}", rule="usage") from None
 
 
 def new_grant_id(
@@ -191,14 +226,14 @@ def request(
             )
         principal = mine[0]
     start = starts_at if starts_at is not None and starts_at > ctx.now else ctx.now
-    expires_at = (starts_at or ctx.now) + duration
+    expires_at = _later(starts_at or ctx.now, duration, "--for")
     existing = {e.path for e in ctx.repo.entries(ctx.branch)}
 
     def taken(gid: str) -> bool:
         return (
             grant_path(gid) in existing
             or ctx.repo.branch_exists(f"jit/request/{gid}")
-            or (ctx.repo.path / grant_path(gid)).exists()
+            or os.path.lexists(ctx.repo.path / grant_path(gid))
         )
 
     gid = new_grant_id(who, entitlement, start, taken)
@@ -221,13 +256,13 @@ def request(
     if break_glass and not commit:
         raise JitError("a break-glass request is committed: add --local or --open-pr", rule="usage")
     if not commit:
-        target = ctx.repo.path / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "x", encoding="utf-8") as fh:
-            fh.write(text)
+        txn.write_new_file(ctx.repo, path, text.encode("utf-8"))
         return Proposal(gf.grant, path, text, decision)
     branch = f"jit/request/{gid}"
-    msg = request_message(gf.grant, who, ChangeKind.REQUEST, break_glass=break_glass).text()
+    grant = gf.grant
+    msg = _message(
+        lambda: request_message(grant, who, ChangeKind.REQUEST, break_glass=break_glass).text()
+    )
     parent = ctx.repo.rev(ctx.branch)
     sha = ctx.repo.commit_tree(parent, {path: text.encode("utf-8")}, msg, env=ctx.env)
     ctx.repo.update_ref(f"refs/heads/{branch}", sha, None)
@@ -251,7 +286,7 @@ def extend(
     if current is None or current.grant is None:
         raise JitError(f"no valid grant {grant_id!r} on {ctx.branch}", rule="usage")
     g = current.grant
-    new_expiry = max(g.expires_at, ctx.now) + duration
+    new_expiry = _later(max(g.expires_at, ctx.now), duration, "--for")
     original = ctx.repo.read(ctx.branch, path) or b""
     text = _edit_values(
         original.decode("utf-8"), g, {"expires_at": format_rfc3339(new_expiry), "reason": reason}
@@ -260,10 +295,14 @@ def extend(
     if not decision.ok or gf.grant is None:
         return Proposal(gf.grant, path, text, decision)
     if not commit:
-        (ctx.repo.path / path).write_text(text, encoding="utf-8")
+        committed = ctx.repo.read("HEAD", path) if ctx.repo.has_commit("HEAD") else None
+        if committed is None and (ctx.repo.path / path).exists():
+            raise JitError(f"{path}: an untracked file is in the way; nothing written", rule="git")
+        txn.replace_file(ctx.repo, path, committed or b"", text.encode("utf-8"))
         return Proposal(gf.grant, path, text, decision)
     branch = f"jit/extend/{grant_id}-{ctx.now.strftime('%Y%m%dt%H%M%S')}"
-    msg = request_message(gf.grant, who, ChangeKind.EXTENSION).text()
+    grant = gf.grant
+    msg = _message(lambda: request_message(grant, who, ChangeKind.EXTENSION).text())
     parent = ctx.repo.rev(ctx.branch)
     sha = ctx.repo.commit_tree(parent, {path: text.encode("utf-8")}, msg, env=ctx.env)
     ctx.repo.update_ref(f"refs/heads/{branch}", sha, None)
@@ -323,6 +362,10 @@ def merge(
     repo = ctx.repo
     if branch == ctx.branch:
         raise JitError(f"{branch} is the default branch; name the branch to merge", rule="usage")
+    for login in approvers:
+        valid_login(login, "--approved-by")
+    if author is not None:
+        valid_login(author, "--author")
     base_sha = repo.rev(ctx.branch)
     head_sha = repo.rev(branch)
     requester = author or requester_of(repo, ctx.branch, branch)
@@ -343,6 +386,9 @@ def merge(
     if not decision.ok:
         return refused("the change breaks policy")
     if decision.kind is ChangeKind.NONE:
+        if head_sha != base_sha and repo.is_ancestor(head_sha, base_sha):
+            # merged already (e.g. by a run that was interrupted and then completed): done
+            return MergeResult(decision, None, requester, True, None, None)
         return refused("the branch changes no grant; jitctl merges grant changes only")
     if decision.kind is ChangeKind.MIXED:
         return refused(
@@ -369,14 +415,16 @@ def merge(
         if not approval.satisfied:
             return refused("not enough approvals: " + "; ".join(approval.missing), approval)
         counted = approval.approvers
-    _ensure_clean_if_checked_out(ctx)
+    txn.checked_out_here(repo, ctx.branch)  # refuse early what advance() would refuse
     tree = _merge_tree(repo, base_sha, head_sha)
     ids = [c.grant.id for c in decision.changes if c.grant is not None]
+    kind = decision.kind
     bg = [(gid, review_by) for gid in ids] if review_by is not None else []
-    msg = merge_message(branch, decision.kind, ids, requester, counted, break_glass=bg).text()
+    msg = _message(
+        lambda: merge_message(branch, kind, ids, requester, counted, break_glass=bg).text()
+    )
     sha = repo.commit_with_tree(tree, (base_sha, head_sha), msg, ctx.env, signs(cs.catalog))
-    repo.update_ref(f"refs/heads/{ctx.branch}", sha, base_sha)
-    repo.sync_worktree(ctx.branch, base_sha, sha)
+    txn.advance(repo, ctx.branch, base_sha, sha)
     return MergeResult(decision, approval, requester, True, None, sha, review_by)
 
 
@@ -386,14 +434,6 @@ def _merge_tree(repo: GitRepo, base: str, head: str) -> str:
     except JitError as exc:
         raise JitError(f"the branch does not merge cleanly: {exc}", rule="git") from None
     return out.splitlines()[0].strip()
-
-
-def _ensure_clean_if_checked_out(ctx: Ctx) -> None:
-    if ctx.repo.current_branch() == ctx.branch and not ctx.repo.is_clean():
-        raise JitError(
-            f"{ctx.branch} is checked out with uncommitted changes; commit or stash them first",
-            rule="git",
-        )
 
 
 # --- expire and revoke ---------------------------------------------------------------------
@@ -417,12 +457,11 @@ def expire(ctx: Ctx, *, dry_run: bool = False) -> ExpireResult:
     expired = plan_expiry(grants, ctx.now)
     if dry_run or not expired:
         return ExpireResult(expired, None, dry_run, invalid)
-    _ensure_clean_if_checked_out(ctx)
-    msg = expiry_message(expired).text()
+    txn.checked_out_here(repo, ctx.branch)  # refuse early what advance() would refuse
+    msg = _message(lambda: expiry_message(expired).text())
     sign = signs(ctx.catalog())
     sha = repo.commit_tree(base_sha, {g.path: None for g in expired}, msg, env=ctx.env, sign=sign)
-    repo.update_ref(f"refs/heads/{ctx.branch}", sha, base_sha)
-    repo.sync_worktree(ctx.branch, base_sha, sha)
+    txn.advance(repo, ctx.branch, base_sha, sha)
     return ExpireResult(expired, sha, False, invalid)
 
 
@@ -441,9 +480,8 @@ def revoke(
     grant = gf.grant or Grant(
         id=grant_id, path=path, principal="?", entitlement="?", expires_at=ctx.now, reason=""
     )
-    _ensure_clean_if_checked_out(ctx)
-    msg = revocation_message(grant, who, reason).text()
+    txn.checked_out_here(repo, ctx.branch)  # refuse early what advance() would refuse
+    msg = _message(lambda: revocation_message(grant, who, reason).text())
     sha = repo.commit_tree(base_sha, {path: None}, msg, env=ctx.env, sign=signs(catalog))
-    repo.update_ref(f"refs/heads/{ctx.branch}", sha, base_sha)
-    repo.sync_worktree(ctx.branch, base_sha, sha)
+    txn.advance(repo, ctx.branch, base_sha, sha)
     return grant, sha

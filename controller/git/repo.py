@@ -6,8 +6,10 @@ Everything the core needs from git comes through here, as plain values. Errors b
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,18 +55,32 @@ class GitRepo:
             out: str = self.repo.git.execute(["git", *args], stdout_as_string=True)
             return out
         except GitCommandError as exc:
-            stderr = (exc.stderr or "").strip().removeprefix("stderr: ").strip("'\n ")
-            raise JitError(f"git {' '.join(args[:3])}: {stderr or exc}", rule="git") from None
+            reason = _git_reason(exc) or f"failed with exit code {exc.status}"
+            raise JitError(f"git {' '.join(args[:3])}: {reason}", rule="git") from None
 
     def rev(self, ref: str) -> str:
-        """The commit id a ref names. Raises JitError for an unknown ref."""
+        """The commit id a ref names. Raises JitError for an unknown ref, or with git's own
+        reason when git refuses the repository (e.g. "detected dubious ownership")."""
         try:
             return str(self.repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")).strip()
-        except GitCommandError:
+        except GitCommandError as exc:
+            reason = _git_reason(exc)
+            if reason:
+                raise JitError(f"git rev-parse {ref}: {reason}", rule="git") from None
             raise JitError(f"unknown git ref {ref!r}", rule="git") from None
 
     def merge_base(self, a: str, b: str) -> str:
-        return self.git("merge-base", a, b).strip()
+        try:
+            return str(self.repo.git.merge_base(a, b)).strip()
+        except GitCommandError as exc:
+            reason = _git_reason(exc)
+            if reason:
+                raise JitError(f"git merge-base: {reason}", rule="git") from None
+            raise JitError(
+                f"{a[:12]} and {b[:12]} share no history (unrelated histories); a change must "
+                "branch from the branch it goes into",
+                rule="git",
+            ) from None
 
     def is_ancestor(self, a: str, b: str) -> bool:
         try:
@@ -233,7 +249,111 @@ class GitRepo:
     def cache_dir(self) -> Path:
         return Path(self.repo.git_dir) / "jitctl"
 
+    @property
+    def git_dir(self) -> Path:
+        """This work tree's git directory (``.git``, or ``.git/worktrees/<name>``)."""
+        return Path(self.repo.git_dir)
+
+    @property
+    def common_dir(self) -> Path:
+        """The git directory shared by every work tree (refs, objects)."""
+        return Path(self.repo.common_dir)
+
+    def is_shallow(self) -> int:
+        """0 for a complete clone; else how many commits have their parents cut off."""
+        try:
+            text = (self.common_dir / "shallow").read_text("ascii", errors="replace")
+        except FileNotFoundError:
+            return 0
+        except OSError as exc:
+            raise JitError(f"{self.common_dir / 'shallow'}: {exc.strerror}", rule="io") from None
+        return len([line for line in text.splitlines() if line.strip()])
+
+    def operation_in_progress(self) -> str | None:
+        """A git operation this work tree is in the middle of (rebase, merge, ...), if any."""
+        for name, what in _IN_PROGRESS:
+            if (self.git_dir / name).exists():
+                return what
+        return None
+
+    def worktrees(self) -> list[Worktree]:
+        """Every work tree of the repository, with the branch it has checked out (or is
+        rebasing: during a rebase the branch is detached but still in use)."""
+        out = self.git("worktree", "list", "--porcelain", "-z")
+        trees: list[Worktree] = []
+        path: str | None = None
+        branch: str | None = None
+        bare = False
+        for field in [*out.split("\0"), ""]:
+            if field.startswith("worktree "):
+                path = field.removeprefix("worktree ")
+            elif field.startswith("branch "):
+                branch = field.removeprefix("branch ")
+            elif field == "bare":
+                bare = True
+            elif field == "" and path is not None:
+                trees.append(Worktree(path, branch, bare))
+                path, branch, bare = None, None, False
+        gitdirs = {self.common_dir.resolve()}
+        wt_root = self.common_dir / "worktrees"
+        if wt_root.is_dir():
+            gitdirs.update(p.resolve() for p in wt_root.iterdir() if p.is_dir())
+        rebasing: dict[str, str] = {}
+        for gd in gitdirs:
+            for sub in ("rebase-merge", "rebase-apply"):
+                try:
+                    name = (gd / sub / "head-name").read_text("utf-8", errors="replace").strip()
+                except OSError:
+                    continue
+                rebasing[str(gd)] = name
+        if rebasing:
+            for i, t in enumerate(trees):
+                own = self._gitdir_of(t.path)
+                if own is not None and str(own) in rebasing:
+                    trees[i] = Worktree(t.path, t.branch, t.bare, rebasing[str(own)])
+        return trees
+
+    def _gitdir_of(self, worktree: str) -> Path | None:
+        dot = Path(worktree) / ".git"
+        try:
+            if dot.is_dir():
+                return dot.resolve()
+            text = dot.read_text("utf-8", errors="replace").strip()
+        except OSError:
+            return None
+        if not text.startswith("gitdir:"):
+            return None
+        gd = Path(text.removeprefix("gitdir:").strip())
+        return (dot.parent / gd).resolve() if not gd.is_absolute() else gd.resolve()
+
     # --- writing -------------------------------------------------------------------------
+
+    def write_blobs(self, datas: Sequence[bytes]) -> list[str]:
+        """Write blobs into the object store: one ``git hash-object -w --stdin-paths`` for all
+        of them (contents go through temporary files; no filters: the bytes are the blob)."""
+        if not datas:
+            return []
+        tmp = self._tmp_dir()
+        try:
+            paths = []
+            for i, data in enumerate(datas):
+                f = tmp / f"blob{i}"
+                f.write_bytes(data)
+                paths.append(str(f))
+            out = self.run(
+                ["hash-object", "-w", "--no-filters", "--stdin-paths"],
+                data="".join(p + "\n" for p in paths).encode(),
+            )
+        except OSError as exc:
+            raise JitError(
+                f"{exc.filename or tmp}: cannot write: {exc.strerror}", rule="io"
+            ) from None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        shas = out.split()
+        if len(shas) != len(datas):
+            raise JitError("git hash-object: unexpected output", rule="git")
+        return shas
 
     def commit_tree(
         self,
@@ -247,27 +367,29 @@ class GitRepo:
     ) -> str:
         """A commit = ``parent``'s tree with ``changes`` (path -> content, None deletes).
 
-        Built in a temporary index: the work tree, the real index and every ref are untouched,
-        so a failure here leaves the repository exactly as it was. ``sign``: see ``SIGN``.
+        Built in a temporary index with a fixed number of git processes whatever the number of
+        paths (read-tree, one hash-object for every blob, one ``update-index --index-info``,
+        write-tree, commit-tree): the work tree, the real index and every ref are untouched,
+        so a failure here leaves the repository exactly as it was (at most unreferenced
+        objects, which ``git gc`` prunes). ``sign``: see ``SIGN``.
         """
-        index_file = self.cache_dir() / f"index.{os.getpid()}"
-        index_file.parent.mkdir(parents=True, exist_ok=True)
-        genv = {"GIT_INDEX_FILE": str(index_file), **(env or {})}
+        adds = sorted(p for p, d in changes.items() if d is not None)
+        shas = dict(zip(adds, self.write_blobs([changes[p] or b"" for p in adds]), strict=True))
+        records = []
+        for path in sorted(changes):
+            if path in shas:
+                records.append(f"100644 {shas[path]}\t{path}\0")
+            else:
+                records.append(f"0 {ZERO_SHA}\t{path}\0")
+        tmp = self._tmp_dir()
+        genv = {"GIT_INDEX_FILE": str(tmp / "index")}
         try:
             self.run(["read-tree", parent], genv)
-            for path, data in sorted(changes.items()):
-                if data is None:
-                    self.run(["update-index", "--force-remove", "--", path], genv)
-                else:
-                    sha = self.run(["hash-object", "-w", "--stdin"], genv, data).strip()
-                    self.run(["update-index", "--add", "--cacheinfo", f"100644,{sha},{path}"], genv)
+            self.run(["update-index", "-z", "--index-info"], genv, "".join(records).encode())
             tree = self.run(["write-tree"], genv).strip()
-            args = ["commit-tree", tree, "-p", parent]
-            for p in extra_parents:
-                args += ["-p", p]
-            return self.run([*args, *_sign_args(sign), "-F", "-"], genv, message.encode()).strip()
         finally:
-            index_file.unlink(missing_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+        return self.commit_with_tree(tree, (parent, *extra_parents), message, env, sign)
 
     def commit_with_tree(
         self,
@@ -277,37 +399,47 @@ class GitRepo:
         env: Mapping[str, str] | None,
         sign: bool = False,
     ) -> str:
-        genv = dict(env or {})
+        """The one place jitctl writes a commit object (a seam for signing)."""
         args = ["commit-tree", tree]
         for p in parents:
             args += ["-p", p]
-        return self.run([*args, *_sign_args(sign), "-F", "-"], genv, message.encode()).strip()
+        return self.run(
+            [*args, *_sign_args(sign), "-F", "-"], dict(env or {}), message.encode()
+        ).strip()
 
     def update_ref(self, ref: str, new: str, old: str | None) -> None:
         """Move ``ref`` to ``new`` only if it still points at ``old`` (None: must not exist)."""
-        self.git("update-ref", "-m", "jitctl", ref, new, old or "0" * 40)
+        self.git("update-ref", "-m", "jitctl", ref, new, old or ZERO_SHA)
 
-    def sync_worktree(self, branch: str, old: str, new: str) -> None:
-        """After a ref move, bring a clean work tree on ``branch`` along (old -> new)."""
-        if self.current_branch() != branch or self.repo.bare:
-            return
-        self.git("read-tree", "-m", "-u", old, new)
+    def _tmp_dir(self) -> Path:
+        base = self.cache_dir()
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix="tmp-", dir=base))
+        except OSError as exc:
+            raise JitError(
+                f"{exc.filename or base}: cannot write in the git directory: {exc.strerror}",
+                rule="io",
+            ) from None
 
     def run(
         self, args: list[str], env: Mapping[str, str] | None = None, data: bytes | None = None
     ) -> str:
         """Run ``git ARGS`` in this repository with ``env`` over the process environment."""
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=self.repo.working_tree_dir or self.repo.git_dir,
-            env={**os.environ, **(env or {})},
-            input=data,
-            capture_output=True,
-            check=False,
-        )
+        try:
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=self.repo.working_tree_dir or self.repo.git_dir,
+                env={**os.environ, **(env or {})},
+                input=data,
+                capture_output=True,
+                check=False,
+            )
+        except OSError as exc:
+            raise JitError(f"cannot run git {args[0]}: {exc.strerror}", rule="git") from None
         if proc.returncode != 0:
-            msg = proc.stderr.decode(errors="replace").strip()
-            raise JitError(f"git {args[0]}: {msg}", rule="git")
+            msg = _first_lines(proc.stderr.decode(errors="replace"))
+            raise JitError(f"git {args[0]}: {msg or f'exit code {proc.returncode}'}", rule="git")
         return proc.stdout.decode()
 
 
@@ -316,6 +448,38 @@ def _sign_args(sign: bool) -> list[str]:
     ``ssh``, and ``user.signingKey``); a missing key fails the commit (nothing is written).
     ``git commit-tree`` ignores ``commit.gpgSign``, so jitctl asks for it explicitly."""
     return ["-S"] if sign else []
+
+
+ZERO_SHA = "0" * 40
+_IN_PROGRESS = (
+    ("rebase-merge", "a rebase"),
+    ("rebase-apply", "a rebase (or git am)"),
+    ("MERGE_HEAD", "a merge"),
+    ("CHERRY_PICK_HEAD", "a cherry-pick"),
+    ("REVERT_HEAD", "a revert"),
+    ("sequencer", "a cherry-pick or revert"),
+    ("BISECT_LOG", "a bisect"),
+)
+
+
+@dataclass(frozen=True)
+class Worktree:
+    path: str
+    branch: str | None  # refs/heads/<name> checked out, None when detached
+    bare: bool = False
+    rebasing: str | None = None  # refs/heads/<name> being rebased there
+
+
+def _first_lines(text: str) -> str:
+    """git's own reason, on one line (its hints dropped)."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    keep = [ln for ln in lines if not ln.startswith("hint:")]
+    return " ".join(keep[:3])
+
+
+def _git_reason(exc: GitCommandError) -> str:
+    stderr = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr or "")
+    return _first_lines(stderr.strip().removeprefix("stderr: ").strip("'\n "))
 
 
 def parse_cat_file_batch(out: bytes, wanted: Iterable[str]) -> dict[str, tuple[str, bytes]]:

@@ -56,7 +56,11 @@ def read_catalog(repo: GitRepo, ref: str, path: str | None = None) -> Catalog:
 def load_catalog_file(path: str) -> Catalog:
     """A catalog file on disk (``--catalog``, from a trusted checkout)."""
     try:
-        with open(path, "rb") as fh:
+        # O_NONBLOCK: a FIFO (or a device) named as the catalog must not hang the command
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise JitError(f"{path}: not a regular file", rule="io")
             data = fh.read(2 * 1024 * 1024)
     except OSError as exc:
         raise JitError(f"{path}: cannot read the catalog: {exc.strerror}", rule="io") from None

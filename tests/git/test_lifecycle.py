@@ -393,12 +393,16 @@ def test_expire_interrupted_leaves_the_repository_as_it_was(
 def test_expire_when_main_moved_concurrently_changes_nothing(
     access_repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The ref moves between read and write: the compare-and-swap refuses, nothing is lost."""
+    """The ref moves between read and write: the compare-and-swap refuses, nothing is lost.
+    (Another process moves it with update-ref: a concurrent `git commit` in this work tree is
+    refused outright, since jitctl holds index.lock while it moves the checked-out branch.)"""
     _seed_expiring(access_repo)
     real_update = GitRepo.update_ref
+    tree = access_repo.rev("main^{tree}")
+    concurrent = access_repo.git("commit-tree", tree, "-p", "main", "-m", "concurrent").strip()
 
     def racing(self: GitRepo, ref: str, new: str, old: str | None) -> None:
-        access_repo.commit({"README.md": "someone else pushed"}, "concurrent")
+        access_repo.git("update-ref", "refs/heads/main", concurrent)
         real_update(self, ref, new, old)
 
     monkeypatch.setattr(GitRepo, "update_ref", racing)
