@@ -149,6 +149,8 @@ class AuditEvent:
     previous: str | None = None  # renamed: the old id; edited: the attributes that changed
     lag_seconds: int | None = None  # revoked/expired after expires_at: how long after
     flags: tuple[str, ...] = ()  # the finding rules that point at this event
+    # the duration asked for when the clock started at approval (``Grant.duration``)
+    duration: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,7 @@ class _Replay:
             "reason": g.reason,
             "ticket": g.ticket,
             "jit_kind": rec.value("Jit-Kind"),
+            "duration": g.duration,
         }
         values.update(kw)
         ev = AuditEvent(**values)  # type: ignore[arg-type]

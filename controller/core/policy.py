@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from controller.core.model import (
     GRANTS_DIR,
@@ -40,7 +40,12 @@ RULES: Mapping[str, str] = {
     "grant.overlap": "(warning) another grant gives the same principal the same entitlement",
     "grant.expired": "(warning) a grant on the branch has expired and awaits removal",
     "change.not-expiry": "a change presented as an expiry does more than delete expired grants",
+    "duration.capped": "(warning) the duration asked is longer than max_duration: capped at merge",
+    "duration.window": "a request's expires_at is later than its duration from now",
 }
+
+
+UNMATERIALISED = "grant.unmaterialised"
 
 
 def is_grant_path(path: str) -> bool:
@@ -70,6 +75,9 @@ class Decision:
     findings: tuple[Finding, ...]
     changes: tuple[GrantChange, ...] = ()
     other_paths: tuple[str, ...] = ()
+    # open requests (the clock starts at approval): judged as materialised now; jitctl writes
+    # their expires_at when it merges, and the check judges that file again
+    materialise: tuple[str, ...] = ()
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -151,6 +159,7 @@ def check_change(cs: ChangeSet) -> Decision:
     findings: list[Finding] = []
     changes: list[GrantChange] = []
     other: list[str] = []
+    opened: list[str] = []
     for path in sorted(cs.changed):
         change = cs.changed[path]
         if path == GRANTS_PLACEHOLDER:
@@ -165,12 +174,34 @@ def check_change(cs: ChangeSet) -> Decision:
         if change is FileChange.MODIFIED and before is None:
             # the base side never was a valid grant: judge the new text as a new request
             change = FileChange.ADDED
+        request = after_file.open if after_file is not None else None
+        if request is not None and change is FileChange.ADDED:
+            # the clock starts at approval: judge the grant it becomes if merged now
+            ent = cs.catalog.entitlements.get(request.entitlement)
+            after = request.materialise(cs.now, ent.max_duration if ent else None)
+            opened.append(path)
+            if ent is not None and request.duration > ent.max_duration:
+                findings.append(
+                    Finding(
+                        "duration.capped",
+                        path,
+                        request.lines.get("duration"),
+                        f"asks for {format_duration(request.duration)}; {ent.name} allows at "
+                        f"most {format_duration(ent.max_duration)}, so access will end "
+                        f"{format_duration(ent.max_duration)} after approval",
+                        Severity.WARNING,
+                    )
+                )
         kind = classify(change, before, cs.now)
         changes.append(GrantChange(path, change, kind, before, after))
         if change is FileChange.DELETED:
             continue
         if after_file is not None:
-            findings.extend(after_file.findings)
+            findings.extend(
+                f
+                for f in after_file.findings
+                if not (request is not None and path in opened and f.rule == UNMATERIALISED)
+            )
         if after is None:
             continue
         findings.extend(_check_grant(cs, after, before))
@@ -193,6 +224,7 @@ def check_change(cs: ChangeSet) -> Decision:
         findings=tuple(findings),
         changes=tuple(changes),
         other_paths=tuple(other),
+        materialise=tuple(opened),
     )
 
 
@@ -231,7 +263,7 @@ def _check_grant(cs: ChangeSet, grant: Grant, before: Grant | None) -> list[Find
         out.append(Finding(rule, path, grant.line_of(attr), message, severity))
 
     if before is not None:
-        for attr in ("principal", "entitlement", "starts_at"):
+        for attr in ("principal", "entitlement", "starts_at", "duration"):
             old, new = getattr(before, attr), getattr(grant, attr)
             if old != new:
                 add(
@@ -261,6 +293,15 @@ def _check_grant(cs: ChangeSet, grant: Grant, before: Grant | None) -> list[Find
     elif ent is not None:
         start = max(cs.now, grant.starts_at) if grant.starts_at else cs.now
         length = grant.expires_at - start
+        if before is None and grant.duration is not None and length > grant.duration:
+            add(
+                "duration.window",
+                "expires_at",
+                f"expires_at {format_rfc3339(grant.expires_at)} is more than the "
+                f"{format_duration(grant.duration)} asked for after now "
+                f"({format_rfc3339(cs.now)}); a request with a duration gets its expires_at "
+                "when jitctl merges it: remove expires_at",
+            )
         if length > ent.max_duration:
             add(
                 "duration.exceeded",
@@ -335,6 +376,8 @@ def _identities_of(catalog: Catalog, login: str) -> tuple[str, ...]:
 def _show(value: object) -> str:
     if isinstance(value, datetime):
         return format_rfc3339(value)
+    if isinstance(value, timedelta):
+        return format_duration(value)
     return "(none)" if value is None else repr(value)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from controller.core.model import ChangeKind, Grant
-from controller.core.times import format_rfc3339
+from controller.core.times import format_duration, format_rfc3339
 
 KIND = "Jit-Kind"
 GRANT = "Jit-Grant"
@@ -73,11 +73,17 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def request_message(grant: Grant, requester: str, kind: ChangeKind) -> Message:
+def request_message(
+    grant: Grant, requester: str, kind: ChangeKind, *, open_request: bool = False
+) -> Message:
     verb = "extend" if kind is ChangeKind.EXTENSION else "request"
+    until = (
+        f"for {format_duration(grant.duration)} from approval"
+        if open_request and grant.duration is not None
+        else f"until {format_rfc3339(grant.expires_at)}"
+    )
     return Message(
-        subject=f"jitctl: {verb} {grant.entitlement} for {grant.principal} until "
-        f"{format_rfc3339(grant.expires_at)}",
+        subject=f"jitctl: {verb} {grant.entitlement} for {grant.principal} {until}",
         body=f"Reason: {_one_line(grant.reason)}",
         trailers=((KIND, kind.value), (GRANT, grant.id), (REQUESTED_BY, requester)),
     )

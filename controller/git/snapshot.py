@@ -10,7 +10,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from controller import __version__
@@ -31,7 +31,7 @@ from controller.formats.grantfile import parse_grant_file
 from controller.git.repo import Entry, GitRepo
 
 DEFAULT_CATALOG = "catalog.yaml"
-_CACHE_FORMAT = f"grants-v1-{__version__}"
+_CACHE_FORMAT = f"grants-v2-{__version__}"
 
 
 def read_catalog(repo: GitRepo, ref: str, path: str | None = None) -> Catalog:
@@ -166,6 +166,8 @@ class _Cache:
             return None
 
     def put(self, e: Entry, gf: GrantFile) -> None:
+        if gf.open is not None:
+            return  # open requests live on request branches only: parsed each time
         self.entries[self.key(e)] = _encode(gf)
         self.dirty = True
 
@@ -196,6 +198,7 @@ def _encode(gf: GrantFile) -> dict[str, Any]:
             "starts_at": format_rfc3339(g.starts_at) if g.starts_at else None,
             "ticket": g.ticket,
             "lines": dict(g.lines),
+            "duration": int(g.duration.total_seconds()) if g.duration else None,
         },
         "findings": [[f.rule, f.line, f.message, f.severity.value] for f in gf.findings],
     }
@@ -215,6 +218,7 @@ def _decode(path: str, raw: dict[str, Any]) -> GrantFile:
             starts_at=parse_rfc3339(g["starts_at"]) if g["starts_at"] else None,
             ticket=g["ticket"],
             lines=dict(g["lines"]),
+            duration=timedelta(seconds=g["duration"]) if g["duration"] else None,
         )
     findings = tuple(
         Finding(rule, path, line, message, Severity(sev))

@@ -94,6 +94,8 @@ FAILING = [
         6,
     ),
     ({"grants/a.hcl": b"#" * 70_000}, "alice", "grant.size", None),
+    ({"grants/a.hcl": grant_text(duration="soon")}, "alice", "grant.duration.format", 6),
+    ({"grants/a.hcl": grant_text(duration="1h")}, "alice", "duration.window", 4),
 ]
 
 
@@ -109,6 +111,25 @@ def test_failing_rules(
     assert not data["ok"]
     got = [(f["rule"], f["line"]) for f in data["findings"] if f["severity"] == "error"]
     assert (rule, line) in got, data["findings"]
+
+
+def test_open_request_is_judged_as_if_merged_now(access_repo: Repo) -> None:
+    """A request asking for a duration (no expires_at) is judged as the grant it becomes if
+    merged now; one asking for more than max_duration is capped (a warning)."""
+    propose(access_repo, {"grants/a.hcl": grant_text(expires_at=None, duration="13h")})
+    code, data = check_json(access_repo)
+    assert (code, data["kind"], data["needs_approval"]) == (0, "request", True)
+    assert [(f["rule"], f["severity"], f["line"]) for f in data["findings"]] == [
+        ("duration.capped", "warning", 5)
+    ]
+
+
+def test_an_extension_may_not_drop_expires_at(access_repo: Repo) -> None:
+    access_repo.commit({"grants/alice-ro.hcl": grant_text(duration="4h")}, "granted")
+    propose(access_repo, {"grants/alice-ro.hcl": grant_text(expires_at=None, duration="8h")})
+    code, data = check_json(access_repo)
+    assert code == 1
+    assert "grant.unmaterialised" in [f["rule"] for f in data["findings"]]
 
 
 def test_symlinked_grant_is_refused(access_repo: Repo) -> None:

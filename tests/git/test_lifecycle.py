@@ -68,7 +68,8 @@ def test_request_commits_on_a_new_branch(access_repo: Repo) -> None:
     assert access_repo.rev(f"{RO_BRANCH}~1") == before
     text = access_repo.show(RO_BRANCH, f"grants/{RO_ID}.hcl")
     assert 'principal   = "alice@example.com"' in text
-    assert 'expires_at  = "2026-11-24T16:00:00Z"' in text
+    # the clock starts at approval: the request asks for a duration, no expires_at yet
+    assert 'duration    = "4h"' in text and "expires_at" not in text
     assert 'ticket      = "INC-1"' in text
     assert trailers(access_repo, RO_BRANCH) == [
         ("Jit-Kind", "request"),
@@ -93,6 +94,7 @@ def test_refused_request_writes_nothing(access_repo: Repo) -> None:
         "aws-prod-readonly",
         "--for",
         "13h",
+        "--fixed-end",
         "--reason",
         "x",
         "--as",
@@ -112,6 +114,7 @@ def test_refused_request_writes_nothing(access_repo: Repo) -> None:
         "x",
         "--as",
         "alice",
+        "--fixed-end",
     )  # work-tree mode
     assert code == 1
     assert state(access_repo) == before
@@ -502,3 +505,131 @@ def test_demo_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "not empty" in result.stderr
+
+
+# --- the clock starts at approval ----------------------------------------------------------
+
+
+def grant_on_main(repo: Repo, gid: str = RO_ID) -> str:
+    return repo.show("main", f"grants/{gid}.hcl")
+
+
+def test_request_approved_late_gets_its_full_duration(access_repo: Repo) -> None:
+    assert request_ro(access_repo)[0] == 0  # 4h, asked at 12:00
+    base, head = access_repo.rev("main"), access_repo.rev(RO_BRANCH)
+    # approved and merged 90 minutes later: access still lasts 4h, from the merge
+    code, out, err = run(
+        access_repo, "merge", RO_BRANCH, "--local", "--approved-by", "carol",
+        now="2026-11-24T13:30:00Z",
+    )  # fmt: skip
+    assert code == 0, err
+    text = grant_on_main(access_repo)
+    assert 'duration    = "4h"' in text
+    assert 'expires_at  = "2026-11-24T17:30:00Z"' in text
+    # the merge commit writes exactly one line into the approved file, nothing else
+    diff = access_repo.git("diff", head, "main")
+    changed = [ln for ln in diff.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")]
+    assert changed == ['+  expires_at  = "2026-11-24T17:30:00Z"']
+    assert access_repo.git("log", "-1", "--format=%P", "main").split() == [base, head]
+    assert ("Approved-by", "carol") in trailers(access_repo)
+    # main holds an absolute time: list, render and check read a plain grant
+    code, out, _ = run(access_repo, "list", "--format", "json", now="2026-11-24T13:30:00Z")
+    assert code == 0
+    (row,) = json.loads(out)["grants"]
+    assert row["expires_at"] == "2026-11-24T17:30:00Z"
+    assert run(access_repo, "check", now="2026-11-24T13:30:00Z")[0] == 0
+
+
+def test_fixed_end_keeps_todays_meaning(access_repo: Repo) -> None:
+    assert request_ro(access_repo, "--fixed-end")[0] == 0
+    text = access_repo.show(RO_BRANCH, f"grants/{RO_ID}.hcl")
+    assert 'expires_at  = "2026-11-24T16:00:00Z"' in text and "duration" not in text
+    code, _, err = run(
+        access_repo, "merge", RO_BRANCH, "--local", "--approved-by", "carol",
+        now="2026-11-24T13:30:00Z",
+    )  # fmt: skip
+    assert code == 0, err
+    assert grant_on_main(access_repo) == text  # merged as reviewed: 2.5h left
+
+
+def tighten_catalog(repo: Repo, entitlement: str, max_duration: str) -> None:
+    from tests.factories import EXAMPLE_CATALOG_TEXT
+
+    marker = f"  {entitlement}:\n"
+    head, rest = EXAMPLE_CATALOG_TEXT.split(marker, 1)
+    block, tail = rest.split("\n\n", 1)
+    lines = [
+        f"    max_duration: {max_duration}" if ln.startswith("    max_duration:") else ln
+        for ln in block.splitlines()
+    ]
+    repo.checkout("main")
+    repo.commit({"catalog.yaml": head + marker + "\n".join(lines) + "\n\n" + tail}, "tighten")
+
+
+def test_duration_past_max_at_merge_is_capped_and_audited(access_repo: Repo) -> None:
+    assert request_ro(access_repo)[0] == 0  # 4h while max_duration is 12h
+    tighten_catalog(access_repo, "aws-prod-readonly", "1h")
+    # the check of the request says it will be capped (a warning, not a refusal)
+    code, out, _ = run(
+        access_repo, "check", "--base", "main", "--head", RO_BRANCH, "--author", "alice",
+        "--format", "json", now="2026-11-24T13:00:00Z",
+    )  # fmt: skip
+    assert code == 0
+    assert [f["rule"] for f in json.loads(out)["findings"]] == ["duration.capped"]
+    code, _, err = run(
+        access_repo, "merge", RO_BRANCH, "--local", "--approved-by", "carol",
+        now="2026-11-24T13:00:00Z",
+    )  # fmt: skip
+    assert code == 0, err
+    assert 'expires_at  = "2026-11-24T14:00:00Z"' in grant_on_main(access_repo)
+    # the audit shows both: 4h asked, granted 13:00 -> 14:00
+    code, out, _ = run(access_repo, "audit", "--format", "jsonl", now="2026-11-24T13:00:00Z")
+    events = {e["event"]: e for e in map(json.loads, out.splitlines())}
+    assert events["requested"]["at"] == "2026-11-24T12:00:00Z"
+    granted = events["granted"]
+    assert (granted["at"], granted["expires_at"], granted["duration"]) == (
+        "2026-11-24T13:00:00Z",
+        "2026-11-24T14:00:00Z",
+        "4h",
+    )
+
+
+def test_starts_at_later_than_the_merge_keeps_its_window(access_repo: Repo) -> None:
+    code, _, err = request_ro(access_repo, "--starts-at", "2026-11-24T20:00:00Z")
+    assert code == 0, err
+    branch = "jit/request/alice-aws-prod-readonly-20261124t2000"
+    code, _, err = run(access_repo, "merge", branch, "--local", "--approved-by", "carol")
+    assert code == 0, err
+    text = access_repo.show("main", "grants/alice-aws-prod-readonly-20261124t2000.hcl")
+    assert 'expires_at  = "2026-11-25T00:00:00Z"' in text
+
+
+def test_a_request_may_not_claim_more_than_its_duration(access_repo: Repo) -> None:
+    """Attack: the requester writes both a duration and a far expires_at, hoping reviewers read
+    the duration while Terraform reads the expiry."""
+    access_repo.checkout("sneaky", new=True, start="main")
+    access_repo.commit(
+        {"grants/x.hcl": grant_text(duration="1h", expires_at="2026-11-24T23:00:00Z")}, "req"
+    )
+    access_repo.checkout("main")
+    code, out, _ = run(
+        access_repo, "check", "--base", "main", "--head", "sneaky", "--author", "alice",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == 1
+    assert "duration.window" in [f["rule"] for f in json.loads(out)["findings"]]
+    code, _, err = run(access_repo, "merge", "sneaky", "--local", "--approved-by", "carol")
+    assert code == 1 and "breaks policy" in err
+
+
+def test_an_open_request_merged_by_hand_grants_nothing(access_repo: Repo) -> None:
+    """Attack: someone with write access merges an open request by hand (no expires_at)."""
+    access_repo.checkout("main")
+    access_repo.commit({"grants/x.hcl": grant_text(duration="1h", expires_at=None)}, "by hand")
+    code, out, _ = run(access_repo, "render")
+    assert code in (0, 1) and "grants/x" not in out and '"x"' not in out
+    code, out, _ = run(access_repo, "check", "--format", "json")
+    assert code == 1
+    assert "grant.unmaterialised" in [f["rule"] for f in json.loads(out)["findings"]]
+    code, out, _ = run(access_repo, "expire", "--local", "--dry-run", "--format", "json")
+    assert json.loads(out)["invalid"] == ["grants/x.hcl"]
