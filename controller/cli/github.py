@@ -22,7 +22,7 @@ from controller.cli.output import (
     finding_text,
 )
 from controller.core.errors import JitError
-from controller.core.times import format_rfc3339
+from controller.core.times import format_duration, format_rfc3339
 from controller.formats.markdown import md
 from controller.git.lifecycle import Proposal
 from controller.git.repo import GitRepo
@@ -231,10 +231,12 @@ def report_expire(r: GhExpireResult, fmt: str) -> None:
 def request_body(p: Proposal, requester: str) -> str:
     g = p.grant
     assert g is not None
+    until = f"until **{format_rfc3339(g.expires_at)}**"
+    if p.from_approval and g.duration is not None:
+        until = f"for **{format_duration(g.duration)} from approval**"
     lines = [
         "<!-- jitctl:request -->",
-        f"**{md(requester)}** requests **{md(g.entitlement)}** for **{md(g.principal)}** "
-        f"until **{format_rfc3339(g.expires_at)}**.",
+        f"**{md(requester)}** requests **{md(g.entitlement)}** for **{md(g.principal)}** {until}.",
         "",
         f"Reason: {md(g.reason)}",
     ]
@@ -255,10 +257,10 @@ def open_request_pr(
     repo.git("push", "-q", remote, f"refs/heads/{p.branch}:refs/heads/{p.branch}")
     forge = open_forge()
     try:
-        title = (
-            f"jitctl: request {p.grant.entitlement} for {p.grant.principal} until "
-            f"{format_rfc3339(p.grant.expires_at)}"
-        )
+        until = f"until {format_rfc3339(p.grant.expires_at)}"
+        if p.from_approval and p.grant.duration is not None:
+            until = f"for {format_duration(p.grant.duration)} from approval"
+        title = f"jitctl: request {p.grant.entitlement} for {p.grant.principal} {until}"
         try:
             return forge.create_pull(p.branch, base, title, request_body(p, requester))
         except Uncertain:

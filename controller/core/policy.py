@@ -473,12 +473,15 @@ def evaluate_approvals(
     head: str | None,
     author: str | None,
     members: Mapping[str, frozenset[str]],
+    also: Iterable[str] = (),
 ) -> ApprovalOutcome:
     """Do the reviews meet every rule (AND)? One person counts toward one rule slot only.
 
     Only the latest deciding review per reviewer counts, only an approval given on ``head``
-    (None: any commit, for local merges where approvals name no commit), never the author's.
+    (None: any commit, for local merges where approvals name no commit) or on a commit in
+    ``also`` (the open request that ``head`` only materialises), never the author's.
     """
+    accepted = {head, *also}
     ignored: list[tuple[str, str]] = []
     valid: list[str] = []
     blocked: list[str] = []
@@ -495,7 +498,7 @@ def evaluate_approvals(
             continue
         if review.state is not ReviewState.APPROVED:
             continue
-        if head is not None and review.commit != head:
+        if head is not None and review.commit not in accepted:
             ignored.append((name, f"approved {review.commit[:12]}, not the current head"))
             continue
         if not is_member(name, everyone, members):

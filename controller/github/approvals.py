@@ -11,9 +11,11 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from controller.core.model import ChangeKind, Review
 from controller.core.policy import ApprovalOutcome, Decision, evaluate_approvals, team_members
 from controller.formats.trailers import merge_message
-from controller.github.forge import STATUS_CONTEXT, Forge, MergeOutcome
+from controller.github.forge import STATUS_CONTEXT, Forge, ForgeError, MergeOutcome, PullRequest
+from controller.github.materialise import approved_parent, materialise_pull, with_carried
 from controller.github.retry import Uncertain
 from controller.github.snapshot import gather_pull
 from controller.github.status import (
@@ -36,6 +38,8 @@ class ApprovalsResult:
     merged: bool
     merge_commit: str | None = None
     note: str = ""  # why nothing was done, or what happened at the merge
+    pr: PullRequest | None = None
+    reviews: tuple[Review, ...] = ()  # the reviews judged (after any carried over)
 
     @property
     def ok(self) -> bool:
@@ -45,10 +49,16 @@ class ApprovalsResult:
 
 
 def evaluate(
-    forge: Forge, number: int, *, now: datetime, catalog_path: str | None
+    forge: Forge,
+    number: int,
+    *,
+    now: datetime,
+    catalog_path: str | None,
+    carried: tuple[Review, ...] = (),
 ) -> tuple[ApprovalsResult, str | None]:
     """Judge PR ``number`` and publish the status and comment. Returns the result and the
-    merge commit message (None when jitctl may not merge it)."""
+    merge commit message (None when jitctl may not merge it). ``carried``: the reviews this
+    run read on the open request it has just materialised (see ``github.materialise``)."""
     snap, decision = gather_pull(forge, number, now=now, catalog_path=catalog_path)
     pr = snap.pr
     if pr.state != "open":
@@ -73,13 +83,21 @@ def evaluate(
             number, pr.head_sha, decision, None, v, False, None, v.description
         ), None
     approval = None
+    reviews = snap.reviews
+    also: tuple[str, ...] = ()
+    if decision.needs_approval and _may_be_materialised(decision):
+        parent = approved_parent(forge, pr, snap.change.catalog, now)
+        if parent is not None:
+            also = (parent,)
+            reviews = with_carried(reviews, carried, parent)
     if decision.needs_approval:
         approval = evaluate_approvals(
             decision.approval_rules,
-            snap.reviews,
+            reviews,
             head=pr.head_sha,
             author=pr.author,
             members=team_members(snap.change.catalog, snap.change.members),
+            also=also,
         )
     v = verdict(decision, approval, draft=pr.draft)
     forge.set_status(pr.head_sha, v.state.value, v.description, STATUS_CONTEXT)
@@ -93,7 +111,20 @@ def evaluate(
         message = merge_message(
             pr.head_ref, decision.kind, ids, pr.author or None, approvers, pr=number
         ).text()
-    return ApprovalsResult(number, pr.head_sha, decision, approval, v, False), message
+    result = ApprovalsResult(
+        number, pr.head_sha, decision, approval, v, False, pr=pr, reviews=reviews
+    )
+    return result, message
+
+
+def _may_be_materialised(decision: Decision) -> bool:
+    """A request whose added grants all record a duration asked (cheap: no API call)."""
+    added = [c for c in decision.changes if c.kind is ChangeKind.REQUEST]
+    return (
+        bool(added)
+        and not decision.materialise
+        and all(c.after is not None and c.after.duration is not None for c in added)
+    )
 
 
 def upsert_comment(forge: Forge, number: int, body: str) -> None:
@@ -119,10 +150,24 @@ def approvals(
     """Evaluate PR ``number``; with ``merge``, merge it when policy allows, re-judging after a
     moved head or an unclear merge answer (at most three rounds)."""
     result: ApprovalsResult | None = None
+    carried: tuple[Review, ...] = ()
     for _ in range(3):
-        result, message = evaluate(forge, number, now=now, catalog_path=catalog_path)
+        result, message = evaluate(
+            forge, number, now=now, catalog_path=catalog_path, carried=carried
+        )
         if not merge or message is None:
             return result
+        if result.decision is not None and result.decision.materialise and result.pr:
+            # approved open request: start the clock (a commit on the PR branch), then judge
+            # the materialised head from scratch
+            try:
+                materialise_pull(forge, result.pr, result.decision, now)
+            except ForgeError as exc:
+                if exc.status == 422:  # the branch moved since we judged it: judge it again
+                    continue
+                raise
+            carried = result.reviews
+            continue
         title, rest = split_message(message)
         outcome = forge.merge(number, sha=result.head_sha, title=title, message=rest)
         if outcome.outcome is MergeOutcome.MERGED:

@@ -65,6 +65,7 @@ class PullRequest:
     head_sha: str
     merge_commit_sha: str | None = None
     html_url: str = ""
+    head_repo: str = ""  # owner/name of the head branch's repository (a fork differs)
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,20 @@ class Forge(Protocol):
     def create_ref(self, branch: str, sha: str) -> None: ...
     def update_ref(self, branch: str, sha: str) -> None: ...
     def settings(self, branch: str) -> Settings: ...
+    def get_commit(self, sha: str) -> GitCommit: ...
+    def compare_files(self, base: str, head: str) -> tuple[PullFile, ...] | None:
+        """Files changed from base to head; None when GitHub's list may be truncated."""
+        ...
+
+    def create_tree_with(self, base_tree: str, files: Mapping[str, bytes]) -> str: ...
+    def open_pulls(self, base: str) -> tuple[PullRequest, ...]: ...
+    def requested_reviewers(self, number: int) -> tuple[frozenset[str], frozenset[str]]:
+        """(users, team slugs) whose review is requested on the PR now."""
+        ...
+
+    def request_reviewers(
+        self, number: int, users: Sequence[str], teams: Sequence[str]
+    ) -> None: ...
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -625,6 +640,64 @@ class GitHubForge:
             f"{self._api}/git/refs/heads/{_q(branch)}", {"sha": sha, "force": False},
         )  # fmt: skip
 
+    # --- the requester's side: materialisation, reviewers, open requests ---------------------
+
+    def get_commit(self, sha: str) -> GitCommit:
+        data = self._get(f"read commit {sha[:12]}", f"{self._api}/git/commits/{sha}")
+        return GitCommit(
+            str(data["sha"]),
+            str(data["tree"]["sha"]),
+            tuple(str(p["sha"]) for p in data.get("parents", [])),
+        )
+
+    def compare_files(self, base: str, head: str) -> tuple[PullFile, ...] | None:
+        data = self._get("compare two commits", f"{self._api}/compare/{base}...{head}")
+        files = data.get("files") or []
+        if len(files) >= 300:  # GitHub lists at most 300 files here: never judge a partial list
+            return None
+        out = []
+        for f in files:
+            if f.get("status") == "renamed":
+                return None
+            out.append(
+                PullFile(f["filename"], _FILE_STATUS.get(f.get("status"), FileChange.MODIFIED))
+            )
+        return tuple(out)
+
+    def create_tree_with(self, base_tree: str, files: Mapping[str, bytes]) -> str:
+        # Trees are content-addressed: repeating the request makes the same tree.
+        entries = [
+            {"path": p, "mode": "100644", "type": "blob", "content": data.decode("utf-8")}
+            for p, data in sorted(files.items())
+        ]
+        data = self._write(
+            CallKind.IDEMPOTENT, "create the tree", "POST", f"{self._api}/git/trees",
+            {"base_tree": base_tree, "tree": entries},
+        )  # fmt: skip
+        return str(data["sha"])
+
+    def open_pulls(self, base: str) -> tuple[PullRequest, ...]:
+        params = {"state": "open", "base": base, "sort": "created", "direction": "asc"}
+        pulls = self._pages("list open pull requests", f"{self._api}/pulls", params)
+        return tuple(_pull(p) for p in pulls)
+
+    def requested_reviewers(self, number: int) -> tuple[frozenset[str], frozenset[str]]:
+        data = self._get(
+            f"read the reviewers requested on #{number}",
+            f"{self._api}/pulls/{number}/requested_reviewers",
+        )
+        users = frozenset(str(u["login"]) for u in data.get("users") or [])
+        teams = frozenset(str(t["slug"]) for t in data.get("teams") or [])
+        return users, teams
+
+    def request_reviewers(self, number: int, users: Sequence[str], teams: Sequence[str]) -> None:
+        # Idempotent on GitHub: asking someone already asked changes nothing.
+        self._write(
+            CallKind.IDEMPOTENT, f"request reviewers on #{number}", "POST",
+            f"{self._api}/pulls/{number}/requested_reviewers",
+            {"reviewers": list(users), "team_reviewers": list(teams)},
+        )  # fmt: skip
+
 
 def _q(path: str) -> str:
     return urllib.parse.quote(path, safe="/")
@@ -661,4 +734,5 @@ def _pull(data: Mapping[str, Any]) -> PullRequest:
         head_sha=str(data["head"]["sha"]),
         merge_commit_sha=data.get("merge_commit_sha"),
         html_url=str(data.get("html_url") or ""),
+        head_repo=str(((data.get("head") or {}).get("repo") or {}).get("full_name") or ""),
     )

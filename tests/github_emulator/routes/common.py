@@ -35,6 +35,13 @@ def refresh(emu: GitHubEmulator, pr: PullRequest) -> None:
     if head and head != pr.head_sha:
         pr.head_sha = head
         pr.reported_base_sha = pr.base_sha  # a synchronize event records the base anew
+        protection: dict[str, object] = emu.state.protections.get(pr.base_ref) or {}
+        reviews = protection.get("required_pull_request_reviews") or {}
+        if isinstance(reviews, dict) and reviews.get("dismiss_stale_reviews"):
+            # GitHub dismisses approvals when new commits are pushed
+            for r in emu.state.reviews:
+                if r.pr_number == pr.number and r.state == "APPROVED":
+                    r.state = "DISMISSED"
 
 
 def mergeability(emu: GitHubEmulator, pr: PullRequest) -> tuple[bool | None, str]:
