@@ -22,6 +22,7 @@ from controller.cli.output import (
     finding_text,
 )
 from controller.core.errors import JitError
+from controller.core.model import Catalog
 from controller.core.times import format_duration, format_rfc3339
 from controller.formats.markdown import md
 from controller.git.lifecycle import Proposal
@@ -249,9 +250,10 @@ def request_body(p: Proposal, requester: str) -> str:
 
 
 def open_request_pr(
-    repo: GitRepo, p: Proposal, *, base: str, remote: str, requester: str
+    repo: GitRepo, p: Proposal, *, base: str, remote: str, requester: str, catalog: Catalog
 ) -> PullRequest:
-    """Push the request branch (real git) and open its pull request."""
+    """Push the request branch (real git), open its pull request and ask the approvers the
+    catalog names for a review (as the requester; jitctl's evaluation will not ask again)."""
     if p.branch is None or p.grant is None:
         raise JitError("nothing to open: the request was not committed", rule="usage")
     repo.git("push", "-q", remote, f"refs/heads/{p.branch}:refs/heads/{p.branch}")
@@ -262,13 +264,22 @@ def open_request_pr(
             until = f"for {format_duration(p.grant.duration)} from approval"
         title = f"jitctl: request {p.grant.entitlement} for {p.grant.principal} {until}"
         try:
-            return forge.create_pull(p.branch, base, title, request_body(p, requester))
+            pr = forge.create_pull(p.branch, base, title, request_body(p, requester))
         except Uncertain:
             found = forge.find_pull(p.branch, base)
             if found is None:
                 raise JitError(
                     "GitHub did not answer; no PR found; run again", rule="github"
                 ) from None
-            return found
+            pr = found
+        from controller.github.reviewers import Asked, ask, reviewers_for
+
+        owner = forge.repo.split("/", 1)[0]
+        wanted = reviewers_for(p.decision.approval_rules, catalog, requester, owner)
+        try:
+            ask(forge, pr.number, wanted, Asked(), ())
+        except JitError as exc:  # the PR is open: jitctl approvals asks them later
+            click.echo(f"warning: could not ask for reviews: {exc}", err=True)
+        return pr
     finally:
         forge.close()

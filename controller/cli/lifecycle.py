@@ -123,8 +123,11 @@ def request(
         if open_pr and proposal.decision.ok:
             from controller.cli.github import open_request_pr
 
-            who = local_ops.whoami(repo, ctx.catalog(), login)
-            pr = open_request_pr(repo, proposal, base=ctx.branch, remote=remote, requester=who)
+            catalog = ctx.catalog()
+            who = local_ops.whoami(repo, catalog, login)
+            pr = open_request_pr(
+                repo, proposal, base=ctx.branch, remote=remote, requester=who, catalog=catalog
+            )
             click.echo(f"opened PR #{pr.number} {pr.html_url}".rstrip(), err=True)
     _report_proposal(proposal, fmt, "wrote")
 

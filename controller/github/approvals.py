@@ -13,10 +13,19 @@ from datetime import datetime
 
 from controller.core.model import ChangeKind, Review
 from controller.core.policy import ApprovalOutcome, Decision, evaluate_approvals, team_members
+from controller.formats.markdown import md
 from controller.formats.trailers import merge_message
-from controller.github.forge import STATUS_CONTEXT, Forge, ForgeError, MergeOutcome, PullRequest
+from controller.github.forge import (
+    STATUS_CONTEXT,
+    Comment,
+    Forge,
+    ForgeError,
+    MergeOutcome,
+    PullRequest,
+)
 from controller.github.materialise import approved_parent, materialise_pull, with_carried
 from controller.github.retry import Uncertain
+from controller.github.reviewers import ask, asked_in, reviewers_for
 from controller.github.snapshot import gather_pull
 from controller.github.status import (
     MARKER,
@@ -101,9 +110,21 @@ def evaluate(
         )
     v = verdict(decision, approval, draft=pr.draft)
     forge.set_status(pr.head_sha, v.state.value, v.description, STATUS_CONTEXT)
-    upsert_comment(
-        forge, number, comment_body(number, pr.author, decision, approval, v, pr.head_sha)
-    )
+    ours = our_comment(forge, number)
+    asked = asked_in(ours.body if ours else None)
+    if (
+        decision.needs_approval
+        and decision.ok
+        and not pr.draft
+        and (approval is None or not approval.satisfied)
+    ):
+        owner = forge.repo.split("/", 1)[0]
+        wanted = reviewers_for(decision.approval_rules, snap.change.catalog, pr.author, owner)
+        asked = ask(forge, number, wanted, asked, snap.reviews)
+    body = comment_body(number, pr.author, decision, approval, v, pr.head_sha)
+    if asked.users or asked.teams:
+        body += f"\n_Review requested from: {md(asked.describe())}_\n{asked.marker()}\n"
+    upsert_comment(forge, number, body, ours)
     message = None
     if v.auto_merge:
         ids = [c.grant.id for c in decision.changes if c.grant is not None]
@@ -127,17 +148,22 @@ def _may_be_materialised(decision: Decision) -> bool:
     )
 
 
-def upsert_comment(forge: Forge, number: int, body: str) -> None:
-    """Keep ONE comment: edit ours (marker + our login) if it exists, else create it."""
+def our_comment(forge: Forge, number: int) -> Comment | None:
+    """jitctl's one comment on the PR (marker + our login), if any."""
     me = forge.self_login()
     mine = [
         c
         for c in forge.comments(number)
         if c.body.startswith(MARKER) and (me is None or c.author.lower() == me.lower())
     ]
-    if mine:
-        if mine[0].body != body:
-            forge.edit_comment(mine[0].id, body)
+    return mine[0] if mine else None
+
+
+def upsert_comment(forge: Forge, number: int, body: str, ours: Comment | None) -> None:
+    """Keep ONE comment: edit ours if it exists, else create it."""
+    if ours is not None:
+        if ours.body != body:
+            forge.edit_comment(ours.id, body)
         return
     # an unclear create: the next run finds it (or creates it); not worth a duplicate
     with contextlib.suppress(Uncertain):
