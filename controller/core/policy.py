@@ -341,7 +341,7 @@ def _check_requester(cs: ChangeSet, grant: Grant, ent: Entitlement | None) -> li
             )
         ]
     out: list[Finding] = []
-    principals = _identities_of(cs.catalog, cs.author)
+    principals = identities_of(cs.catalog, cs.author)
     if grant.principal not in principals:
         allowed = ", ".join(principals) if principals else "none"
         out.append(
@@ -366,7 +366,8 @@ def _check_requester(cs: ChangeSet, grant: Grant, ent: Entitlement | None) -> li
     return out
 
 
-def _identities_of(catalog: Catalog, login: str) -> tuple[str, ...]:
+def identities_of(catalog: Catalog, login: str) -> tuple[str, ...]:
+    """The principals ``login`` may request for (catalog ``identities``; case-insensitive)."""
     for name, principals in catalog.identities.items():
         if name.lower() == login.lower():
             return principals

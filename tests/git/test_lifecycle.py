@@ -500,6 +500,66 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path) -> None:
     assert repo.files("main") == ["grants/.gitkeep"]
 
 
+def test_entitlements_in_the_demo_repository(tmp_path: Path) -> None:
+    """`jitctl entitlements --as alice` in the demo repository lists exactly what the catalog
+    allows her: aws-prod-admin is for @acme/sre only; the rest is open to her identities."""
+    demo = CliRunner().invoke(main, ["--now", NOW, "demo", "--dir", str(tmp_path / "d")])
+    assert demo.exit_code == 0, demo.output
+    assert "alice may request:" in demo.output
+    args = ["--repo", str(tmp_path / "d"), "entitlements", "--as", "alice", "--format", "json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    mine = ["alice@example.com", "11111111-1111-4111-8111-111111111111"]
+    assert data["login"] == "alice"
+    assert [
+        (e["name"], e["principals"], e["max_duration"], e["approvals"])
+        for e in data["entitlements"]
+    ] == [
+        ("aws-prod-readonly", mine, "12h", [{"from": ["@acme/sre", "carol"], "count": 1}]),
+        ("azure-prod-contributor", mine, "4h", [{"from": ["@acme/sre"], "count": 2}]),
+        ("gcp-prod-logs-viewer", mine, "1d", [{"from": ["@acme/sre"], "count": 1}]),
+    ]
+    assert data["not_requestable"] == [{"name": "aws-prod-admin", "why": "requesters: @acme/sre"}]
+    # the same answer the check gives: what is listed can be requested, the rest is refused
+    for e in data["entitlements"]:
+        r = CliRunner().invoke(
+            main,
+            ["--repo", str(tmp_path / "d"), "--now", NOW, "request", e["name"], "--for", "1h",
+             "--reason", "x", "--as", "alice", "--format", "json"],
+        )  # fmt: skip
+        assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(
+        main,
+        ["--repo", str(tmp_path / "d"), "--now", NOW, "request", "aws-prod-admin", "--for", "1h",
+         "--reason", "x", "--as", "alice"],
+    )  # fmt: skip
+    assert r.exit_code == 1 and "requester.not-allowed" in r.stderr
+
+
+def test_entitlements_for_someone_without_identity(access_repo: Repo) -> None:
+    code, out, err = run(access_repo, "entitlements", "--as", "mallory")
+    assert code == 0
+    assert "mallory may request nothing" in out
+    assert "mallory has no identity in the catalog" in err
+
+
+def test_entitlements_deny_unresolved_teams(access_repo: Repo) -> None:
+    from tests.factories import EXAMPLE_CATALOG_TEXT
+
+    line = '  "@acme/engineering": [alice, bob, carol, dave]\n'
+    access_repo.commit({"catalog.yaml": EXAMPLE_CATALOG_TEXT.replace(line, "")})
+    code, out, _ = run(access_repo, "entitlements", "--as", "alice", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert "aws-prod-readonly" not in [e["name"] for e in data["entitlements"]]
+    assert {
+        "name": "aws-prod-readonly",
+        "why": "requesters: @acme/engineering (@acme/engineering not resolved here: counted as "
+        "no one)",
+    } in data["not_requestable"]
+
+
 def test_demo_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "x").write_text("x")
     result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path)])

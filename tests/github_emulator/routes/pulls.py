@@ -374,15 +374,14 @@ def request_reviewers(ctx: Ctx) -> Response:
         raise ApiError(422, "Invalid request.")
     for login in users:
         if login == pr.user:
-            raise ApiError(
-                422, "Review cannot be requested from pull request author.", ["author"]
-            )
+            raise ApiError(422, "Review cannot be requested from pull request author.", ["author"])
         user = emu.state.users.get(login)
         if user is None or user.permission not in ("write", "admin", "maintain", "triage"):
             raise ApiError(
                 422,
                 "Reviews may only be requested from collaborators. One or more of the users or "
-                "teams you specified is not a collaborator of the " + emu.state.full_name
+                "teams you specified is not a collaborator of the "
+                + emu.state.full_name
                 + " repository.",
             )
     for slug in teams:
@@ -390,7 +389,8 @@ def request_reviewers(ctx: Ctx) -> Response:
             raise ApiError(
                 422,
                 "Reviews may only be requested from collaborators. One or more of the users or "
-                "teams you specified is not a collaborator of the " + emu.state.full_name
+                "teams you specified is not a collaborator of the "
+                + emu.state.full_name
                 + " repository.",
             )
     emu.state.review_requests.append((pr.number, ctx.login, tuple(users), tuple(teams)))
