@@ -126,6 +126,78 @@ def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
     sys.exit(0 if r.merged or (r.ok and not wanted_merge) else 1)
 
 
+# --- list --state requested --------------------------------------------------------------
+
+
+def list_requested(*, now: Any, catalog_path: str | None, fmt: str) -> None:
+    """The open request PRs and their approvals so far (read-only)."""
+    forge = open_forge()
+    try:
+        from controller.github.pending import pending_requests
+
+        found = pending_requests(forge, now=now, catalog_path=catalog_path)
+    finally:
+        forge.close()
+    rows: list[dict[str, Any]] = []
+    for p in found:
+        a = p.approval
+        grants: list[dict[str, Any]] = []
+        for c in p.decision.changes:
+            g = c.after
+            if g is None:
+                continue
+            opened = c.path in p.decision.materialise
+            grants.append(
+                {
+                    "id": g.id,
+                    "change": c.kind.value,
+                    "principal": g.principal,
+                    "entitlement": g.entitlement,
+                    "expires_at": None if opened else format_rfc3339(g.expires_at),
+                    "duration": format_duration(g.duration) if g.duration else None,
+                    "from_approval": opened,
+                }
+            )
+        rows.append(
+            {
+                "pr": p.pr.number,
+                "url": p.pr.html_url,
+                "author": p.pr.author,
+                "title": p.pr.title,
+                "head": p.pr.head_sha,
+                "draft": p.pr.draft,
+                "kind": p.decision.kind.value,
+                "ok": p.decision.ok,
+                "grants": grants,
+                "approvers": list(a.approvers) if a else [],
+                "missing": list(a.missing) if a and not a.satisfied else [],
+                "errors": [f.as_dict() for f in p.errors],
+            }
+        )
+    if fmt == "json":
+        click.echo(json.dumps({"now": format_rfc3339(now), "requests": rows}, indent=2))
+        return
+    if not rows:
+        click.echo("no open requests")
+    for r in rows:
+        what = "; ".join(
+            f"{g['entitlement']} for {g['principal']} "
+            + (
+                f"({g['duration']} from approval)"
+                if g["from_approval"]
+                else f"until {g['expires_at']}"
+            )
+            for g in r["grants"]
+        )
+        state = (
+            "breaks policy"
+            if not r["ok"]
+            else ("needs " + "; ".join(r["missing"]) if r["missing"] else "approved")
+        )
+        got = ", ".join(r["approvers"]) or "none"
+        click.echo(f"#{r['pr']} {r['author']}: {what}; approvals: {got}; {state}")
+
+
 # --- doctor --------------------------------------------------------------------------------
 
 

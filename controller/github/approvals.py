@@ -26,7 +26,7 @@ from controller.github.forge import (
 from controller.github.materialise import approved_parent, materialise_pull, with_carried
 from controller.github.retry import Uncertain
 from controller.github.reviewers import ask, asked_in, reviewers_for
-from controller.github.snapshot import gather_pull
+from controller.github.snapshot import PullSnapshot, gather_pull
 from controller.github.status import (
     MARKER,
     StatusState,
@@ -91,23 +91,7 @@ def evaluate(
         return ApprovalsResult(
             number, pr.head_sha, decision, None, v, False, None, v.description
         ), None
-    approval = None
-    reviews = snap.reviews
-    also: tuple[str, ...] = ()
-    if decision.needs_approval and _may_be_materialised(decision):
-        parent = approved_parent(forge, pr, snap.change.catalog, now)
-        if parent is not None:
-            also = (parent,)
-            reviews = with_carried(reviews, carried, parent)
-    if decision.needs_approval:
-        approval = evaluate_approvals(
-            decision.approval_rules,
-            reviews,
-            head=pr.head_sha,
-            author=pr.author,
-            members=team_members(snap.change.catalog, snap.change.members),
-            also=also,
-        )
+    approval, reviews = judge_approvals(forge, snap, decision, now=now, carried=carried)
     v = verdict(decision, approval, draft=pr.draft)
     forge.set_status(pr.head_sha, v.state.value, v.description, STATUS_CONTEXT)
     ours = our_comment(forge, number)
@@ -136,6 +120,37 @@ def evaluate(
         number, pr.head_sha, decision, approval, v, False, pr=pr, reviews=reviews
     )
     return result, message
+
+
+def judge_approvals(
+    forge: Forge,
+    snap: PullSnapshot,
+    decision: Decision,
+    *,
+    now: datetime,
+    carried: tuple[Review, ...] = (),
+) -> tuple[ApprovalOutcome | None, tuple[Review, ...]]:
+    """The approvals of a gathered PR (read-only): the reviews on its head, or on the open
+    request a materialised head only writes expires_at into. Returns them and the reviews used.
+    """
+    if not decision.needs_approval:
+        return None, snap.reviews
+    reviews = snap.reviews
+    also: tuple[str, ...] = ()
+    if _may_be_materialised(decision):
+        parent = approved_parent(forge, snap.pr, snap.change.catalog, now)
+        if parent is not None:
+            also = (parent,)
+            reviews = with_carried(reviews, carried, parent)
+    approval = evaluate_approvals(
+        decision.approval_rules,
+        reviews,
+        head=snap.pr.head_sha,
+        author=snap.pr.author,
+        members=team_members(snap.change.catalog, snap.change.members),
+        also=also,
+    )
+    return approval, reviews
 
 
 def _may_be_materialised(decision: Decision) -> bool:

@@ -102,3 +102,53 @@ def test_nobody_is_asked_for_a_revocation(world: World) -> None:
         number = g.get_repo(REPO).create_pull(title="rm", body="", head="rm", base="main").number
     w.jitctl("approvals", "--pr", str(number))
     assert requests(w, number) == []
+
+
+# --- the reviewers' to-do list -------------------------------------------------------------
+
+
+def test_list_requested_shows_open_requests_and_their_approvals(world: World) -> None:
+    w = world
+    w.gh.emu.commit_files("main", {"grants/old.hcl": grant_text()}, "granted", author="carol")
+    r = w.jitctl(
+        "request", "aws-prod-readonly", "--for", "4h", "--reason", "INC-1", "--as", "alice",
+        "--open-pr", login="alice",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    first = max(w.pulls())
+    r = w.jitctl(
+        "request", "gcp-prod-logs-viewer", "--for", "1h", "--reason", "logs", "--as", "bob",
+        "--fixed-end", "--open-pr", login="bob",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    second = max(w.pulls())
+    w.approve(first, "carol")
+    # a revocation PR is no one's to-do
+    w.gh.emu.commit_files("rm", {"grants/old.hcl": None}, "revoke", author="alice", start=w.gh.emu.ref("main"))  # fmt: skip  # noqa: E501
+    with w.client("alice") as g:
+        g.get_repo(REPO).create_pull(title="rm", body="", head="rm", base="main")
+    before = (len(w.gh.emu.state.statuses), len(w.gh.emu.state.comments))
+    r = w.jitctl("list", "--state", "requested", "--format", "json", login="dave")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)["requests"]
+    got = [
+        (x["pr"], x["author"], [(g["entitlement"], g["from_approval"]) for g in x["grants"]],
+         x["approvers"], x["missing"])
+        for x in rows
+    ]  # fmt: skip
+    assert got == [
+        (first, "alice", [("aws-prod-readonly", True)], ["carol"], []),
+        (second, "bob", [("gcp-prod-logs-viewer", False)], [], ["1 more from @acme/sre"]),
+    ]
+    # read-only: nothing posted
+    assert (len(w.gh.emu.state.statuses), len(w.gh.emu.state.comments)) == before
+    r = w.jitctl("list", "--state", "requested", login="dave")
+    assert r.exit_code == 0, r.output
+    assert (
+        f"#{first} alice: aws-prod-readonly for alice@example.com (4h from approval); " in r.output
+    )
+    assert "approvals: carol; approved" in r.output
+    assert (
+        f"#{second} bob: gcp-prod-logs-viewer" in r.output
+        and "needs 1 more from @acme/sre" in r.output
+    )
