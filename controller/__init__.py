@@ -1,3 +1,3 @@
 """jitctl: GitOps just-in-time privilege elevation for Terraform."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

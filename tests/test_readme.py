@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from controller.audit import lifecycles as audit
-from controller.core import policy
+from controller.core import lint, policy
 from controller.formats import grantfile
 from controller.github import doctor
 from tests.factories import ROOT
@@ -17,12 +17,14 @@ DOCUMENTED = set(re.findall(r"^\| `([a-z][a-z.-]+)` \|", README, re.M))
 
 def test_every_rule_id_is_documented() -> None:
     emitted = set(grantfile.RULES) | set(policy.RULES) | set(audit.RULES) | set(doctor.RULES)
+    emitted |= set(lint.RULES)
     emitted |= {"catalog.invalid", "catalog.syntax"}
     assert emitted - DOCUMENTED == set()
 
 
 def test_no_documented_rule_is_stale() -> None:
     emitted = set(grantfile.RULES) | set(policy.RULES) | set(audit.RULES) | set(doctor.RULES)
+    emitted |= set(lint.RULES)
     emitted |= {"catalog.invalid", "catalog.syntax"}
     assert DOCUMENTED - emitted == set()
 
@@ -64,3 +66,12 @@ def test_ships_the_license_it_declares() -> None:
     assert meta["license"] == "Apache-2.0" and meta["license-files"] == ["LICENSE"]
     text = (ROOT / "LICENSE").read_text()
     assert "Apache License" in text and "Version 2.0, January 2004" in text
+
+
+def test_changelog_top_entry_is_this_version() -> None:
+    from controller import __version__
+
+    text = (ROOT / "CHANGELOG.md").read_text()
+    [top] = re.findall(r"^## (\S+)", text, re.M)[:1]
+    assert top == __version__
+    assert "### Upgrading from" in text.split("\n## ", 2)[1]

@@ -6,7 +6,7 @@ Exit codes: 0 ok, 1 findings or policy violation, 2 usage, input or I/O error, 3
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,16 +31,70 @@ class Env:
 
     @property
     def now(self) -> datetime:
-        if self.now_text is None:
-            return datetime.now(UTC)
+        if self.now_text is None:  # whole seconds: every time jitctl writes is whole seconds
+            return datetime.now(UTC).replace(microsecond=0)
         return parse_rfc3339(self.now_text)
 
     def repo(self) -> GitRepo:
         return GitRepo(self.repo_path)
 
 
+GLOBAL_OPTIONS = ("--repo", "--catalog", "--now")
+
+
+def hoist_global_options(args: list[str], commands: Mapping[str, click.Command]) -> list[str]:
+    """Move global options given after the command (``jitctl list --repo X``) before it, as
+    click expects them. A global option given both before and after the command is a usage
+    error; the value of a command's own option (``--reason --now``) and anything after ``--``
+    are left alone."""
+    i, n = 0, len(args)
+    while i < n and args[i].startswith("-") and args[i] != "--":
+        opt = args[i].split("=", 1)[0]
+        i += 2 if opt in GLOBAL_OPTIONS and "=" not in args[i] else 1
+    if i >= n or args[i] not in commands:
+        return args
+    before, command, after = args[:i], args[i], args[i + 1 :]
+    takes_value = {
+        name
+        for p in commands[command].params
+        if isinstance(p, click.Option) and not p.is_flag and not p.count
+        for name in p.opts
+    }
+    hoisted: list[str] = []
+    rest: list[str] = []
+    j = 0
+    while j < len(after):
+        arg = after[j]
+        if arg == "--":
+            rest.extend(after[j:])
+            break
+        opt = arg.split("=", 1)[0]
+        if opt in GLOBAL_OPTIONS:
+            if any(b.split("=", 1)[0] == opt for b in before):
+                raise click.UsageError(f"{opt} is given twice (before and after {command!r})")
+            if "=" in arg:
+                hoisted.append(arg)
+                j += 1
+                continue
+            if j + 1 >= len(after):
+                raise click.UsageError(f"{opt} needs a value")
+            hoisted.extend(after[j : j + 2])
+            j += 2
+            continue
+        rest.append(arg)
+        if opt in takes_value and "=" not in arg and j + 1 < len(after):
+            rest.append(after[j + 1])
+            j += 1
+        j += 1
+    return [*before, *hoisted, command, *rest]
+
+
 class JitGroup(click.Group):
-    """Turns JitError into ``Error: ...`` / exit 2 and a bug into a short report / exit 3."""
+    """Turns JitError into ``Error: ...`` / exit 2 and a bug into a short report / exit 3.
+    Global options are accepted after the command too (see :func:`hoist_global_options`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args, self.commands))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

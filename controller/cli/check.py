@@ -22,7 +22,12 @@ from controller.cli.output import (
 )
 from controller.core.model import ChangeKind, Severity
 from controller.core.policy import check_change, check_tree
-from controller.git.snapshot import gather_change, read_catalog, read_grant_files
+from controller.git.snapshot import (
+    gather_change,
+    read_catalog,
+    read_grant_files,
+    read_worktree_grant_files,
+)
 
 
 @main.command()
@@ -35,10 +40,12 @@ from controller.git.snapshot import gather_change, read_catalog, read_grant_file
     default=None,
     help="Fail unless the change is exactly this kind (used for the expiry PR).",
 )
+@click.argument("paths", nargs=-1, metavar="[FILE]...")
 @fmt_option("text", "json", "github")
 @click.pass_obj
 def check(
     env: Env,
+    paths: tuple[str, ...],
     base: str | None,
     head: str | None,
     author: str | None,
@@ -49,16 +56,23 @@ def check(
 
     With --base/--head: the change from the merge base to head, judged by the catalog at
     --base (a change cannot loosen the policy it is judged by). Without: every grant at HEAD.
+    With FILEs: those grant files as they are on disk (e.g. from pre-commit), judged by the
+    catalog at HEAD; a request asking for a duration is judged as if merged now.
 
     Example: jitctl check --base main --head jit/request/alice-x --author alice --format json
     """
     if head is not None and base is None:
         raise click.UsageError("--head needs --base")
+    if paths and base is not None:
+        raise click.UsageError("give FILEs or --base/--head, not both")
     now = env.now
     with env.repo() as repo:
         if base is None:
             catalog = read_catalog(repo, "HEAD", env.catalog_path)
-            findings = check_tree(catalog, read_grant_files(repo, "HEAD").values(), now)
+            files = (
+                read_worktree_grant_files(repo, paths) if paths else read_grant_files(repo, "HEAD")
+            )
+            findings = check_tree(catalog, files.values(), now, open_requests=bool(paths))
             ok = not any(f.severity is Severity.ERROR for f in findings)
             if fmt == "json":
                 click.echo(

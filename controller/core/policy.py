@@ -382,13 +382,36 @@ def _show(value: object) -> str:
     return "(none)" if value is None else repr(value)
 
 
-def check_tree(catalog: Catalog, files: Iterable[GrantFile], now: datetime) -> list[Finding]:
-    """Check every grant on a branch (no change, no requester): files, catalog, overlaps."""
+def check_tree(
+    catalog: Catalog, files: Iterable[GrantFile], now: datetime, *, open_requests: bool = False
+) -> list[Finding]:
+    """Check every grant on a branch (no change, no requester): files, catalog, overlaps.
+
+    ``open_requests``: files being written (``check FILE...``), where an open request (a
+    duration, no expires_at yet) is judged as the grant it becomes if merged now; on a branch
+    it is never a grant (``grant.unmaterialised``)."""
     out: list[Finding] = []
     by_key: dict[tuple[str, str], list[Grant]] = {}
     for gf in sorted(files, key=lambda g: g.path):
-        out.extend(gf.findings)
         g = gf.grant
+        request = gf.open if open_requests else None
+        if request is None:
+            out.extend(gf.findings)
+        else:
+            ent = catalog.entitlements.get(request.entitlement)
+            g = request.materialise(now, ent.max_duration if ent else None)
+            out.extend(f for f in gf.findings if f.rule != UNMATERIALISED)
+            if ent is not None and request.duration > ent.max_duration:
+                out.append(
+                    Finding(
+                        "duration.capped",
+                        gf.path,
+                        g.line_of("duration"),
+                        f"asks for {format_duration(request.duration)}; {ent.name} allows at "
+                        f"most {format_duration(ent.max_duration)}",
+                        Severity.WARNING,
+                    )
+                )
         if g is None:
             continue
         ent = catalog.entitlements.get(g.entitlement)

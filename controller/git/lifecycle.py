@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from controller.core.errors import JitError
 from controller.core.model import (
@@ -104,7 +104,8 @@ def whoami(repo: GitRepo, catalog: Catalog, login: str | None) -> str:
 def new_grant_id(
     login: str, entitlement: str, start: datetime, taken: Callable[[str], bool]
 ) -> str:
-    base = f"{login}-{entitlement}-{start.strftime('%Y%m%dt%H%M')}".lower()
+    stamp = start.astimezone(UTC).strftime("%Y%m%dt%H%M")  # ids read the same in every zone
+    base = f"{login}-{entitlement}-{stamp}".lower()
     base = re.sub(r"[^a-z0-9._-]", "-", base)[:96].strip("-._") or "grant"
     if not GRANT_ID_RE.fullmatch(base):
         base = "g-" + base

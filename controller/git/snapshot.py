@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from controller import __version__
@@ -27,7 +29,7 @@ from controller.core.model import (
 from controller.core.policy import ChangeSet, is_grant_path
 from controller.core.times import format_rfc3339, parse_rfc3339
 from controller.formats.catalog import load_catalog
-from controller.formats.grantfile import parse_grant_file
+from controller.formats.grantfile import MAX_FILE_BYTES, parse_grant_file
 from controller.git.repo import Entry, GitRepo
 
 DEFAULT_CATALOG = "catalog.yaml"
@@ -53,6 +55,42 @@ def load_catalog_file(path: str) -> Catalog:
     except OSError as exc:
         raise JitError(f"{path}: cannot read the catalog: {exc.strerror}", rule="io") from None
     return load_catalog(data, path)
+
+
+# one byte more than a grant file may hold is enough to know it is too large
+MAX_WORKTREE_GRANT_BYTES = MAX_FILE_BYTES + 1
+
+
+def read_worktree_grant_files(repo: GitRepo, paths: Iterable[str]) -> dict[str, GrantFile]:
+    """Parse grant files as they are on disk (``jitctl check FILE...``, pre-commit).
+
+    Paths are taken relative to the current folder and named relative to the repository; a
+    path outside the repository, or anything but a regular file or a symlink (a FIFO would
+    hang the read), is an input error. A symlink is judged as one (``grant.symlink``), never
+    followed.
+    """
+    root = repo.path.resolve()
+    out: dict[str, GrantFile] = {}
+    for given in paths:
+        p = Path(given)
+        try:
+            rel = (p.parent.resolve() / p.name).relative_to(root).as_posix()
+        except ValueError:
+            raise JitError(f"{given}: not inside the repository {root}", rule="usage") from None
+        try:
+            st = os.lstat(p)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = parse_grant_file(rel, os.readlink(p).encode(), mode=0o120000)
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                raise JitError(f"{given}: not a regular file", rule="usage")
+            with open(p, "rb") as fh:
+                data = fh.read(MAX_WORKTREE_GRANT_BYTES)
+        except OSError as exc:
+            raise JitError(f"{given}: cannot read: {exc.strerror}", rule="io") from None
+        mode = 0o100755 if st.st_mode & 0o111 else 0o100644
+        out[rel] = parse_grant_file(rel, data, mode=mode)
+    return out
 
 
 def read_grant_files(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -422,3 +423,112 @@ def test_list_from_inside_grants(access_repo: Repo, monkeypatch: pytest.MonkeyPa
     assert [g["id"] for g in json.loads(result.stdout)["grants"]] == ["alice-ro"]
     result = CliRunner().invoke(main, ["--repo", "..", "--now", NOW, "list", "--format", "json"])
     assert [g["id"] for g in json.loads(result.stdout)["grants"]] == ["alice-ro"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list", "--repo", "{repo}", "--now", NOW, "--format", "json"],
+        ["list", "--format", "json", "--repo={repo}", "--now={now}"],
+        ["--now", NOW, "list", "--repo", "{repo}", "--format", "json"],
+    ],
+)
+def test_global_options_after_the_command(access_repo: Repo, argv: list[str]) -> None:
+    access_repo.commit({"grants/alice-ro.hcl": grant_text()})
+    args = [a.format(repo=access_repo.path, now=NOW) for a in argv]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert [g["id"] for g in json.loads(result.stdout)["grants"]] == ["alice-ro"]
+
+
+def test_global_option_twice_is_a_usage_error(access_repo: Repo) -> None:
+    result = CliRunner().invoke(
+        main, ["--repo", str(access_repo.path), "list", "--repo", str(access_repo.path)]
+    )
+    assert result.exit_code == 2
+    assert "--repo is given twice" in result.stderr
+
+
+def test_an_option_value_that_looks_global_stays_with_its_option(access_repo: Repo) -> None:
+    """`--reason --now` is a reason, not the global --now: nothing is hoisted from a value."""
+    from controller.cli.app import hoist_global_options
+
+    args = ["request", "x", "--reason", "--now", "--for", "1h", "--now", NOW]
+    assert hoist_global_options(args, main.commands) == [
+        "--now", NOW, "request", "x", "--reason", "--now", "--for", "1h",
+    ]  # fmt: skip
+
+
+def test_check_files_on_disk(access_repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`jitctl check FILE...` judges the working copy (pre-commit), by the catalog at HEAD."""
+    grants = access_repo.path / "grants"
+    (grants / "good.hcl").write_text(grant_text())
+    (grants / "bad.hcl").write_text(grant_text(entitlement="nope"))
+    (grants / "link.hcl").symlink_to("good.hcl")
+    monkeypatch.chdir(access_repo.path)
+    code, out, _ = run(access_repo, "check", "grants/good.hcl")
+    assert code == 0, out
+    code, out, _ = run(
+        access_repo, "check", "grants/good.hcl", "grants/bad.hcl", "--format", "json"
+    )
+    assert code == 1
+    assert [(f["file"], f["rule"]) for f in json.loads(out)["findings"]] == [
+        ("grants/bad.hcl", "entitlement.unknown")
+    ]
+    code, out, _ = run(access_repo, "check", "grants/link.hcl", "--format", "json")
+    assert code == 1 and "grant.symlink" in out
+    os.mkfifo(grants / "fifo.hcl")  # must not hang
+    code, _, err = run(access_repo, "check", "grants/fifo.hcl")
+    assert code == 2 and "not a regular file" in err
+    code, _, err = run(access_repo, "check", "/etc/hostname")
+    assert code == 2 and "not inside the repository" in err
+    code, _, err = run(access_repo, "check", "grants/good.hcl", "--base", "main")
+    assert code == 2 and "not both" in err
+
+
+def test_check_files_on_disk_judges_an_open_request_as_if_merged_now(
+    access_repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `jitctl request` writes into the work tree (a duration, no expires_at) passes the
+    pre-commit check; the same file on a branch never counts as a grant."""
+    monkeypatch.chdir(access_repo.path)
+    code, out, err = run(
+        access_repo, "request", "aws-prod-readonly", "--for", "13h", "--reason", "x", "--as",
+        "alice", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    path = json.loads(out)["path"]
+    code, out, _ = run(access_repo, "check", path, "--format", "json")
+    assert code == 0, out
+    assert [f["rule"] for f in json.loads(out)["findings"]] == ["duration.capped"]
+    access_repo.git("add", path)
+    access_repo.git("commit", "-qm", "by hand")
+    code, out, _ = run(access_repo, "check", "--format", "json")
+    assert code == 1 and "grant.unmaterialised" in out
+
+
+def test_pre_commit_hooks_run_real_commands(
+    access_repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each hook in .pre-commit-hooks.yaml, run as pre-commit would (entry + matching files)."""
+    import re
+    import shlex
+
+    import yaml
+
+    from tests.factories import ROOT
+
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == {"jitctl-check", "jitctl-lint"}
+    (access_repo.path / "grants" / "bad.hcl").write_text(grant_text(entitlement="nope"))
+    monkeypatch.chdir(access_repo.path)
+    for hook, files, expected in [
+        ("jitctl-check", ["grants/bad.hcl"], 1),
+        ("jitctl-lint", ["catalog.yaml"], 0),
+    ]:
+        h = hooks[hook]
+        assert all(re.search(h["files"], f) for f in files)
+        argv = shlex.split(h["entry"])
+        assert argv[0] == "jitctl"
+        result = CliRunner().invoke(main, [*argv[1:], *files])
+        assert result.exit_code == expected, (hook, result.output)

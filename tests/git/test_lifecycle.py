@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -693,3 +694,55 @@ def test_an_open_request_merged_by_hand_grants_nothing(access_repo: Repo) -> Non
     assert "grant.unmaterialised" in [f["rule"] for f in json.loads(out)["findings"]]
     code, out, _ = run(access_repo, "expire", "--local", "--dry-run", "--format", "json")
     assert json.loads(out)["invalid"] == ["grants/x.hcl"]
+
+
+def test_request_on_the_clock_writes_whole_seconds_and_a_utc_id(access_repo: Repo) -> None:
+    """Without --now, the clock's fraction of a second never reaches a grant file, and the id
+    is stamped in UTC whatever zone --starts-at is given in."""
+    result = CliRunner().invoke(
+        main,
+        [
+            "--repo", str(access_repo.path), "request", "aws-prod-readonly", "--for", "1h",
+            "--reason", "r", "--as", "alice", "--starts-at", "2099-01-01T09:30:00+05:00",
+            "--fixed-end", "--format", "json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["id"] == "alice-aws-prod-readonly-20990101t0430"
+    text = (access_repo.path / data["path"]).read_text()
+    assert 'starts_at   = "2099-01-01T04:30:00Z"' in text
+    assert 'expires_at  = "2099-01-01T05:30:00Z"' in text
+    result = CliRunner().invoke(
+        main,
+        [
+            "--repo", str(access_repo.path), "request", "gcp-prod-logs-viewer", "--for", "1h",
+            "--reason", "r", "--as", "alice", "--fixed-end", "--format", "json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = (access_repo.path / json.loads(result.stdout)["path"]).read_text()
+    [expires] = re.findall(r'expires_at  = "([^"]+)"', text)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", expires), expires
+
+
+def test_merge_on_the_clock_writes_whole_seconds(access_repo: Repo) -> None:
+    """The clock starts at the merge: its fraction of a second never reaches the file."""
+    result = CliRunner().invoke(
+        main,
+        [
+            "--repo", str(access_repo.path), "request", "gcp-prod-logs-viewer", "--for", "1h",
+            "--reason", "r", "--as", "alice", "--local", "--format", "json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    merged = CliRunner().invoke(
+        main,
+        ["--repo", str(access_repo.path), "merge", data["branch"], "--local", "--approved-by",
+         "dave"],
+    )  # fmt: skip
+    assert merged.exit_code == 0, merged.output
+    text = access_repo.show("main", data["path"])
+    [expires] = re.findall(r'expires_at  = "([^"]+)"', text)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", expires), expires

@@ -1,0 +1,130 @@
+"""jitctl init: a new access repository that works with the local lifecycle at once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from controller.cli import main
+from tests.gitutil import git_env
+
+NOW = "2026-11-24T12:00:00Z"
+
+
+def jitctl(*args: str, now: str = NOW) -> Result:
+    return CliRunner().invoke(main, ["--now", now, *args], env=git_env())
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=git_env(), capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.mark.parametrize(
+    ("clouds", "modules"),
+    [
+        ("aws", {"aws-iam-role"}),
+        ("gcp", {"gcp-iam"}),
+        ("azure", {"azure-pim"}),
+        ("azure,aws,gcp", {"aws-iam-role", "gcp-iam", "azure-pim"}),
+    ],
+)
+def test_catalog_holds_only_the_clouds_asked_for(
+    tmp_path: Path, clouds: str, modules: set[str]
+) -> None:
+    result = jitctl("init", str(tmp_path / "acc"), "--clouds", clouds)
+    assert result.exit_code == 0, result.output
+    catalog = yaml.safe_load((tmp_path / "acc" / "catalog.yaml").read_text())
+    assert {e["module"] for e in catalog["entitlements"].values()} == modules
+    lint = jitctl("--repo", str(tmp_path / "acc"), "lint", "--format", "json")
+    assert lint.exit_code == 0 and json.loads(lint.stdout)["findings"] == []
+
+
+def test_init_then_the_whole_local_lifecycle(tmp_path: Path) -> None:
+    repo = tmp_path / "access"
+    result = jitctl("init", str(repo), "--platform-team", "@acme/platform")
+    assert result.exit_code == 0, result.output
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
+    assert git(repo, "status", "--porcelain") == ""
+    tracked = set(git(repo, "ls-files").split())
+    assert tracked == {
+        ".github/CODEOWNERS",
+        ".github/pull_request_template.md",
+        ".gitignore",
+        "README.md",
+        "catalog.yaml",
+        "grants/.gitkeep",
+    }
+    assert not any(p.endswith(".py") for p in tracked)  # no jitctl source in the scaffold
+    codeowners = (repo / ".github/CODEOWNERS").read_text()
+    assert "*         @acme/platform" in codeowners and "\n/grants/\n" in codeowners
+
+    r = ["--repo", str(repo)]
+    assert jitctl(*r, "check").exit_code == 0
+    req = jitctl(
+        *r, "request", "aws-prod-readonly", "--for", "2h", "--reason", "INC-1",
+        "--as", "alice", "--local", "--format", "json",
+    )  # fmt: skip
+    assert req.exit_code == 0, req.output
+    branch = json.loads(req.stdout)["branch"]
+    merged = jitctl(*r, "merge", branch, "--local", "--approved-by", "bob")
+    assert merged.exit_code == 0, merged.output
+    listed = json.loads(jitctl(*r, "list", "--format", "json").stdout)["grants"]
+    assert [g["state"] for g in listed] == ["active"]
+    expired = jitctl(*r, "expire", "--local", "--format", "json", now="2026-11-24T14:00:00Z")
+    assert expired.exit_code == 0, expired.output
+    assert len(json.loads(expired.stdout)["removed"]) == 1
+    audit = jitctl(*r, "audit", "--format", "jsonl", now="2026-11-24T15:00:00Z")
+    assert audit.exit_code == 0, audit.output
+    kinds = [json.loads(line)["event"] for line in audit.stdout.splitlines()]
+    assert "granted" in kinds and "expired" in kinds
+
+
+def test_init_refuses_a_folder_that_is_not_empty_and_is_idempotent(tmp_path: Path) -> None:
+    repo = tmp_path / "access"
+    repo.mkdir()
+    (repo / "notes.txt").write_text("mine")
+    result = jitctl("init", str(repo))
+    assert result.exit_code == 2 and "not empty" in result.stderr
+    assert sorted(p.name for p in repo.iterdir()) == ["notes.txt"]
+
+    assert jitctl("init", str(repo), "--force").exit_code == 0
+    head = git(repo, "rev-parse", "HEAD")
+    again = jitctl("init", str(repo), "--force", "--format", "json")
+    assert again.exit_code == 0
+    assert json.loads(again.stdout)["outcome"] == "unchanged"
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert (repo / "notes.txt").read_text() == "mine"  # not the scaffold's: left alone
+    assert "notes.txt" not in git(repo, "ls-files")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--clouds", "aws,oracle"], "unknown cloud(s) oracle"),
+        (["--clouds", ","], "name at least one"),
+        (["--platform-team", "platform"], "is not a team written as @org/team"),
+    ],
+)
+def test_init_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    result = jitctl("init", str(tmp_path / "x"), *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_init_never_writes_through_a_symlink(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    repo = tmp_path / "access"
+    repo.mkdir()
+    (repo / ".github").symlink_to(outside)
+    result = jitctl("init", str(repo), "--force")
+    assert result.exit_code == 2 and "symbolic link" in result.stderr
+    assert list(outside.iterdir()) == []
