@@ -33,6 +33,7 @@ from controller.core.errors import JitError
 from controller.core.model import GRANTS_DIR, FileChange, Grant
 from controller.core.policy import is_grant_path
 from controller.formats.grantfile import parse_grant_file
+from controller.formats.trailers import visible_trailers
 from controller.git.repo import parse_cat_file_batch
 
 _TRAILERS = "%(trailers:only,unfold,separator=%x1f,key_value_separator=%x1d)"
@@ -114,7 +115,7 @@ def _record(fields: Sequence[str], changes: tuple[PathChange, ...] = ()) -> Comm
         committer_email=ce,
         committed_at=_when(ct),
         subject=subject,
-        trailers=tuple(pairs),
+        trailers=visible_trailers(pairs),
         changes=changes,
     )
 

@@ -7,11 +7,22 @@ every command on it.
 
 from __future__ import annotations
 
-from controller.cli import audit, check, demo, entitlements, grants, init, lifecycle, lint
+from controller.cli import audit, check, demo, entitlements, fmt, grants, init, lifecycle, lint
 from controller.cli.app import main
 from controller.cli.github import approvals, doctor
 
 main.add_command(approvals)
 main.add_command(doctor)
 
-__all__ = ["audit", "check", "demo", "entitlements", "grants", "init", "lifecycle", "lint", "main"]
+__all__ = [
+    "audit",
+    "check",
+    "demo",
+    "entitlements",
+    "fmt",
+    "grants",
+    "init",
+    "lifecycle",
+    "lint",
+    "main",
+]

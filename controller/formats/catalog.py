@@ -2,6 +2,11 @@
 
 Every error names the file, the key path and, where the YAML parser knows it, the line, and
 carries the stable rule id ``catalog.invalid`` (``catalog.syntax`` for YAML syntax errors).
+
+Nothing invisible or misleading (:mod:`controller.formats.text`): not in the text (comments
+included; newlines, tabs and CR LF line endings allowed), and not in any key or value after YAML
+unescapes it (``"\u202e"``): logins, teams, principals, entitlement ids and targets reach
+decisions and Terraform. Only a ``description`` may hold newlines and tabs.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import yaml
 from controller.core.errors import JitError
 from controller.core.model import ApprovalRule, Catalog, Entitlement
 from controller.core.times import parse_duration
+from controller.formats.text import first_invisible, invisible_problem
 
 # module -> the keys its target carries (all required, no others: Terraform would silently drop
 # an unknown key) and whether each is one string or a list of strings
@@ -141,6 +147,15 @@ def load_catalog(text: str | bytes, source: str = "catalog.yaml") -> Catalog:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise JitError(f"{source}: not UTF-8 ({exc})", rule="catalog.invalid") from None
+    problem = invisible_problem(text, "\n\t")
+    if problem is not None:
+        bad = first_invisible(text, "\n\t")
+        line = f":{bad.line}" if bad is not None else ""
+        raise JitError(
+            f"{source}{line}: {problem}; a reviewer would not see it, remove it "
+            "(comments included)",
+            rule="catalog.invalid",
+        )
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -164,7 +179,30 @@ def load_catalog(text: str | bytes, source: str = "catalog.yaml") -> Catalog:
             path,
             f"set twice (lines {first} and {second}); YAML keeps only the last, so say it once",
         )
+    _visible(v, data, ())
     return _catalog(v, data)
+
+
+def _visible(v: _Validator, data: Any, path: tuple[str, ...]) -> None:
+    """Refuse invisible characters in every key and string value, escapes decoded."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            kpath = (*path, str(key))
+            if isinstance(key, str) and first_invisible(key) is not None:
+                raise v.fail(kpath, f"the key {key!r} holds {_invisible(key, '')}")
+            _visible(v, value, kpath)
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            _visible(v, item, (*path, str(i)))
+    elif isinstance(data, str):
+        allow = "\n\t" if path[-1:] == ("description",) else ""
+        if first_invisible(data, allow) is not None:
+            raise v.fail(path, f"the value {data!r} holds {_invisible(data, allow)}")
+
+
+def _invisible(text: str, allow: str) -> str:
+    problem = invisible_problem(text, allow) or ""
+    return problem.split(" at line ", 1)[0] + "; write it with visible characters only"
 
 
 def _catalog(v: _Validator, data: Any) -> Catalog:

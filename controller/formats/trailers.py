@@ -9,6 +9,11 @@ Trailers (``Key: value`` lines in the message's last paragraph):
 - ``Revoked-by: <login>``: who revoked
 - ``Expired-Grant: <id> <expires_at>``: one per grant an expiry removes
 - ``Jit-PR: <number>``: the pull request, on GitHub
+
+A trailer whose key or value holds an invisible or misleading character
+(:mod:`controller.formats.text`: bidi controls, zero-width characters, control characters) is
+never written, and is ignored when read (:func:`visible_trailers`): ``Approved-by: bob\u200b``
+proves no approval by ``bob``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass
 
 from controller.core.model import ChangeKind, Grant
 from controller.core.times import format_duration, format_rfc3339
+from controller.formats.text import first_invisible
 
 KIND = "Jit-Kind"
 GRANT = "Jit-Grant"
@@ -40,7 +46,11 @@ class Message:
 
     def text(self) -> str:
         for key, value in self.trailers:
-            if not _SAFE_VALUE.match(value) or not _TRAILER_RE.match(f"{key}: {value}"):
+            if (
+                not _SAFE_VALUE.match(value)
+                or not _TRAILER_RE.match(f"{key}: {value}")
+                or first_invisible(key + value) is not None
+            ):
                 raise ValueError(f"unsafe trailer {key}: {value!r}")
         parts = [self.subject.splitlines()[0] if self.subject else "jitctl"]
         if self.body.strip():
@@ -61,7 +71,12 @@ def parse_trailers(message: str) -> tuple[tuple[str, str], ...]:
         if not m:
             return ()
         out.append((m.group(1), m.group(2)))
-    return tuple(out)
+    return visible_trailers(out)
+
+
+def visible_trailers(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The trailers without those holding an invisible or control character (they prove nothing)."""
+    return tuple((k, v) for k, v in pairs if first_invisible(k + v) is None)
 
 
 def values(trailers: Iterable[tuple[str, str]], key: str) -> list[str]:

@@ -64,33 +64,41 @@ MAX_WORKTREE_GRANT_BYTES = MAX_FILE_BYTES + 1
 def read_worktree_grant_files(repo: GitRepo, paths: Iterable[str]) -> dict[str, GrantFile]:
     """Parse grant files as they are on disk (``jitctl check FILE...``, pre-commit).
 
-    Paths are taken relative to the current folder and named relative to the repository; a
-    path outside the repository, or anything but a regular file or a symlink (a FIFO would
-    hang the read), is an input error. A symlink is judged as one (``grant.symlink``), never
-    followed.
+    Each path is read with :func:`read_worktree_file`; a symlink is judged as one
+    (``grant.symlink``), never followed.
     """
     root = repo.path.resolve()
     out: dict[str, GrantFile] = {}
     for given in paths:
-        p = Path(given)
-        try:
-            rel = (p.parent.resolve() / p.name).relative_to(root).as_posix()
-        except ValueError:
-            raise JitError(f"{given}: not inside the repository {root}", rule="usage") from None
-        try:
-            st = os.lstat(p)
-            if stat.S_ISLNK(st.st_mode):
-                out[rel] = parse_grant_file(rel, os.readlink(p).encode(), mode=0o120000)
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                raise JitError(f"{given}: not a regular file", rule="usage")
-            with open(p, "rb") as fh:
-                data = fh.read(MAX_WORKTREE_GRANT_BYTES)
-        except OSError as exc:
-            raise JitError(f"{given}: cannot read: {exc.strerror}", rule="io") from None
-        mode = 0o100755 if st.st_mode & 0o111 else 0o100644
+        rel, data, mode = read_worktree_file(root, given)
         out[rel] = parse_grant_file(rel, data, mode=mode)
     return out
+
+
+def read_worktree_file(root: Path, given: str | os.PathLike[str]) -> tuple[str, bytes, int]:
+    """(path in the repository, bytes, git file mode) of a grant file on disk.
+
+    Paths are taken relative to the current folder and named relative to the repository
+    ``root`` (resolved); a path outside it, or anything but a regular file or a symlink (a FIFO
+    would hang the read), is an input error. A symlink is never followed: its bytes are its
+    target, its mode 120000. At most one byte more than a grant file may hold is read.
+    """
+    p = Path(given)
+    try:
+        rel = (p.parent.resolve() / p.name).relative_to(root).as_posix()
+    except ValueError:
+        raise JitError(f"{given}: not inside the repository {root}", rule="usage") from None
+    try:
+        st = os.lstat(p)
+        if stat.S_ISLNK(st.st_mode):
+            return rel, os.readlink(p).encode(), 0o120000
+        if not stat.S_ISREG(st.st_mode):
+            raise JitError(f"{given}: not a regular file", rule="usage")
+        with open(p, "rb") as fh:
+            data = fh.read(MAX_WORKTREE_GRANT_BYTES)
+    except OSError as exc:
+        raise JitError(f"{given}: cannot read: {exc.strerror}", rule="io") from None
+    return rel, data, 0o100755 if st.st_mode & 0o111 else 0o100644
 
 
 def read_grant_files(

@@ -89,6 +89,13 @@ FAILING = [
     ({"grants/a.hcl": grant_text(principal=" ")}, "alice", "grant.value.empty", 2),
     ({"grants/a.hcl": grant_text(reason="a\\u001b[31mred")}, "alice", "grant.value.control", 5),
     (
+        {"grants/a.hcl": grant_text().replace("grant {", "grant { # \u202e")},
+        "alice",
+        "grant.text.invisible",
+        1,
+    ),
+    ({"grants/a.hcl": grant_text(reason="caf\u0065\u0301")}, "alice", "grant.value.nfc", 5),
+    (
         {"grants/a.hcl": grant_text(starts_at="2026-11-24T16:00:00Z")},
         "alice",
         "grant.time.order",
@@ -519,10 +526,13 @@ def test_pre_commit_hooks_run_real_commands(
     from tests.factories import ROOT
 
     hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
-    assert set(hooks) == {"jitctl-check", "jitctl-lint"}
+    assert set(hooks) == {"jitctl-fmt", "jitctl-check", "jitctl-lint"}
     (access_repo.path / "grants" / "bad.hcl").write_text(grant_text(entitlement="nope"))
+    messy = access_repo.path / "grants" / "messy.hcl"
+    messy.write_text(grant_text().replace(" = ", "="))
     monkeypatch.chdir(access_repo.path)
     for hook, files, expected in [
+        ("jitctl-fmt", ["grants/messy.hcl"], 0),
         ("jitctl-check", ["grants/bad.hcl"], 1),
         ("jitctl-lint", ["catalog.yaml"], 0),
     ]:
@@ -532,3 +542,11 @@ def test_pre_commit_hooks_run_real_commands(
         assert argv[0] == "jitctl"
         result = CliRunner().invoke(main, [*argv[1:], *files])
         assert result.exit_code == expected, (hook, result.output)
+    assert messy.read_text() == (
+        "grant {\n"
+        '  principal   = "alice@example.com"\n'
+        '  entitlement = "aws-prod-readonly"\n'
+        '  expires_at  = "2026-11-24T16:00:00Z"\n'
+        '  reason      = "INC-1: debugging"\n'
+        "}\n"
+    )

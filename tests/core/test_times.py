@@ -29,6 +29,11 @@ def test_parse_rfc3339(text: str, expected: datetime) -> None:
         "2026-11-25T18:00:00+25:00",
         "",
         "tomorrow",
+        # non-ASCII digits: \d would match them and int() would read them
+        "2026-11-25T18:00:00.\u0665Z",
+        "\u0662\u0660\u0662\u0666-11-25T18:00:00Z",
+        "2026-11-25T18:00:0\uff10Z",
+        "2026-11-25T18:00:00+0\u0661:00",
     ],
 )
 def test_parse_rfc3339_refuses(text: str) -> None:
@@ -55,7 +60,9 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
     assert parse_duration(format_duration(expected)) == expected
 
 
-@pytest.mark.parametrize("text", ["", "0h", "8", "h", "1w", "-1h", "1.5h", "8 h"])
+@pytest.mark.parametrize(
+    "text", ["", "0h", "8", "h", "1w", "-1h", "1.5h", "8 h", "\u0668h", "1\u0966m", "\uff18h"]
+)
 def test_parse_duration_refuses(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)

@@ -174,3 +174,53 @@ _near = st.recursive(
 def test_near_valid_structures_give_a_catalog_or_jiterror(data: object) -> None:
     with contextlib.suppress(JitError):
         load_catalog(yaml.safe_dump(data))
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        # raw in the text: a comment, a login, a principal, a team member
+        (EXAMPLE_CATALOG_TEXT.replace("version: 1", "version: 1 # \u202e"), ":4: the invisible"),
+        (EXAMPLE_CATALOG_TEXT.replace("alice:", "alice\u200b:", 1), "U+200B"),
+        (EXAMPLE_CATALOG_TEXT.replace("alice@example.com", "alice@example.com\u2066", 1), "U+2066"),
+        (EXAMPLE_CATALOG_TEXT.replace("version: 1", "version: 1 # a\rb"), "carriage return"),
+        (EXAMPLE_CATALOG_TEXT.replace("version: 1", "version: 1\n# \ufeff"), "U+FEFF"),
+    ],
+)
+def test_invisible_characters_in_the_text_are_refused(text: str, needle: str) -> None:
+    with pytest.raises(JitError) as exc:
+        load_catalog(text)
+    assert exc.value.rule == "catalog.invalid"
+    assert needle in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "needle"),
+    [
+        # YAML escapes decode to invisible characters: the key path names where
+        (["identities", "alice"], ["alice@example.com\u202e"], "identities.alice.0: the value"),
+        (["teams", "@acme/sre"], ["carol\u200d"], "teams.@acme/sre.0"),
+        (["entitlements", "aws-prod-readonly", "target", "account_id"], "1234\u2060", "U+2060"),
+        (["entitlements", "aws-prod-readonly", "description"], "a\u202eb", "description"),
+    ],
+)
+def test_invisible_characters_in_values_are_refused(
+    path: list[str], value: object, needle: str
+) -> None:
+    text = _edit(path, value)
+    assert "\\u" in text or "\\U" in text or "\\x" in text  # written as a YAML escape
+    with pytest.raises(JitError) as exc:
+        load_catalog(text)
+    assert exc.value.rule == "catalog.invalid"
+    assert needle in str(exc.value)
+
+
+def test_a_description_may_span_lines() -> None:
+    text = _edit(["entitlements", "aws-prod-readonly", "description"], "line one\n\tline two")
+    assert load_catalog(text).entitlements["aws-prod-readonly"].description.startswith("line")
+
+
+def test_durations_take_ascii_digits_only() -> None:
+    text = _edit(["entitlements", "aws-prod-readonly", "max_duration"], "\u0661h")
+    with pytest.raises(JitError, match="max_duration"):
+        load_catalog(text)

@@ -1,6 +1,7 @@
 """Property tests for controller.formats.grantfile.
 
-* The fast line scanner and the python-hcl2 path agree wherever the fast path answers.
+* Whatever jitctl accepts, python-hcl2 (a test-only cross-check; HashiCorp's own parser is the
+  oracle of tests/formats/test_hcl_differential.py) parses too, with the same attributes.
 * parse_grant_file never raises, whatever the bytes, and only returns GrantFile values.
 
 Set JITCTL_FUZZ_EXAMPLES to run more examples (e.g. 50000) than the quick default.
@@ -9,14 +10,13 @@ Set JITCTL_FUZZ_EXAMPLES to run more examples (e.g. 50000) than the quick defaul
 from __future__ import annotations
 
 import os
-import time
 from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from controller.core.model import GrantFile
-from controller.formats.grantfile import _parse_fast, _parse_slow, format_grant, parse_grant_file
+from controller.formats.grantfile import format_grant, parse_grant_file
 
 PATH = "grants/fuzz-1.hcl"
 EXAMPLES = int(os.environ.get("JITCTL_FUZZ_EXAMPLES", "400"))
@@ -261,21 +261,22 @@ def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 
 def assert_agree(text: str) -> bool:
-    fast = _parse_fast(PATH, text)
-    slow = _parse_slow(PATH, text)
-    assert isinstance(slow, GrantFile)
-    if fast is None:
+    """True when jitctl accepts ``text``; then python-hcl2 must read the same attributes."""
+    import hcl2
+
+    result = parse_grant_file(PATH, text.encode("utf-8", "surrogatepass"))
+    if result.grant is None:
         return False
-    assert fast == slow
-    if fast.grant is not None:
-        assert slow.grant is not None
-        assert dict(fast.grant.lines) == dict(slow.grant.lines)
+    data = hcl2.loads(text)
+    (block,) = data["grant"]
+    names = {k for k in block if not k.startswith("__")}
+    assert names == {k for k in result.grant.lines if k != "grant"}
     return True
 
 
-def test_fast_path_takes_the_canonical_text() -> None:
+def test_canonical_text_is_accepted() -> None:
     assert assert_agree(CANONICAL)
-    assert _parse_fast(PATH, CANONICAL) == parse_grant_file(PATH, CANONICAL.encode())
+    assert assert_agree(CANONICAL.replace("\n", "\r\n"))
 
 
 @FUZZ
@@ -284,13 +285,13 @@ def test_fast_path_takes_the_canonical_text() -> None:
 @example('grant {\n  for = "a"\n  in = "b"\n  true = "c"\n}\n')
 @example('grant {\n  reason = "a" // c\n}\n')
 @example("/* a\n*/\ngrant {\n}\n")
-def test_fast_and_slow_agree_on_near_valid_text(text: str) -> None:
+def test_python_hcl2_agrees_on_accepted_near_valid_text(text: str) -> None:
     assert_agree(text)
 
 
 @FUZZ
 @given(mutated)
-def test_fast_and_slow_agree_on_mutated_canonical_text(text: str) -> None:
+def test_python_hcl2_agrees_on_accepted_mutated_text(text: str) -> None:
     assert_agree(text)
 
 
@@ -356,13 +357,14 @@ def test_never_raises_on_deep_nesting() -> None:
         "grant {\n  reason = " + "(" * 5000 + '"x"' + ")" * 5000 + "\n}\n",
         "grant {\n" + "a {\n" * 3000 + "}\n" * 3001,
         "x = " + "[" * 20000,
+        'grant {\n  reason = "' + '${"' * 5000 + "\n}\n",
+        "grant {\n  reason = " + "<<EOT\n" * 5000,
     ]:
         check_total(PATH, text.encode(), 0o100644)
 
 
-def test_heredoc_in_a_large_file_is_refused_quickly() -> None:
-    start = time.perf_counter()
+def test_unclosed_heredoc_in_a_large_file_is_a_syntax_error() -> None:
     text = "grant {\n  reason = <<EOT\n" + "\n" * 65000
     result = parse_grant_file(PATH, text.encode())
-    assert [(f.rule, f.line) for f in result.findings] == [("grant.value.literal", 2)]
-    assert time.perf_counter() - start < 2
+    assert [(f.rule, f.line) for f in result.findings] == [("grant.syntax", 2)]
+    assert "the heredoc <<EOT is never closed" in result.findings[0].message
