@@ -1163,10 +1163,15 @@ def format_grant_file(path: str, data: bytes, *, mode: int = 0o100644) -> Format
     The block as :func:`format_grant` writes it (attributes in a fixed order, one per line, ``=``
     aligned, LF line endings), with the same values and every comment kept: comments above or
     below the block stay there, a comment on an attribute's line or just above it moves with the
-    attribute. A file with any ERROR finding is not formatted (``text`` is None).
+    attribute. A file with any ERROR finding is not formatted (``text`` is None), except an
+    open request's ``grant.unmaterialised``.
     """
     result = parse_grant_file(path, data, mode=mode)
-    if result.grant is None:
+    # an open request (what `jitctl request` writes: a duration, no expires_at yet) is formatted
+    # like a grant; any other error stops it
+    errors = [f for f in result.findings if f.severity is Severity.ERROR]
+    is_open = result.open is not None and all(f.rule == "grant.unmaterialised" for f in errors)
+    if result.grant is None and not is_open:
         return Formatted(None, result.findings)
     text = data.decode("utf-8")
     reading = _read(path, text)
@@ -1178,6 +1183,7 @@ def format_grant_file(path: str, data: bytes, *, mode: int = 0o100644) -> Format
     reread = _read(path, out)
     if (
         again.grant != result.grant
+        or again.open != result.open
         or reread.block is None
         or _values(reread.block) != _values(block)
         or _comments(reread.tokens) != _comments(reading.tokens)
