@@ -6,7 +6,7 @@ import pytest
 
 from tests.gitutil import Repo, new_access_repo
 
-pytest_plugins = ["tests.github_emulator.fixtures"]
+pytest_plugins = ["tests.github_emulator.fixtures", "tests.webhook"]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import github
@@ -115,6 +116,9 @@ class World:
 def make_world(
     gh: EmulatedGitHub, root: Path, files: Mapping[str, str | None] | None = None
 ) -> World:
+    # GitHub's clock a little before jitctl's --now (NOW): pull requests are fresh, not older
+    # than the catalog's request_ttl
+    gh.emu.clock.set(datetime(2026, 11, 24, 11, 0, tzinfo=UTC))
     gh.emu.commit_files(
         "main",
         {"catalog.yaml": EXAMPLE_CATALOG_TEXT, "grants/.keep": None, "grants/.gitkeep": "",

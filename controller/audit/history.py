@@ -260,3 +260,24 @@ class HistoryReader:
             replace(rec, side=sides.get(rec.parents[1])) if len(rec.parents) > 1 else rec
             for rec in records
         ]
+
+
+def read_reviews(repo_path: str | os.PathLike[str], ref: str) -> list[CommitRecord]:
+    """The break-glass reviews on ``ref``'s first-parent chain (``Jit-Kind: review`` commits,
+    which change no file), oldest first: one more git process."""
+    out = _Git(repo_path).run(
+        [
+            "log",
+            "--first-parent",
+            "--no-color",
+            "--encoding=UTF-8",
+            "-z",
+            "--reverse",
+            "--fixed-strings",
+            "--grep=Jit-Kind: review",
+            f"--format={FORMAT}",
+            ref,
+        ]
+    )
+    records = [_record(fields) for fields, _ in _parse_log(out)]
+    return [r for r in records if (r.value("Jit-Kind") or "").lower() == "review"]

@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
 from controller.core.model import FileChange, Grant
-from controller.core.times import format_duration, format_rfc3339
+from controller.core.times import format_duration, format_rfc3339, parse_rfc3339
 
 __all__ = [
     "RULES",
@@ -66,6 +66,8 @@ RULES: dict[str, str] = {
     "audit.renamed": "a grant file was moved to another id (the access continued)",
     "audit.invalid-file": "a file under grants/ on the default branch is not a valid grant",
     "audit.live": "(info) access still live at the end of the report",
+    "audit.break-glass-unreviewed": "(error) a break-glass grant was not approved after the fact "
+    "within its review_within",
 }
 
 
@@ -179,7 +181,7 @@ class Window:
 @dataclass(frozen=True)
 class AuditFinding:
     rule: str
-    severity: str  # "warning" | "info"
+    severity: str  # "error" | "warning" | "info"
     grant: str
     lifecycle: str
     principal: str
@@ -190,10 +192,23 @@ class AuditFinding:
 
 
 @dataclass(frozen=True)
+class BreakGlassGrant:
+    """A grant merged without approval through break-glass: approve it by ``review_by``."""
+
+    lifecycle: str
+    grant: Grant
+    granted_at: datetime
+    review_by: datetime
+    requester: str | None
+    commit: str
+
+
+@dataclass(frozen=True)
 class History:
     events: tuple[AuditEvent, ...]
     windows: tuple[Window, ...]
     findings: tuple[AuditFinding, ...]
+    break_glass: tuple[BreakGlassGrant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,7 +234,12 @@ class AuditReport:
 
     @property
     def warnings(self) -> tuple[AuditFinding, ...]:
-        return tuple(f for f in self.findings if f.severity == "warning")
+        """The findings that call for action: errors and warnings."""
+        return tuple(f for f in self.findings if f.severity in ("error", "warning"))
+
+    @property
+    def errors(self) -> tuple[AuditFinding, ...]:
+        return tuple(f for f in self.findings if f.severity == "error")
 
 
 # --------------------------------------------------------------------------- people
@@ -271,6 +291,7 @@ class _Replay:
     windows: list[Window] = field(default_factory=list)
     findings: list[AuditFinding] = field(default_factory=list)
     open: dict[str, _Life] = field(default_factory=dict)  # path -> the lifecycle living there
+    break_glass: list[BreakGlassGrant] = field(default_factory=list)
 
     def event(self, kind: EventKind, life: _Life, rec: CommitRecord, **kw: object) -> AuditEvent:
         g = life.grant
@@ -349,7 +370,19 @@ def replay(records: Iterable[CommitRecord]) -> History:
         _replay_commit(st, rec)
     for life in st.open.values():
         st.windows.append(life.window())
-    return History(tuple(st.events), tuple(st.windows), tuple(st.findings))
+    return History(tuple(st.events), tuple(st.windows), tuple(st.findings), tuple(st.break_glass))
+
+
+def _break_glass_deadline(rec: CommitRecord, grant_id: str) -> datetime | None:
+    """``Jit-Break-Glass: <id> <review_by>`` on a merge: the grant's review deadline."""
+    for value in rec.values("Jit-Break-Glass"):
+        parts = value.split()
+        if len(parts) == 2 and parts[0] == grant_id:
+            try:
+                return parse_rfc3339(parts[1])
+            except ValueError:
+                return None
+    return None
 
 
 def _replay_commit(st: _Replay, rec: CommitRecord) -> None:
@@ -402,7 +435,15 @@ def _grant(
     st.open[path] = life
     _request(st, rec, life, grant.id in jit_ids, approvers)
     st.event(EventKind.GRANTED, life, rec, approvers=approvers, unreviewed=not approvers)
-    if not approvers:
+    review_by = _break_glass_deadline(rec, grant.id) if grant.id in jit_ids else None
+    if review_by is not None and not approvers:
+        # break-glass: approved after the fact, or an error finding (build_report)
+        st.break_glass.append(
+            BreakGlassGrant(
+                life.key, grant, rec.committed_at, review_by, rec.value("Requested-by"), rec.sha
+            )
+        )
+    elif not approvers:
         st.finding(
             "audit.no-approval",
             life,
@@ -544,6 +585,21 @@ def _delete(st: _Replay, rec: CommitRecord, c: PathChange, kind: str, jit_ids: s
 # --------------------------------------------------------------------------- the report
 
 
+def _break_glass_review(
+    bg: BreakGlassGrant, reviews: Sequence[CommitRecord]
+) -> tuple[CommitRecord | None, tuple[str, ...]]:
+    """The first review of ``bg`` after its merge with an approval that is not the
+    requester's own, and those approvals."""
+    for rec in reviews:
+        if rec.committed_at < bg.granted_at or bg.grant.id not in _ids(rec, "Jit-Grant"):
+            continue
+        requester = (bg.requester or "").lower()
+        approvals = tuple(a for a in _approvers(rec) if a.lower() != requester)
+        if approvals:
+            return rec, approvals
+    return None, ()
+
+
 def _percentile(values: Sequence[timedelta], q: float) -> timedelta | None:
     """Nearest-rank percentile of sorted ``values``."""
     if not values:
@@ -563,6 +619,7 @@ def build_report(
     principal: str | None = None,
     entitlement: str | None = None,
     late_after: timedelta = timedelta(hours=1),
+    reviews: Sequence[CommitRecord] = (),
 ) -> AuditReport:
     """The period [since, until] of ``history``, filtered (globs), with the findings first.
 
@@ -641,6 +698,58 @@ def build_report(
                 ),
             )
         )
+    reviewed: list[AuditEvent] = []
+    for bg in history.break_glass:
+        if not keep(bg.grant.principal, bg.grant.entitlement):
+            continue
+        found, approvals = _break_glass_review(bg, reviews)
+        if found is not None and found.committed_at <= bg.review_by:
+            extra = [
+                AuditEvent(
+                    event=EventKind.APPROVED,
+                    grant=bg.grant.id,
+                    lifecycle=bg.lifecycle,
+                    principal=bg.grant.principal,
+                    entitlement=bg.grant.entitlement,
+                    at=found.committed_at,
+                    actor=login,
+                    commit=found.sha,
+                    approvers=approvals,
+                    expires_at=bg.grant.expires_at,
+                    jit_kind="review",
+                )
+                for login in approvals
+            ]
+            reviewed += [e for e in extra if in_period(e.at)]
+            continue
+        if found is None and bg.review_by > until:
+            continue  # still within its review window
+        at = found.committed_at if found is not None else bg.review_by
+        if not in_period(at):
+            continue
+        how = (
+            f"was approved only at {format_rfc3339(found.committed_at)} "
+            f"({format_duration(found.committed_at - bg.review_by)} late)"
+            if found is not None
+            else "was never approved after the fact"
+        )
+        findings.append(
+            AuditFinding(
+                rule="audit.break-glass-unreviewed",
+                severity="error",
+                grant=bg.grant.id,
+                lifecycle=bg.lifecycle,
+                principal=bg.grant.principal,
+                entitlement=bg.grant.entitlement,
+                at=at,
+                commit=found.sha if found is not None else bg.commit,
+                message=f"break-glass grant {bg.grant.id} ({bg.grant.principal} -> "
+                f"{bg.grant.entitlement}, merged in {bg.commit[:12]} without approval) {how}; "
+                f"it had to be approved by {format_rfc3339(bg.review_by)}",
+            )
+        )
+    if reviewed:  # the reviews' approvals, in time order among the other events
+        events = tuple(sorted((*events, *reviewed), key=lambda e: e.at))
     lags.sort()
     order = {rule: i for i, rule in enumerate(RULES)}
     findings.sort(key=lambda f: (order.get(f.rule, 99), f.at, f.grant))

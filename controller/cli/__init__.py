@@ -7,7 +7,18 @@ every command on it.
 
 from __future__ import annotations
 
-from controller.cli import audit, check, demo, entitlements, fmt, grants, init, lifecycle, lint
+from controller.cli import (
+    audit,
+    check,
+    demo,
+    entitlements,
+    fmt,
+    grants,
+    init,
+    lifecycle,
+    lint,
+    notice,
+)
 from controller.cli.app import main
 from controller.cli.github import approvals, doctor
 
@@ -25,4 +36,5 @@ __all__ = [
     "lifecycle",
     "lint",
     "main",
+    "notice",
 ]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from controller.audit.history import read_history
+from controller.audit.history import read_history, read_reviews
 from controller.audit.lifecycles import build_report, replay
 from controller.audit.report import to_csv, to_html, to_jsonl, to_markdown
 from controller.cli.app import (
@@ -66,8 +66,9 @@ def audit_(
 
     Walks the first-parent history of the default branch once: who asked for which access,
     who approved it, when it was granted, extended, revoked or expired, by which commit. The
-    report is the product: the exit code is 0 unless --fail-on-findings and a warning. A
-    summary of the findings goes to stderr.
+    report is the product: the exit code is 0 unless an error finding (a break-glass grant not
+    approved in time), or --fail-on-findings and a warning. A summary of the findings goes to
+    stderr.
 
     Example: jitctl audit --since 2026-01-01T00:00:00Z --format html --out audit.html
     """
@@ -78,8 +79,10 @@ def audit_(
         branch = ref or repo.default_branch()
         repo.rev(branch)
         records = read_history(repo.path, branch)
+        reviews = read_reviews(repo.path, branch)
     report = build_report(
         replay(records),
+        reviews=reviews,
         until=end,
         since=since,
         principal=principal,
@@ -106,4 +109,4 @@ def audit_(
         + (", ".join(f"{rule}: {n}" for rule, n in sorted(counts.items())) or "no findings"),
         err=True,
     )
-    sys.exit(1 if fail_on_findings and report.warnings else 0)
+    sys.exit(1 if report.errors or (fail_on_findings and report.warnings) else 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -40,6 +41,13 @@ from controller.git.snapshot import (
     default=None,
     help="Fail unless the change is exactly this kind (used for the expiry PR).",
 )
+@click.option(
+    "--break-glass",
+    "break_glass",
+    is_flag=True,
+    help="Judge the change as break-glass (the PR's label): no approval needed where the "
+    "catalog allows it; refused otherwise.",
+)
 @click.argument("paths", nargs=-1, metavar="[FILE]...")
 @fmt_option("text", "json", "github")
 @click.pass_obj
@@ -50,6 +58,7 @@ def check(
     head: str | None,
     author: str | None,
     expect_kind: str | None,
+    break_glass: bool,
     fmt: str,
 ) -> None:
     """Validate a change against the catalog at its base, or every grant at HEAD.
@@ -103,7 +112,7 @@ def check(
             catalog_path=env.catalog_path,
             claimed_kind=ChangeKind(expect_kind) if expect_kind else None,
         )
-    decision = check_change(cs)
+    decision = check_change(replace(cs, break_glass=break_glass))
     if fmt == "json":
         click.echo(json.dumps(decision_json(decision), indent=2))
     elif fmt == "github":

@@ -9,6 +9,7 @@ GITHUB_REPOSITORY, GITHUB_API_URL, and JITCTL_APP_ID + JITCTL_APP_PRIVATE_KEY(_F
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -81,6 +82,7 @@ def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
         r = run_approvals(forge, number, now=env.now, catalog_path=env.catalog_path, merge=merge)
     finally:
         forge.close()
+    _notify_approvals(env, r)
     v, a = r.verdict, r.approval
     if fmt == "json":
         out: dict[str, Any] = {
@@ -198,6 +200,44 @@ def list_requested(*, now: Any, catalog_path: str | None, fmt: str) -> None:
         click.echo(f"#{r['pr']} {r['author']}: {what}; approvals: {got}; {state}")
 
 
+def _notify_approvals(env: Any, r: Any) -> None:
+    """A merge tells approved + granted (or break-glass + granted); a stale PR, closed."""
+    from controller.cli.notifying import notify, trusted_catalog
+    from controller.notify.events import grant_event
+
+    if r.decision is None or not (r.merged or r.closed):
+        return
+    repository = os.environ.get("GITHUB_REPOSITORY", "")
+    author = r.author
+    events = []
+    for c in r.decision.changes:
+        g = c.after or c.before
+        if g is None:
+            continue
+
+        def ev(kind: str, actor: str, detail: str = "", g: Any = g) -> Any:
+            return grant_event(
+                kind, g, actor=actor, repository=repository, at=env.now, pr=r.number, detail=detail
+            )
+
+        if r.closed:
+            events.append(ev("closed", "jitctl", r.note))
+            continue
+        if c.after is None:
+            revoked = c.kind.value == "revocation"
+            events.append(ev("revoked", author) if revoked else ev("expired", "jitctl"))
+            continue
+        if r.review_by is not None:
+            events.append(
+                ev("break-glass", author or "", "merged WITHOUT approval; approve it before "
+                   + format_rfc3339(r.review_by))
+            )  # fmt: skip
+        for a in r.approval.approvers if r.approval else ():
+            events.append(ev("approved", a))
+        events.append(ev("granted", author or ""))
+    notify(trusted_catalog(env.catalog_path, env.repo_path), events)
+
+
 # --- doctor --------------------------------------------------------------------------------
 
 
@@ -255,6 +295,15 @@ def expire_github(
         )  # fmt: skip
     finally:
         forge.close()
+    if result.merged and not result.dry_run:
+        from controller.cli.notifying import notify, trusted_catalog
+        from controller.notify.events import events_of
+
+        events = events_of(
+            "expired", result.expired, actor="jitctl",
+            repository=os.environ.get("GITHUB_REPOSITORY", ""), at=now, pr=result.pr,
+        )  # fmt: skip
+        notify(trusted_catalog(catalog_path, str(repo.path)), events)
     report_expire(result, fmt)
 
 
@@ -322,10 +371,18 @@ def request_body(p: Proposal, requester: str) -> str:
 
 
 def open_request_pr(
-    repo: GitRepo, p: Proposal, *, base: str, remote: str, requester: str, catalog: Catalog
+    repo: GitRepo,
+    p: Proposal,
+    *,
+    base: str,
+    remote: str,
+    requester: str,
+    catalog: Catalog,
+    labels: tuple[str, ...] = (),
 ) -> PullRequest:
-    """Push the request branch (real git), open its pull request and ask the approvers the
-    catalog names for a review (as the requester; jitctl's evaluation will not ask again)."""
+    """Push the request branch (real git), open its pull request (with ``labels``) and ask the
+    approvers the catalog names for a review (as the requester; jitctl's evaluation will not
+    ask again)."""
     if p.branch is None or p.grant is None:
         raise JitError("nothing to open: the request was not committed", rule="usage")
     repo.git("push", "-q", remote, f"refs/heads/{p.branch}:refs/heads/{p.branch}")
@@ -344,6 +401,8 @@ def open_request_pr(
                     "GitHub did not answer; no PR found; run again", rule="github"
                 ) from None
             pr = found
+        if labels:
+            forge.add_labels(pr.number, labels)
         from controller.github.reviewers import Asked, ask, reviewers_for
 
         owner = forge.repo.split("/", 1)[0]

@@ -18,6 +18,7 @@ from controller.cli.app import (
     fmt_option,
     main,
 )
+from controller.cli.notifying import notify, repository_name
 from controller.cli.output import (
     decision_json,
     decision_text,
@@ -25,7 +26,33 @@ from controller.cli.output import (
 )
 from controller.core.times import format_rfc3339
 from controller.git import lifecycle as local_ops
-from controller.git.lifecycle import Proposal
+from controller.git.lifecycle import MergeResult, Proposal
+from controller.notify.events import Event, events_of, grant_event
+
+
+def merge_events(result: MergeResult, repository: str, now: datetime) -> list[Event]:
+    """A merge tells: approved (one per approval that counted) and granted, or break-glass."""
+    out: list[Event] = []
+    approvers = result.approval.approvers if result.approval else ()
+    requester = result.requester or ""
+    for c in result.decision.changes:
+        g = c.after
+        if g is None:
+            continue
+        if result.review_by is not None:
+            why = (
+                f"merged WITHOUT approval; approve it before {format_rfc3339(result.review_by)}:"
+                f" jitctl review {g.id} --approved-by LOGIN"
+            )
+            out.append(
+                grant_event(
+                    "break-glass", g, actor=requester, repository=repository, at=now, detail=why
+                )
+            )
+        for a in approvers:
+            out.append(grant_event("approved", g, actor=a, repository=repository, at=now))
+        out.append(grant_event("granted", g, actor=requester, repository=repository, at=now))
+    return out
 
 
 def _report_proposal(p: Proposal, fmt: str, verb: str) -> None:
@@ -74,6 +101,13 @@ def _report_proposal(p: Proposal, fmt: str, verb: str) -> None:
     "--open-pr", is_flag=True, help="Commit, push the branch to --remote and open the PR (GitHub)."
 )
 @click.option("--remote", default="origin", show_default=True, help="The git remote (GitHub).")
+@click.option(
+    "--break-glass",
+    "break_glass",
+    is_flag=True,
+    help="Emergency: merge without approval (only where the catalog allows break_glass), "
+    "to be approved after the fact within review_within.",
+)
 @branch_option
 @fmt_option("text", "json")
 @click.pass_obj
@@ -90,6 +124,7 @@ def request(
     local: bool,
     open_pr: bool,
     remote: str,
+    break_glass: bool,
     default_branch: str | None,
     fmt: str,
 ) -> None:
@@ -103,6 +138,7 @@ def request(
     you to commit.
 
     With --open-pr it is also pushed to --remote and a pull request is opened on GitHub.
+    With --break-glass the request merges without approval where the catalog allows it.
 
     Example: jitctl request aws-prod-readonly --for 4h --reason "INC-1234" --as alice --local
     """
@@ -118,17 +154,40 @@ def request(
             starts_at=starts_at,
             ticket=ticket,
             commit=local or open_pr,
-            from_approval=not fixed_end,
+            from_approval=not fixed_end and not break_glass,
+            break_glass=break_glass,
         )
+        number = None
         if open_pr and proposal.decision.ok:
             from controller.cli.github import open_request_pr
 
             catalog = ctx.catalog()
             who = local_ops.whoami(repo, catalog, login)
+            from controller.github.snapshot import BREAK_GLASS_LABEL
+
             pr = open_request_pr(
-                repo, proposal, base=ctx.branch, remote=remote, requester=who, catalog=catalog
-            )
+                repo, proposal, base=ctx.branch, remote=remote, requester=who, catalog=catalog,
+                labels=(BREAK_GLASS_LABEL,) if break_glass else (),
+            )  # fmt: skip
+            number = pr.number
             click.echo(f"opened PR #{pr.number} {pr.html_url}".rstrip(), err=True)
+        if proposal.commit and proposal.grant is not None:
+            catalog = ctx.catalog()
+            who = local_ops.whoami(repo, catalog, login)
+            notify(
+                catalog,
+                [
+                    grant_event(
+                        "requested",
+                        proposal.grant,
+                        actor=who,
+                        repository=repository_name(repo),
+                        at=ctx.now,
+                        pr=number,
+                        detail="BREAK-GLASS: no approval before access" if break_glass else "",
+                    )
+                ],
+            )
     _report_proposal(proposal, fmt, "wrote")
 
 
@@ -162,6 +221,21 @@ def extend(
         proposal = local_ops.extend(
             ctx, grant_id=grant_id, duration=duration, login=login, reason=reason, commit=local
         )
+        if proposal.commit and proposal.grant is not None:
+            catalog = ctx.catalog()
+            notify(
+                catalog,
+                [
+                    grant_event(
+                        "requested",
+                        proposal.grant,
+                        actor=local_ops.whoami(repo, catalog, login),
+                        repository=repository_name(repo),
+                        at=ctx.now,
+                        detail="extension",
+                    )
+                ],
+            )
     _report_proposal(proposal, fmt, "extended")
 
 
@@ -197,9 +271,10 @@ def merge(
     _need_local(local, "merge")
     approvers = [a.strip() for a in approved_by.split(",") if a.strip()]
     with env.repo() as repo:
-        result = local_ops.merge(
-            _ctx(env, repo, default_branch), branch=branch, approvers=approvers, author=author
-        )
+        ctx = _ctx(env, repo, default_branch)
+        result = local_ops.merge(ctx, branch=branch, approvers=approvers, author=author)
+        if result.merged:
+            notify(ctx.catalog(), merge_events(result, repository_name(repo), ctx.now))
     a = result.approval
     if fmt == "json":
         click.echo(
@@ -210,6 +285,8 @@ def merge(
                     "commit": result.commit,
                     "requester": result.requester,
                     "refusal": result.refusal,
+                    "break_glass": result.decision.break_glass,
+                    "review_by": format_rfc3339(result.review_by) if result.review_by else None,
                     "approvers": list(a.approvers) if a else [],
                     "missing": list(a.missing) if a else [],
                     "ignored": [{"login": w, "why": y} for w, y in a.ignored] if a else [],
@@ -225,6 +302,12 @@ def merge(
                 click.echo(f"approval by {who} does not count: {why}", err=not result.merged)
         if result.merged and result.commit:
             click.echo(f"merged {branch} ({result.decision.kind.value}) as {result.commit[:12]}")
+            if result.review_by is not None:
+                click.echo(
+                    "BREAK-GLASS: merged without approval; the approvers must approve it with "
+                    f"`jitctl review` before {format_rfc3339(result.review_by)}",
+                    err=True,
+                )
         else:
             click.echo(f"refused: {result.refusal}; nothing changed", err=True)
     sys.exit(0 if result.merged else 1)
@@ -276,7 +359,19 @@ def expire(
             )
         return
     with env.repo() as repo:
-        result = local_ops.expire(_ctx(env, repo, default_branch), dry_run=dry_run)
+        ctx = _ctx(env, repo, default_branch)
+        result = local_ops.expire(ctx, dry_run=dry_run)
+        if result.commit:
+            notify(
+                ctx.catalog(),
+                events_of(
+                    "expired",
+                    result.expired,
+                    actor="jitctl",
+                    repository=repository_name(repo),
+                    at=ctx.now,
+                ),
+            )
     removed = [
         {"id": g.id, "path": g.path, "expires_at": format_rfc3339(g.expires_at)}
         for g in result.expired
@@ -328,7 +423,19 @@ def revoke(
     """
     _need_local(local, "revoke")
     with env.repo() as repo:
-        grant, sha = local_ops.revoke(
-            _ctx(env, repo, default_branch), grant_id=grant_id, login=login, reason=reason
+        ctx = _ctx(env, repo, default_branch)
+        grant, sha = local_ops.revoke(ctx, grant_id=grant_id, login=login, reason=reason)
+        catalog = ctx.catalog()
+        notify(
+            catalog,
+            [
+                grant_event(
+                    "revoked",
+                    grant,
+                    actor=local_ops.whoami(repo, catalog, login),
+                    repository=repository_name(repo),
+                    at=ctx.now,
+                )
+            ],
         )
     click.echo(f"revoked {grant.id} ({grant.entitlement} for {grant.principal}) in {sha[:12]}")

@@ -47,6 +47,9 @@ def decision_text(d: Decision) -> list[str]:
     if d.needs_approval:
         rules = "; AND ".join(r.describe() for r in d.approval_rules) or "(no rule: denied)"
         lines.append(f"needs approval: {rules}")
+    if d.break_glass:
+        rules = "; AND ".join(r.describe() for r in d.approval_rules)
+        lines.append(f"BREAK-GLASS: no approval before merge; approve after the fact: {rules}")
     return lines
 
 

@@ -132,6 +132,46 @@ class ApprovalRule:
 
 
 @dataclass(frozen=True)
+class BreakGlass:
+    """An entitlement's emergency path: granted without approval for at most ``max_duration``,
+    then approved after the fact within ``review_within`` of the merge."""
+
+    max_duration: timedelta
+    review_within: timedelta
+
+
+# the events a notification target may subscribe to (catalog ``notify: [{events: [...]}]``)
+NOTIFY_EVENTS = (
+    "requested",
+    "approved",
+    "granted",
+    "expiring",
+    "expired",
+    "revoked",
+    "break-glass",
+    "failed",
+    "drift",
+    "closed",
+)
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    """One notification target: a URL in the catalog (not a secret) or the name of an
+    environment variable holding it (secret URLs), and the events it receives."""
+
+    url: str | None
+    url_env: str | None
+    events: frozenset[str]
+    line: int | None = None
+
+    @property
+    def name(self) -> str:
+        """How messages name this target without revealing a secret URL."""
+        return f"${self.url_env}" if self.url_env else f"{self.url}"
+
+
+@dataclass(frozen=True)
 class Entitlement:
     name: str
     description: str
@@ -140,6 +180,7 @@ class Entitlement:
     max_duration: timedelta
     approvals: tuple[ApprovalRule, ...]
     requesters: tuple[str, ...] | None = None  # None: anyone with an identity may ask
+    break_glass: BreakGlass | None = None  # None: no emergency path
 
 
 @dataclass(frozen=True)
@@ -150,6 +191,8 @@ class Catalog:
     identities: Mapping[str, tuple[str, ...]] = field(compare=False, hash=False)
     teams: Mapping[str, tuple[str, ...]] = field(compare=False, hash=False)
     entitlements: Mapping[str, Entitlement] = field(compare=False, hash=False)
+    notify: tuple[NotifyTarget, ...] = ()
+    request_ttl: timedelta = timedelta(hours=24)  # an open request PR older than this is closed
 
 
 class ReviewState(enum.StrEnum):

@@ -42,6 +42,9 @@ RULES: Mapping[str, str] = {
     "change.not-expiry": "a change presented as an expiry does more than delete expired grants",
     "duration.capped": "(warning) the duration asked is longer than max_duration: capped at merge",
     "duration.window": "a request's expires_at is later than its duration from now",
+    "break-glass.not-allowed": "break-glass asked for an entitlement without break_glass",
+    "break-glass.kind": "break-glass is for new requests only, never extensions or other changes",
+    "break-glass.duration": "a break-glass grant lasts longer than break_glass.max_duration",
 }
 
 
@@ -78,6 +81,7 @@ class Decision:
     # open requests (the clock starts at approval): judged as materialised now; jitctl writes
     # their expires_at when it merges, and the check judges that file again
     materialise: tuple[str, ...] = ()
+    break_glass: bool = False  # asked for and allowed: merges without approval, reviewed later
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -107,6 +111,7 @@ class ChangeSet:
     related: Sequence[Grant] = ()
     members: Mapping[str, frozenset[str]] = field(default_factory=dict)
     claimed_kind: ChangeKind | None = None
+    break_glass: bool = False  # the requester marked the change break-glass
 
 
 def team_members(
@@ -217,6 +222,13 @@ def check_change(cs: ChangeSet) -> Decision:
             if ent is not None:
                 rules.extend(r for r in ent.approvals if r not in rules)
     needs = kind in (ChangeKind.REQUEST, ChangeKind.EXTENSION, ChangeKind.MIXED)
+    break_glass = False
+    if cs.break_glass:
+        bg = _check_break_glass(cs, kind, changes)
+        findings.extend(bg)
+        # allowed only when every grant may break glass; otherwise the findings refuse it
+        break_glass = not bg
+        needs = needs and not break_glass
     return Decision(
         kind=kind,
         needs_approval=needs,
@@ -225,7 +237,65 @@ def check_change(cs: ChangeSet) -> Decision:
         changes=tuple(changes),
         other_paths=tuple(other),
         materialise=tuple(opened),
+        break_glass=break_glass,
     )
+
+
+def _check_break_glass(
+    cs: ChangeSet, kind: ChangeKind, changes: Sequence[GrantChange]
+) -> list[Finding]:
+    """Break-glass: only new requests, only for entitlements with ``break_glass``, only within
+    its ``max_duration``. Every refusal is a finding (deny when unsure)."""
+    out: list[Finding] = []
+    if kind is not ChangeKind.REQUEST or not changes:
+        where = changes[0].path if changes else "(change)"
+        out.append(
+            Finding(
+                "break-glass.kind",
+                where,
+                None,
+                f"break-glass is for new requests only; this change is {kind.value}",
+            )
+        )
+        return out
+    for c in changes:
+        g = c.after
+        if g is None:
+            continue
+        ent = cs.catalog.entitlements.get(g.entitlement)
+        if ent is None:
+            out.append(
+                Finding(
+                    "break-glass.not-allowed",
+                    g.path,
+                    g.line_of("entitlement"),
+                    "break-glass needs a known entitlement",
+                )
+            )
+            continue
+        if ent.break_glass is None:
+            out.append(
+                Finding(
+                    "break-glass.not-allowed",
+                    g.path,
+                    g.line_of("entitlement"),
+                    f"{ent.name} has no break_glass in the catalog; ask for approval instead",
+                )
+            )
+            continue
+        start = max(cs.now, g.starts_at) if g.starts_at else cs.now
+        if g.expires_at - start > ent.break_glass.max_duration:
+            out.append(
+                Finding(
+                    "break-glass.duration",
+                    g.path,
+                    g.line_of("expires_at"),
+                    f"break-glass access would last {format_duration(g.expires_at - start)}, "
+                    f"longer than the {format_duration(ent.break_glass.max_duration)} that "
+                    f"{ent.name}'s break_glass allows",
+                )
+            )
+    return out
 
 
 def _check_claimed_expiry(
@@ -582,3 +652,9 @@ def _assign(
 def plan_expiry(grants: Iterable[Grant], now: datetime) -> tuple[Grant, ...]:
     """The grants an expiry removes: exactly those with expires_at <= now, by path."""
     return tuple(sorted((g for g in grants if g.expires_at <= now), key=lambda g: g.path))
+
+
+def plan_reminders(grants: Iterable[Grant], now: datetime, before: timedelta) -> tuple[Grant, ...]:
+    """The grants still live that expire within ``before`` from now, soonest first."""
+    due = (g for g in grants if now < g.expires_at <= now + before)
+    return tuple(sorted(due, key=lambda g: (g.expires_at, g.path)))

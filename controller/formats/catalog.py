@@ -19,7 +19,14 @@ from typing import Any
 import yaml
 
 from controller.core.errors import JitError
-from controller.core.model import ApprovalRule, Catalog, Entitlement
+from controller.core.model import (
+    NOTIFY_EVENTS,
+    ApprovalRule,
+    BreakGlass,
+    Catalog,
+    Entitlement,
+    NotifyTarget,
+)
 from controller.core.times import parse_duration
 from controller.formats.text import first_invisible, invisible_problem
 
@@ -30,7 +37,7 @@ MODULES: Mapping[str, Mapping[str, type]] = {
     "gcp-iam": {"project": str, "role": str},
     "azure-pim": {"scope": str, "role_definition_name": str},
 }
-TOP_KEYS = ("version", "defaults", "identities", "teams", "entitlements")
+TOP_KEYS = ("version", "defaults", "identities", "teams", "entitlements", "notify", "request_ttl")
 ENTITLEMENT_KEYS = (
     "description",
     "module",
@@ -40,11 +47,29 @@ ENTITLEMENT_KEYS = (
     "min_approvals",
     "approvals",
     "requesters",
+    "break_glass",
 )
 ENTITLEMENT_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 LOGIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
 TEAM_RE = re.compile(r"@[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 BUILTIN_MAX_DURATION = timedelta(hours=8)
+BUILTIN_REQUEST_TTL = timedelta(hours=24)
+URL_RE = re.compile(r"[a-z][a-z0-9+.-]*://[^\s]+")
+ENV_NAME_RE = re.compile(r"[A-Z_][A-Z0-9_]*")
+# the credentials jitctl itself reads: never a notification URL (a catalog edit could otherwise
+# send the GitHub token or the App key to a webhook)
+CREDENTIAL_ENV = frozenset(
+    {
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "JITCTL_APP_ID",
+        "JITCTL_APP_PRIVATE_KEY",
+        "JITCTL_APP_PRIVATE_KEY_FILE",
+        "JITCTL_APP_INSTALLATION_ID",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "ACTIONS_RUNTIME_TOKEN",
+    }
+)
 MAX_CATALOG_BYTES = 1024 * 1024
 
 
@@ -86,6 +111,9 @@ class _Validator:
         where = f"{self.source}:{line}" if line else self.source
         key = ".".join(path) if path else "(top level)"
         return JitError(f"{where}: {key}: {message}", rule="catalog.invalid")
+
+    def line_of(self, path: tuple[str, ...]) -> int | None:
+        return self.lines.lines.get(path)
 
     def mapping(self, value: Any, path: tuple[str, ...]) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
@@ -252,6 +280,11 @@ def _catalog(v: _Validator, data: Any) -> Catalog:
         entitlements[name] = _entitlement(v, name, body, path, default_max, default_min)
     if not entitlements:
         raise v.fail(("entitlements",), "must list at least one entitlement")
+    request_ttl = (
+        v.duration(top["request_ttl"], ("request_ttl",))
+        if "request_ttl" in top
+        else BUILTIN_REQUEST_TTL
+    )
     return Catalog(
         version=1,
         default_max_duration=default_max,
@@ -259,7 +292,68 @@ def _catalog(v: _Validator, data: Any) -> Catalog:
         identities=identities,
         teams=teams,
         entitlements=entitlements,
+        notify=_notify(v, top.get("notify")),
+        request_ttl=request_ttl,
     )
+
+
+def _notify(v: _Validator, value: Any) -> tuple[NotifyTarget, ...]:
+    """``notify: [{url | url_env, events}]``: where jitctl tells people what happens."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise v.fail(
+            ("notify",), f"must be a list of {{url or url_env, events}}, not {_kind(value)}"
+        )
+    out: list[NotifyTarget] = []
+    for i, item in enumerate(value):
+        path = ("notify", str(i))
+        item = v.mapping(item, path)
+        v.only(item, ("url", "url_env", "events"), path)
+        if ("url" in item) == ("url_env" in item):
+            raise v.fail(path, "give exactly one of url (not a secret) or url_env (a secret URL)")
+        url = env = None
+        if "url" in item:
+            url = v.string(item["url"], (*path, "url"))
+            if not URL_RE.fullmatch(url):
+                raise v.fail((*path, "url"), f"{url!r} is not a URL such as https://host/path")
+        else:
+            env = v.string(item["url_env"], (*path, "url_env"))
+            if not ENV_NAME_RE.fullmatch(env):
+                raise v.fail((*path, "url_env"), f"{env!r} is not an environment variable name")
+            if env in CREDENTIAL_ENV:
+                raise v.fail(
+                    (*path, "url_env"), f"{env} holds a jitctl credential, never a notification URL"
+                )
+        events = frozenset(NOTIFY_EVENTS)
+        if "events" in item:
+            names = v.strings(item["events"], (*path, "events"))
+            for j, name in enumerate(names):
+                if name not in NOTIFY_EVENTS:
+                    raise v.fail(
+                        (*path, "events", str(j)),
+                        f"unknown event {name!r}; events: {', '.join(NOTIFY_EVENTS)}",
+                    )
+            events = frozenset(names)
+        out.append(NotifyTarget(url, env, events, v.line_of(path)))
+    return tuple(out)
+
+
+def _break_glass(
+    v: _Validator, value: Any, path: tuple[str, ...], max_duration: timedelta
+) -> BreakGlass:
+    body = v.mapping(value, path)
+    v.only(body, ("max_duration", "review_within"), path)
+    for key in ("max_duration", "review_within"):
+        if key not in body:
+            raise v.fail((*path, key), "is missing")
+    bg_max = v.duration(body["max_duration"], (*path, "max_duration"))
+    if bg_max > max_duration:
+        raise v.fail(
+            (*path, "max_duration"),
+            "must not be longer than the entitlement's own max_duration",
+        )
+    return BreakGlass(bg_max, v.duration(body["review_within"], (*path, "review_within")))
 
 
 def _entitlement(
@@ -325,6 +419,11 @@ def _entitlement(
     else:
         raise v.fail(path, "has no approval rule; give approvers (+ min_approvals) or approvals")
     requesters = v.who(body["requesters"], (*path, "requesters")) if "requesters" in body else None
+    break_glass = (
+        _break_glass(v, body["break_glass"], (*path, "break_glass"), max_duration)
+        if "break_glass" in body
+        else None
+    )
     return Entitlement(
         name=name,
         description=description,
@@ -333,6 +432,7 @@ def _entitlement(
         max_duration=max_duration,
         approvals=tuple(rules),
         requesters=requesters,
+        break_glass=break_glass,
     )
 
 

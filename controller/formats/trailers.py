@@ -9,6 +9,10 @@ Trailers (``Key: value`` lines in the message's last paragraph):
 - ``Revoked-by: <login>``: who revoked
 - ``Expired-Grant: <id> <expires_at>``: one per grant an expiry removes
 - ``Jit-PR: <number>``: the pull request, on GitHub
+- ``Jit-Break-Glass: yes`` on a break-glass request commit; on its merge
+  ``Jit-Break-Glass: <id> <review_by>``, one per grant: approve after the fact before review_by
+- ``Jit-Kind: review`` with ``Jit-Grant``, ``Requested-by`` and ``Approved-by``: the after-the-fact
+  approval of a break-glass grant (an empty commit on the default branch)
 
 A trailer whose key or value holds an invisible or misleading character
 (:mod:`controller.formats.text`: bidi controls, zero-width characters, control characters) is
@@ -21,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from controller.core.model import ChangeKind, Grant
 from controller.core.times import format_duration, format_rfc3339
@@ -33,6 +38,8 @@ APPROVED_BY = "Approved-by"
 REVOKED_BY = "Revoked-by"
 EXPIRED_GRANT = "Expired-Grant"
 PR = "Jit-PR"
+BREAK_GLASS = "Jit-Break-Glass"
+REVIEW_KIND = "review"
 
 _TRAILER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s*(.*?)\s*$")
 _SAFE_VALUE = re.compile(r"^[^\x00-\x1f\x7f]*$")
@@ -89,7 +96,12 @@ def _one_line(text: str) -> str:
 
 
 def request_message(
-    grant: Grant, requester: str, kind: ChangeKind, *, open_request: bool = False
+    grant: Grant,
+    requester: str,
+    kind: ChangeKind,
+    *,
+    open_request: bool = False,
+    break_glass: bool = False,
 ) -> Message:
     verb = "extend" if kind is ChangeKind.EXTENSION else "request"
     until = (
@@ -97,11 +109,24 @@ def request_message(
         if open_request and grant.duration is not None
         else f"until {format_rfc3339(grant.expires_at)}"
     )
+    trailers = [(KIND, kind.value), (GRANT, grant.id), (REQUESTED_BY, requester)]
+    if break_glass:
+        trailers.append((BREAK_GLASS, "yes"))
     return Message(
-        subject=f"jitctl: {verb} {grant.entitlement} for {grant.principal} {until}",
+        subject=f"jitctl: {verb} {grant.entitlement} for {grant.principal} {until}"
+        + (" (BREAK-GLASS)" if break_glass else ""),
         body=f"Reason: {_one_line(grant.reason)}",
-        trailers=((KIND, kind.value), (GRANT, grant.id), (REQUESTED_BY, requester)),
+        trailers=tuple(trailers),
     )
+
+
+def review_message(grant_id: str, requester: str | None, approvers: Sequence[str]) -> Message:
+    """The after-the-fact approval of a break-glass grant."""
+    trailers: list[tuple[str, str]] = [(KIND, REVIEW_KIND), (GRANT, grant_id)]
+    if requester:
+        trailers.append((REQUESTED_BY, requester))
+    trailers += [(APPROVED_BY, login) for login in approvers]
+    return Message(subject=f"jitctl: review break-glass grant {grant_id}", trailers=tuple(trailers))
 
 
 def merge_message(
@@ -111,6 +136,7 @@ def merge_message(
     requester: str | None,
     approvers: Sequence[str],
     pr: int | None = None,
+    break_glass: Sequence[tuple[str, datetime]] = (),
 ) -> Message:
     trailers: list[tuple[str, str]] = [(KIND, kind.value)]
     trailers += [(GRANT, gid) for gid in grant_ids]
@@ -119,6 +145,7 @@ def merge_message(
     trailers += [(APPROVED_BY, login) for login in approvers]
     if pr is not None:
         trailers.append((PR, str(pr)))
+    trailers += [(BREAK_GLASS, f"{gid} {format_rfc3339(by)}") for gid, by in break_glass]
     what = ", ".join(grant_ids) or "no grant"
     head = f"#{pr}" if pr is not None else branch
     return Message(subject=f"jitctl: merge {head} ({kind.value}: {what})", trailers=tuple(trailers))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from controller.core.errors import JitError
@@ -49,6 +49,7 @@ from controller.formats.trailers import (
     revocation_message,
     values,
 )
+from controller.git import breakglass
 from controller.git.repo import GitRepo
 from controller.git.snapshot import gather_change, read_catalog, read_grant_files, related_grants
 
@@ -135,7 +136,13 @@ class Proposal:
 
 
 def _judge_new_text(
-    ctx: Ctx, catalog: Catalog, path: str, text: str, before: Grant | None, login: str
+    ctx: Ctx,
+    catalog: Catalog,
+    path: str,
+    text: str,
+    before: Grant | None,
+    login: str,
+    break_glass: bool = False,
 ) -> tuple[GrantFile, Decision]:
     gf = parse_grant_file(path, text.encode("utf-8"))
     change = FileChange.MODIFIED if before is not None else FileChange.ADDED
@@ -147,6 +154,7 @@ def _judge_new_text(
         author=login,
         now=ctx.now,
         related=related_grants(ctx.repo, ctx.branch, [gf]),
+        break_glass=break_glass,
     )
     return gf, check_change(cs)
 
@@ -163,12 +171,15 @@ def request(
     ticket: str | None = None,
     commit: bool = False,
     from_approval: bool = True,
+    break_glass: bool = False,
 ) -> Proposal:
     """Write grants/<id>.hcl (work tree), or with ``commit`` a branch jit/request/<id>.
 
     With ``from_approval`` the file asks for ``duration`` and the clock starts when it is
     approved and merged; otherwise expires_at = (starts_at or now) + duration, fixed now.
-    Judged by the catalog at the default branch first; refused proposals write nothing."""
+    Judged by the catalog at the default branch first; refused proposals write nothing.
+    ``break_glass`` marks the request commit (``Jit-Break-Glass: yes``): it then merges without
+    approval if the entitlement allows break-glass, and must be reviewed after the fact."""
     catalog = ctx.catalog()
     who = whoami(ctx.repo, catalog, login)
     if principal is None:
@@ -208,12 +219,14 @@ def request(
     except ValueError as exc:
         raise JitError(f"cannot write the grant: {exc}", rule="usage") from None
     path = grant_path(gid)
-    gf, decision = _judge_new_text(ctx, catalog, path, text, None, who)
+    gf, decision = _judge_new_text(ctx, catalog, path, text, None, who, break_glass)
     # an open request is judged as the grant it becomes if merged now
     grant = gf.grant or next((c.after for c in decision.changes if c.path == path), None)
     opened = path in decision.materialise
     if not decision.ok or grant is None:
         return Proposal(grant, path, text, decision, from_approval=opened)
+    if break_glass and not commit:
+        raise JitError("a break-glass request is committed: add --local or --open-pr", rule="usage")
     if not commit:
         target = ctx.repo.path / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -221,7 +234,9 @@ def request(
             fh.write(text)
         return Proposal(grant, path, text, decision, from_approval=opened)
     branch = f"jit/request/{gid}"
-    msg = request_message(grant, who, ChangeKind.REQUEST, open_request=opened).text()
+    msg = request_message(
+        grant, who, ChangeKind.REQUEST, open_request=opened, break_glass=break_glass
+    ).text()
     parent = ctx.repo.rev(ctx.branch)
     sha = ctx.repo.commit_tree(parent, {path: text.encode("utf-8")}, msg, env=ctx.env)
     ctx.repo.update_ref(f"refs/heads/{branch}", sha, None)
@@ -297,6 +312,7 @@ class MergeResult:
     merged: bool
     refusal: str | None = None
     commit: str | None = None
+    review_by: datetime | None = None  # break-glass: approve after the fact before this
 
 
 def requester_of(repo: GitRepo, base: str, branch: str) -> str | None:
@@ -327,7 +343,8 @@ def merge(
         now=ctx.now,
         catalog_path=ctx.catalog_path,
     )
-    decision = check_change(cs)
+    break_glass = breakglass.requested_on(repo, ctx.branch, branch)
+    decision = check_change(replace(cs, break_glass=break_glass))
 
     def refused(why: str, approval: ApprovalOutcome | None = None) -> MergeResult:
         return MergeResult(decision, approval, requester, False, why)
@@ -343,6 +360,9 @@ def merge(
         )
     approval = None
     counted: tuple[str, ...] = ()
+    review_by = None
+    if decision.break_glass:
+        review_by = breakglass.review_deadline(cs.catalog, decision, ctx.now)
     if decision.needs_approval:
         reviews = [
             Review(login=a, state=ReviewState.APPROVED, commit=head_sha, id=i)
@@ -378,11 +398,12 @@ def merge(
     _ensure_clean_if_checked_out(ctx)
     tree = _merge_tree(repo, base_sha, judged)
     ids = [c.grant.id for c in decision.changes if c.grant is not None]
-    msg = merge_message(branch, decision.kind, ids, requester, counted).text()
+    bg = [(gid, review_by) for gid in ids] if review_by is not None else []
+    msg = merge_message(branch, decision.kind, ids, requester, counted, break_glass=bg).text()
     sha = repo.commit_with_tree(tree, (base_sha, head_sha), msg, ctx.env)
     repo.update_ref(f"refs/heads/{ctx.branch}", sha, base_sha)
     repo.sync_worktree(ctx.branch, base_sha, sha)
-    return MergeResult(decision, approval, requester, True, None, sha)
+    return MergeResult(decision, approval, requester, True, None, sha, review_by)
 
 
 def materialise_commit(ctx: Ctx, decision: Decision, head_sha: str) -> str:

@@ -8,13 +8,14 @@ repeated blindly: after an unclear answer the PR is re-read; merged means done.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from controller.core.model import ChangeKind, Review
 from controller.core.policy import ApprovalOutcome, Decision, evaluate_approvals, team_members
 from controller.formats.markdown import md
 from controller.formats.trailers import merge_message
+from controller.git.breakglass import review_deadline
 from controller.github.forge import (
     STATUS_CONTEXT,
     Comment,
@@ -27,6 +28,7 @@ from controller.github.materialise import approved_parent, materialise_pull, wit
 from controller.github.retry import Uncertain
 from controller.github.reviewers import ask, asked_in, reviewers_for
 from controller.github.snapshot import PullSnapshot, gather_pull
+from controller.github.stale import close_stale, stale_reason
 from controller.github.status import (
     MARKER,
     StatusState,
@@ -49,6 +51,9 @@ class ApprovalsResult:
     note: str = ""  # why nothing was done, or what happened at the merge
     pr: PullRequest | None = None
     reviews: tuple[Review, ...] = ()  # the reviews judged (after any carried over)
+    closed: bool = False  # closed now as stale (expired, or older than request_ttl)
+    review_by: datetime | None = None  # break-glass: to be approved after the fact before this
+    author: str = ""  # the PR author: the requester
 
     @property
     def ok(self) -> bool:
@@ -91,6 +96,13 @@ def evaluate(
         return ApprovalsResult(
             number, pr.head_sha, decision, None, v, False, None, v.description
         ), None
+    why = stale_reason(pr, decision, snap.change.catalog, now)
+    if why is not None:
+        close_stale(forge, pr, why)
+        return ApprovalsResult(
+            number, pr.head_sha, decision, None, None, False, None, f"closed: {why}", closed=True,
+            author=pr.author,
+        ), None  # fmt: skip
     approval, reviews = judge_approvals(forge, snap, decision, now=now, carried=carried)
     v = verdict(decision, approval, draft=pr.draft)
     forge.set_status(pr.head_sha, v.state.value, v.description, STATUS_CONTEXT)
@@ -108,18 +120,22 @@ def evaluate(
     body = comment_body(number, pr.author, decision, approval, v, pr.head_sha)
     if asked.users or asked.teams:
         body += f"\n_Review requested from: {md(asked.describe())}_\n{asked.marker()}\n"
-    upsert_comment(forge, number, body, ours)
+    write_comment(forge, number, body, ours)
     message = None
+    review_by = None
     if v.auto_merge:
         ids = [c.grant.id for c in decision.changes if c.grant is not None]
         approvers = approval.approvers if approval else ()
+        if decision.break_glass:
+            review_by = review_deadline(snap.change.catalog, decision, now)
         message = merge_message(
-            pr.head_ref, decision.kind, ids, pr.author or None, approvers, pr=number
-        ).text()
+            pr.head_ref, decision.kind, ids, pr.author or None, approvers, pr=number,
+            break_glass=[(gid, review_by) for gid in ids] if review_by else (),
+        ).text()  # fmt: skip
     result = ApprovalsResult(
         number, pr.head_sha, decision, approval, v, False, pr=pr, reviews=reviews
     )
-    return result, message
+    return replace(result, review_by=review_by, author=pr.author), message
 
 
 def judge_approvals(
@@ -174,8 +190,13 @@ def our_comment(forge: Forge, number: int) -> Comment | None:
     return mine[0] if mine else None
 
 
-def upsert_comment(forge: Forge, number: int, body: str, ours: Comment | None) -> None:
-    """Keep ONE comment: edit ours if it exists, else create it."""
+def upsert_comment(forge: Forge, number: int, body: str) -> None:
+    """Keep ONE comment: edit ours (marker + our login) if it exists, else create it."""
+    write_comment(forge, number, body, our_comment(forge, number))
+
+
+def write_comment(forge: Forge, number: int, body: str, ours: Comment | None) -> None:
+    """Edit ``ours`` (jitctl's comment, already looked up) if it exists, else create it."""
     if ours is not None:
         if ours.body != body:
             forge.edit_comment(ours.id, body)
@@ -228,7 +249,7 @@ def approvals(
 
 
 def _merged(r: ApprovalsResult, sha: str | None, note: str) -> ApprovalsResult:
-    return ApprovalsResult(r.number, r.head_sha, r.decision, r.approval, r.verdict, True, sha, note)
+    return replace(r, merged=True, merge_commit=sha, note=note)
 
 
 def _note(r: ApprovalsResult, note: str) -> ApprovalsResult:

@@ -66,6 +66,8 @@ class PullRequest:
     merge_commit_sha: str | None = None
     html_url: str = ""
     head_repo: str = ""  # owner/name of the head branch's repository (a fork differs)
+    labels: tuple[str, ...] = ()
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class Forge(Protocol):
     def set_status(self, sha: str, state: str, description: str, context: str) -> None: ...
     def comments(self, number: int) -> tuple[Comment, ...]: ...
     def create_comment(self, number: int, body: str) -> None: ...
+    def add_labels(self, number: int, labels: Sequence[str]) -> None: ...
     def edit_comment(self, comment_id: int, body: str) -> None: ...
     def create_pull(self, head: str, base: str, title: str, body: str) -> PullRequest: ...
     def update_pull(
@@ -539,6 +542,12 @@ class GitHubForge:
             {"body": body},
         )  # fmt: skip
 
+    def add_labels(self, number: int, labels: Sequence[str]) -> None:
+        self._write(
+            CallKind.IDEMPOTENT, f"label PR #{number}", "POST",
+            f"{self._api}/issues/{number}/labels", {"labels": list(labels)},
+        )  # fmt: skip
+
     def edit_comment(self, comment_id: int, body: str) -> None:
         self._write(
             CallKind.IDEMPOTENT, "edit the comment", "PATCH",
@@ -735,4 +744,13 @@ def _pull(data: Mapping[str, Any]) -> PullRequest:
         merge_commit_sha=data.get("merge_commit_sha"),
         html_url=str(data.get("html_url") or ""),
         head_repo=str(((data.get("head") or {}).get("repo") or {}).get("full_name") or ""),
+        labels=tuple(str(label.get("name", "")) for label in data.get("labels") or ()),
+        created_at=_time(data.get("created_at")),
     )
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return parse_rfc3339(str(value)) if value else None
+    except ValueError:
+        return None

@@ -19,6 +19,9 @@ from controller.formats.grantfile import parse_grant_file
 from controller.git.snapshot import DEFAULT_CATALOG, load_catalog_file
 from controller.github.forge import Forge, PullRequest
 
+# the label that marks a pull request break-glass (judged as ``check --break-glass``)
+BREAK_GLASS_LABEL = "break-glass"
+
 
 @dataclass(frozen=True)
 class PullSnapshot:
@@ -107,6 +110,7 @@ def gather_pull(
             related=(),
             members=members,
             claimed_kind=claimed_kind,
+            break_glass=BREAK_GLASS_LABEL in pr.labels,
         )
 
     first = check_change(change_set({}))

@@ -64,6 +64,13 @@ def verdict(
         return Verdict(
             StatusState.SUCCESS, f"{kind.value}: lowers privilege, no approval needed", not draft
         )
+    if kind is ChangeKind.REQUEST and decision.break_glass:
+        return Verdict(
+            StatusState.SUCCESS,
+            "BREAK-GLASS request: merges without approval; the approvers must approve it after "
+            "the fact",
+            not draft,
+        )
     if kind in (ChangeKind.REQUEST, ChangeKind.EXTENSION, ChangeKind.MIXED):
         if approval is None or not approval.satisfied:
             missing = "; ".join(approval.missing) if approval else "no approval rule applies"

@@ -140,6 +140,43 @@ def test_an_extension_may_not_drop_expires_at(access_repo: Repo) -> None:
     assert "grant.unmaterialised" in [f["rule"] for f in data["findings"]]
 
 
+ADMIN = {
+    "principal": "dave@example.com",
+    "entitlement": "aws-prod-admin",
+    "expires_at": "2026-11-24T13:00:00Z",
+}
+
+
+@pytest.mark.parametrize(
+    ("files", "rule"),
+    [
+        ({"grants/a.hcl": grant_text()}, "break-glass.not-allowed"),
+        ({"grants/a.hcl": grant_text(**{**ADMIN, "expires_at": "2026-11-24T13:00:01Z"})},
+         "break-glass.duration"),
+        ({".gitkeep2": "x", "grants/a.hcl": grant_text(**ADMIN)}, "break-glass.kind"),
+    ],
+)  # fmt: skip
+def test_break_glass_rules(access_repo: Repo, files: dict, rule: str) -> None:
+    propose(access_repo, files)
+    author = "alice" if rule == "break-glass.not-allowed" else "dave"
+    code, out, _ = run(
+        access_repo, "check", "--base", "main", "--head", "req", "--author", author,
+        "--break-glass", "--format", "json",
+    )  # fmt: skip
+    assert code == 1
+    assert rule in [f["rule"] for f in json.loads(out)["findings"]]
+
+
+def test_break_glass_check_passes_without_approval(access_repo: Repo) -> None:
+    propose(access_repo, {"grants/a.hcl": grant_text(**ADMIN)})
+    args = ["check", "--base", "main", "--head", "req", "--author", "dave"]
+    code, out, _ = run(access_repo, *args, "--break-glass")
+    assert code == 0
+    assert "BREAK-GLASS: no approval before merge" in out
+    code, out, _ = run(access_repo, *args)
+    assert code == 0 and "needs approval: 1 of @acme/sre; AND 1 of @acme/security" in out
+
+
 def test_symlinked_grant_is_refused(access_repo: Repo) -> None:
     access_repo.checkout("req", new=True, start="main")
     (access_repo.path / "grants/real.txt").write_text(grant_text())

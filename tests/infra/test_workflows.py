@@ -100,7 +100,15 @@ def test_workflow_house_rules(path: Path) -> None:
             assert "${{" not in step["run"], (
                 f"inputs reach run: through env:, never ${{{{ }}}}: {step.get('name')}"
             )
-    assert "secrets." not in text or path.name in {"jit-merge.yml", "jit-expire.yml"}
+    # secrets only in the workflows that run the default branch's code (never on a PR)
+    assert "secrets." not in text or path.name in {
+        "jit-merge.yml",
+        "jit-expire.yml",
+        "jit-apply.yml",
+    }
+    for name, job in doc["jobs"].items():
+        if "JITCTL_APP_PRIVATE_KEY" in str(job):
+            assert job.get("environment") == "jitctl-app", f"{name}: the App key outside jitctl-app"
 
 
 def test_pr_workflow_has_no_secrets_and_read_only_contents() -> None:
