@@ -199,6 +199,7 @@ def gather_change(
     problems: list[Finding] = []
     result = head_sha
     if not repo.is_ancestor(tip, head_sha):
+        repo.merge_base(tip, head_sha)  # unrelated histories: an input error, said plainly
         merged = merge_result(repo, tip, head_sha)
         if merged is None:
             problems.append(
