@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,15 +92,7 @@ class GitRepo:
     def entries(self, ref: str, under: str = GRANTS_DIR) -> list[Entry]:
         """Every file under ``under`` at ``ref`` (recursively), with mode and blob id."""
         out = self.git("ls-tree", "-r", "-z", "--full-tree", self.rev(ref), "--", under + "/")
-        entries = []
-        for record in out.split("\0"):
-            if not record:
-                continue
-            meta, path = record.split("\t", 1)
-            mode, kind, sha = meta.split()
-            if kind in ("blob", "commit"):  # a gitlink is listed too: it is refused, not skipped
-                entries.append(Entry(path, int(mode, 8), sha))
-        return entries
+        return list(_ls_tree_files(out))
 
     def tree_id(self, ref: str, path: str) -> str | None:
         """The id of the tree at ``path`` in ``ref`` (None when there is no such directory)."""
@@ -130,23 +122,12 @@ class GitRepo:
             folders = sorted({p.rsplit("/", 1)[0] + "/" if "/" in p else "" for p in wanted})
             if "" not in folders:
                 out = self.git("ls-tree", "-r", "-z", "--full-tree", sha, "--", *folders)
-                for record in out.split("\0"):
-                    if record:
-                        meta, path = record.split("\t", 1)
-                        mode, kind, blob = meta.split()
-                        if kind in ("blob", "commit") and path in asked:
-                            found[path] = Entry(path, int(mode, 8), blob)
-                return found
+                return {e.path: e for e in _ls_tree_files(out) if e.path in asked}
         for start in range(0, len(wanted), 2000):  # stay under the command line limit
             chunk = wanted[start : start + 2000]
             asked = set(chunk)
             out = self.git("ls-tree", "-z", "--full-tree", sha, "--", *chunk)
-            for record in out.split("\0"):
-                if record:
-                    meta, path = record.split("\t", 1)
-                    mode, kind, blob = meta.split()
-                    if kind in ("blob", "commit") and path in asked:
-                        found[path] = Entry(path, int(mode, 8), blob)
+            found.update((e.path, e) for e in _ls_tree_files(out) if e.path in asked)
         return found
 
     def blobs(self, shas: Iterable[str]) -> dict[str, bytes]:
@@ -480,6 +461,17 @@ def _first_lines(text: str) -> str:
 def _git_reason(exc: GitCommandError) -> str:
     stderr = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr or "")
     return _first_lines(stderr.strip().removeprefix("stderr: ").strip("'\n "))
+
+
+def _ls_tree_files(out: str) -> Iterator[Entry]:
+    """The files of ``git ls-tree -z`` output: blobs, and gitlinks too (a gitlink under
+    grants/ is refused by its mode, never skipped); trees are left out."""
+    for record in out.split("\0"):
+        if record:
+            meta, path = record.split("\t", 1)
+            mode, kind, sha = meta.split()
+            if kind in ("blob", "commit"):
+                yield Entry(path, int(mode, 8), sha)
 
 
 def parse_cat_file_batch(out: bytes, wanted: Iterable[str]) -> dict[str, tuple[str, bytes]]:
