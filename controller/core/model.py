@@ -56,9 +56,51 @@ class Grant:
     ticket: str | None = None
     # attribute name -> 1-based line number in the file (``"grant"`` is the block's line)
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
+    # the duration the requester asked for, when the clock started at approval (a record:
+    # expires_at is what counts)
+    duration: timedelta | None = None
 
     def line_of(self, attribute: str) -> int:
         return self.lines.get(attribute, self.lines.get("grant", 1))
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """A request whose clock starts at approval: it asks for ``duration`` and has no
+    ``expires_at`` yet. It becomes a grant only when jitctl merges it (``materialise``)."""
+
+    id: str
+    path: str
+    principal: str
+    entitlement: str
+    duration: timedelta
+    reason: str
+    starts_at: datetime | None = None
+    ticket: str | None = None
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    def materialise(self, at: datetime, cap: timedelta | None) -> Grant:
+        """The grant when approved and merged at ``at``: the clock starts at ``at`` (whole
+        seconds, rounded down) or at ``starts_at`` if later, and runs for the duration asked,
+        never longer than ``cap`` (the entitlement's max_duration)."""
+        start = at.replace(microsecond=0)
+        if self.starts_at is not None and self.starts_at > start:
+            start = self.starts_at
+        granted = self.duration if cap is None else min(self.duration, cap)
+        lines = dict(self.lines)
+        lines.setdefault("expires_at", lines.get("duration", lines.get("grant", 1)))
+        return Grant(
+            id=self.id,
+            path=self.path,
+            principal=self.principal,
+            entitlement=self.entitlement,
+            expires_at=start + granted,
+            reason=self.reason,
+            starts_at=self.starts_at,
+            ticket=self.ticket,
+            lines=lines,
+            duration=self.duration,
+        )
 
 
 class GrantState(enum.StrEnum):
@@ -210,3 +252,6 @@ class GrantFile:
     path: str
     grant: Grant | None
     findings: tuple[Finding, ...] = ()
+    # a well-formed request that asks for a duration from approval (no expires_at yet); such a
+    # file is never a grant by itself (``grant`` is None, with a ``grant.unmaterialised`` error)
+    open: OpenRequest | None = None

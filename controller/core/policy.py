@@ -43,6 +43,8 @@ RULES: Mapping[str, str] = {
     "change.not-expiry": "a change presented as an expiry does more than delete expired grants",
     "grant.mode": "an entry under grants/ is not a regular file (executable, submodule, ...)",
     "change.inexact": "the change cannot be judged exactly as it would merge (status: pending)",
+    "duration.capped": "(warning) the duration asked is longer than max_duration: capped at merge",
+    "duration.window": "a request's expires_at is later than its duration from now",
     "break-glass.not-allowed": "break-glass asked for an entitlement without break_glass",
     "break-glass.kind": "break-glass is for new requests only, never extensions or other changes",
     "break-glass.duration": "a break-glass grant lasts longer than break_glass.max_duration",
@@ -61,6 +63,9 @@ def mode_finding(path: str, mode: str, kind: str = "blob") -> Finding:
         None,
         f"{what} under grants/ is refused: a grant is a regular, non-executable file",
     )
+
+
+UNMATERIALISED = "grant.unmaterialised"
 
 
 def is_grant_path(path: str) -> bool:
@@ -90,6 +95,9 @@ class Decision:
     findings: tuple[Finding, ...]
     changes: tuple[GrantChange, ...] = ()
     other_paths: tuple[str, ...] = ()
+    # open requests (the clock starts at approval): judged as materialised now; jitctl writes
+    # their expires_at when it merges, and the check judges that file again
+    materialise: tuple[str, ...] = ()
     break_glass: bool = False  # asked for and allowed: merges without approval, reviewed later
 
     @property
@@ -179,6 +187,7 @@ def check_change(cs: ChangeSet) -> Decision:
     findings: list[Finding] = list(cs.problems)
     changes: list[GrantChange] = []
     other: list[str] = []
+    opened: list[str] = []
     for path in sorted(cs.changed):
         change = cs.changed[path]
         if path == GRANTS_PLACEHOLDER:
@@ -193,12 +202,34 @@ def check_change(cs: ChangeSet) -> Decision:
         if change is FileChange.MODIFIED and before is None:
             # the base side never was a valid grant: judge the new text as a new request
             change = FileChange.ADDED
+        request = after_file.open if after_file is not None else None
+        if request is not None and change is FileChange.ADDED:
+            # the clock starts at approval: judge the grant it becomes if merged now
+            ent = cs.catalog.entitlements.get(request.entitlement)
+            after = request.materialise(cs.now, ent.max_duration if ent else None)
+            opened.append(path)
+            if ent is not None and request.duration > ent.max_duration:
+                findings.append(
+                    Finding(
+                        "duration.capped",
+                        path,
+                        request.lines.get("duration"),
+                        f"asks for {format_duration(request.duration)}; {ent.name} allows at "
+                        f"most {format_duration(ent.max_duration)}, so access will end "
+                        f"{format_duration(ent.max_duration)} after approval",
+                        Severity.WARNING,
+                    )
+                )
         kind = classify(change, before, cs.now)
         changes.append(GrantChange(path, change, kind, before, after))
         if change is FileChange.DELETED:
             continue
         if after_file is not None:
-            findings.extend(after_file.findings)
+            findings.extend(
+                f
+                for f in after_file.findings
+                if not (request is not None and path in opened and f.rule == UNMATERIALISED)
+            )
         if after is None:
             continue
         findings.extend(_check_grant(cs, after, before))
@@ -228,6 +259,7 @@ def check_change(cs: ChangeSet) -> Decision:
         findings=tuple(findings),
         changes=tuple(changes),
         other_paths=tuple(other),
+        materialise=tuple(opened),
         break_glass=break_glass,
     )
 
@@ -324,7 +356,7 @@ def _check_grant(cs: ChangeSet, grant: Grant, before: Grant | None) -> list[Find
         out.append(Finding(rule, path, grant.line_of(attr), message, severity))
 
     if before is not None:
-        for attr in ("principal", "entitlement", "starts_at"):
+        for attr in ("principal", "entitlement", "starts_at", "duration"):
             old, new = getattr(before, attr), getattr(grant, attr)
             if old != new:
                 add(
@@ -354,6 +386,15 @@ def _check_grant(cs: ChangeSet, grant: Grant, before: Grant | None) -> list[Find
     elif ent is not None:
         start = max(cs.now, grant.starts_at) if grant.starts_at else cs.now
         length = grant.expires_at - start
+        if before is None and grant.duration is not None and length > grant.duration:
+            add(
+                "duration.window",
+                "expires_at",
+                f"expires_at {format_rfc3339(grant.expires_at)} is more than the "
+                f"{format_duration(grant.duration)} asked for after now "
+                f"({format_rfc3339(cs.now)}); a request with a duration gets its expires_at "
+                "when jitctl merges it: remove expires_at",
+            )
         if length > ent.max_duration:
             add(
                 "duration.exceeded",
@@ -481,7 +522,7 @@ def _check_requester(cs: ChangeSet, grant: Grant, ent: Entitlement | None) -> li
             )
         ]
     out: list[Finding] = []
-    principals = _identities_of(cs.catalog, cs.author)
+    principals = identities_of(cs.catalog, cs.author)
     if grant.principal not in principals:
         allowed = ", ".join(principals) if principals else "none"
         out.append(
@@ -506,7 +547,8 @@ def _check_requester(cs: ChangeSet, grant: Grant, ent: Entitlement | None) -> li
     return out
 
 
-def _identities_of(catalog: Catalog, login: str) -> tuple[str, ...]:
+def identities_of(catalog: Catalog, login: str) -> tuple[str, ...]:
+    """The principals ``login`` may request for (catalog ``identities``; case-insensitive)."""
     for name, principals in catalog.identities.items():
         if name.lower() == login.lower():
             return principals
@@ -516,17 +558,42 @@ def _identities_of(catalog: Catalog, login: str) -> tuple[str, ...]:
 def _show(value: object) -> str:
     if isinstance(value, datetime):
         return format_rfc3339(value)
+    if isinstance(value, timedelta):
+        return format_duration(value)
     return "(none)" if value is None else repr(value)
 
 
-def check_tree(catalog: Catalog, files: Iterable[GrantFile], now: datetime) -> list[Finding]:
-    """Check every grant on a branch (no change, no requester): files, catalog, overlaps."""
+def check_tree(
+    catalog: Catalog, files: Iterable[GrantFile], now: datetime, *, open_requests: bool = False
+) -> list[Finding]:
+    """Check every grant on a branch (no change, no requester): files, catalog, overlaps.
+
+    ``open_requests``: files being written (``check FILE...``), where an open request (a
+    duration, no expires_at yet) is judged as the grant it becomes if merged now; on a branch
+    it is never a grant (``grant.unmaterialised``)."""
     out: list[Finding] = []
     by_key: dict[tuple[str, str], list[Grant]] = {}
     by_azure: dict[tuple[str, str, str], list[Grant]] = {}
     for gf in sorted(files, key=lambda g: g.path):
-        out.extend(gf.findings)
         g = gf.grant
+        request = gf.open if open_requests else None
+        if request is None:
+            out.extend(gf.findings)
+        else:
+            ent = catalog.entitlements.get(request.entitlement)
+            g = request.materialise(now, ent.max_duration if ent else None)
+            out.extend(f for f in gf.findings if f.rule != UNMATERIALISED)
+            if ent is not None and request.duration > ent.max_duration:
+                out.append(
+                    Finding(
+                        "duration.capped",
+                        gf.path,
+                        g.line_of("duration"),
+                        f"asks for {format_duration(request.duration)}; {ent.name} allows at "
+                        f"most {format_duration(ent.max_duration)}",
+                        Severity.WARNING,
+                    )
+                )
         if g is None:
             continue
         ent = catalog.entitlements.get(g.entitlement)
@@ -629,12 +696,15 @@ def evaluate_approvals(
     head: str | None,
     author: str | None,
     members: Mapping[str, frozenset[str]],
+    also: Iterable[str] = (),
 ) -> ApprovalOutcome:
     """Do the reviews meet every rule (AND)? One person counts toward one rule slot only.
 
     Only the latest deciding review per reviewer counts, only an approval given on ``head``
-    (None: any commit, for local merges where approvals name no commit), never the author's.
+    (None: any commit, for local merges where approvals name no commit) or on a commit in
+    ``also`` (the open request that ``head`` only materialises), never the author's.
     """
+    accepted = {head, *also}
     ignored: list[tuple[str, str]] = []
     valid: list[str] = []
     blocked: list[str] = []
@@ -651,7 +721,7 @@ def evaluate_approvals(
             continue
         if review.state is not ReviewState.APPROVED:
             continue
-        if head is not None and review.commit != head:
+        if head is not None and review.commit not in accepted:
             ignored.append((name, f"approved {review.commit[:12]}, not the current head"))
             continue
         if not is_member(name, everyone, members):

@@ -8,8 +8,13 @@ strings::
       entitlement = "aws-prod-readonly"
       expires_at  = "2026-11-25T18:00:00Z"
       reason      = "INC-1234: 5xx spike in checkout"
-      # optional: starts_at, ticket
+      # optional: starts_at, ticket, duration
     }
+
+A request may give ``duration = "30m"`` instead of ``expires_at``: the clock starts when it is
+approved and merged, and jitctl then writes ``expires_at`` into the file (``materialise_text``).
+Until then the file is an open request (``GrantFile.open``), never a grant: it carries a
+``grant.unmaterialised`` error everywhere but in the check of the change that adds it.
 
 :func:`parse_grant_file` never raises: every problem is a :class:`~controller.core.model.Finding`
 with a stable rule id (see ``RULES``), the file path and, where known, a 1-based line (messages
@@ -37,11 +42,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, NamedTuple
 
-from controller.core.model import GRANT_SUFFIX, GRANTS_DIR, Finding, Grant, GrantFile, Severity
-from controller.core.times import format_rfc3339, parse_rfc3339
+from controller.core.model import (
+    GRANT_SUFFIX,
+    GRANTS_DIR,
+    Finding,
+    Grant,
+    GrantFile,
+    OpenRequest,
+    Severity,
+)
+from controller.core.times import format_duration, format_rfc3339, parse_duration, parse_rfc3339
 from controller.formats.text import Invisible, describe, first_invisible
 
 __all__ = [
@@ -52,6 +65,7 @@ __all__ = [
     "format_grant",
     "format_grant_file",
     "grant_id_from_path",
+    "materialise_text",
     "parse_grant_file",
 ]
 
@@ -60,10 +74,18 @@ MAX_FILE_BYTES: Final = 64 * 1024
 SYMLINK_MODE: Final = 0o120000
 
 REQUIRED: Final = ("principal", "entitlement", "expires_at", "reason")
-OPTIONAL: Final = ("starts_at", "ticket")
+OPTIONAL: Final = ("starts_at", "ticket", "duration")
 KNOWN: Final = frozenset(REQUIRED + OPTIONAL)
 # the order format_grant writes attributes in
-_WRITE_ORDER: Final = ("principal", "entitlement", "starts_at", "expires_at", "reason", "ticket")
+_WRITE_ORDER: Final = (
+    "principal",
+    "entitlement",
+    "starts_at",
+    "duration",
+    "expires_at",
+    "reason",
+    "ticket",
+)
 _NON_EMPTY: Final = frozenset({"principal", "entitlement", "expires_at"})
 _MAX_LEN: Final = {"reason": 1024}
 _DEFAULT_MAX_LEN: Final = 256
@@ -85,10 +107,13 @@ RULES: Final = (
     "grant.value.nfc",
     "grant.time.format",
     "grant.time.order",
+    "grant.duration.format",
+    "grant.unmaterialised",
 )
 
 _ATTRS_HINT = (
-    "a grant sets principal, entitlement, expires_at, reason and optionally starts_at, ticket"
+    "a grant sets principal, entitlement, expires_at (or duration), reason and optionally "
+    "starts_at, ticket"
 )
 
 
@@ -185,6 +210,7 @@ def _judge(
 
     values: dict[str, str] = {}
     times: dict[str, datetime] = {}
+    duration: timedelta | None = None
     for name, attr in first.items():
         if attr.value is None:
             continue
@@ -216,10 +242,29 @@ def _judge(
                     )
                 )
                 continue
+        if name == "duration":
+            try:
+                duration = parse_duration(attr.value) if attr.value == attr.value.strip() else None
+            except (ValueError, OverflowError):
+                duration = None
+            if duration is None:
+                findings.append(
+                    Finding(
+                        "grant.duration.format",
+                        path,
+                        attr.line,
+                        f"attribute 'duration' is {attr.value!r}, not a positive duration; "
+                        "write it like 30m, 8h, 1d or 1h30m",
+                    )
+                )
+                duration = None
+                continue
         values[name] = attr.value
 
     if block_line is not None:
         for name in REQUIRED:
+            if name == "expires_at" and "duration" in first:
+                continue  # an open request: the clock starts at approval
             if name not in first:
                 findings.append(
                     Finding(
@@ -247,10 +292,33 @@ def _judge(
         any(f.severity is Severity.ERROR for f in findings)
         or gid is None
         or block_line is None
-        or expires is None
+        or (expires is None and duration is None)
     ):
         return GrantFile(path, None, tuple(findings))
     lines = {"grant": block_line, **{name: attr.line for name, attr in first.items()}}
+    if expires is None:
+        assert duration is not None
+        request = OpenRequest(
+            id=gid,
+            path=path,
+            principal=values["principal"],
+            entitlement=values["entitlement"],
+            duration=duration,
+            reason=values["reason"],
+            starts_at=starts,
+            ticket=values.get("ticket"),
+            lines=lines,
+        )
+        findings.append(
+            Finding(
+                "grant.unmaterialised",
+                path,
+                first["duration"].line,
+                f"no expires_at: this request asks for {values['duration']} from approval and "
+                "becomes a grant only when jitctl merges it (which writes expires_at)",
+            )
+        )
+        return GrantFile(path, None, tuple(findings), request)
     grant = Grant(
         id=gid,
         path=path,
@@ -261,6 +329,7 @@ def _judge(
         starts_at=starts,
         ticket=values.get("ticket"),
         lines=lines,
+        duration=duration,
     )
     return GrantFile(path, grant, tuple(findings))
 
@@ -983,30 +1052,41 @@ def format_grant(
     *,
     principal: str,
     entitlement: str,
-    expires_at: datetime,
+    expires_at: datetime | None,
     reason: str,
     starts_at: datetime | None = None,
     ticket: str | None = None,
     comment: str | None = None,
+    duration: timedelta | None = None,
 ) -> str:
     """The canonical text of a grant file, as ``jitctl request`` writes it.
 
     ``parse_grant_file`` reads it back to exactly these values. ``comment`` becomes ``#`` lines
-    above the block. Raises ValueError for values that cannot be written safely: control or
+    above the block. With ``duration`` and no ``expires_at`` it is an open request (the clock
+    starts at approval). Raises ValueError for values that cannot be written safely: control or
     invisible characters, over-long values, ``${``/``%{``, empty principal/entitlement, naive
-    datetimes, starts_at not before expires_at.
+    datetimes, starts_at not before expires_at, neither expires_at nor duration.
     """
     for tname, tvalue in (("expires_at", expires_at), ("starts_at", starts_at)):
         if tvalue is not None and (not isinstance(tvalue, datetime) or tvalue.tzinfo is None):
             raise ValueError(f"{tname} must be a timezone-aware datetime")
-    if starts_at is not None and starts_at >= expires_at:
+    if expires_at is None and duration is None:
+        raise ValueError("a grant needs expires_at or duration")
+    if duration is not None and (
+        not isinstance(duration, timedelta) or duration.total_seconds() < 1 or duration.microseconds
+    ):
+        raise ValueError("duration must be a positive whole number of seconds")
+    if starts_at is not None and expires_at is not None and starts_at >= expires_at:
         raise ValueError("starts_at must be before expires_at")
     values: dict[str, str] = {
         "principal": principal,
         "entitlement": entitlement,
-        "expires_at": format_rfc3339(expires_at),
         "reason": reason,
     }
+    if expires_at is not None:
+        values["expires_at"] = format_rfc3339(expires_at)
+    if duration is not None:
+        values["duration"] = format_duration(duration)
     if starts_at is not None:
         values["starts_at"] = format_rfc3339(starts_at)
     if ticket is not None:
@@ -1027,9 +1107,44 @@ def format_grant(
     out.append("}")
     text = "\n".join(out) + "\n"
     check = _parse_text("grants/check.hcl", text, [])
-    if check.grant is None:  # pragma: no cover - defensive
+    if check.grant is None and check.open is None:  # pragma: no cover - defensive
         raise ValueError("the values cannot be written as a grant file that reads back the same")
     return text
+
+
+_DURATION_LINE_RE: Final = re.compile(r"([ \t]*)duration([ \t]*)=")
+
+
+def materialise_text(path: str, data: bytes, expires_at: datetime) -> bytes:
+    """An open request's file with ``expires_at`` written in: one line inserted after the
+    ``duration`` line (same indentation, ``=`` aligned), every other byte kept, so the diff a
+    reviewer reads is that one line. Deterministic: the same file and time give the same bytes,
+    which is how a materialisation commit is recognised. Raises ValueError if ``data`` is not
+    an open request."""
+    gf = parse_grant_file(path, data)
+    if gf.open is None:
+        raise ValueError(f"{path} is not an open request (a duration without expires_at)")
+    if expires_at.tzinfo is None or expires_at.microsecond:
+        raise ValueError("expires_at must be a timezone-aware time in whole seconds")
+    text = data.decode("utf-8")
+    lines = text.splitlines(keepends=True)
+    n = gf.open.lines["duration"]
+    m = _DURATION_LINE_RE.match(lines[n - 1])
+    if m is None:
+        raise ValueError(f"{path}: cannot find the duration attribute on line {n}")
+    indent, pad = m.group(1), m.group(2)
+    width = max(len("expires_at"), len("duration") + len(pad) - 1)
+    eol = "\r\n" if lines[n - 1].endswith("\r\n") else "\n"
+    if not lines[n - 1].endswith("\n"):
+        lines[n - 1] += eol
+    new = f"{indent}{'expires_at'.ljust(width)} = {_quote(format_rfc3339(expires_at))}{eol}"
+    lines.insert(n, new)
+    out = "".join(lines).encode("utf-8")
+    back = parse_grant_file(path, out)
+    g = back.grant
+    if g is None or g.expires_at != expires_at or g.duration != gf.open.duration:
+        raise ValueError(f"{path}: the materialised file does not read back as a grant")
+    return out
 
 
 # --------------------------------------------------------------------------- canonical layout
@@ -1048,10 +1163,15 @@ def format_grant_file(path: str, data: bytes, *, mode: int = 0o100644) -> Format
     The block as :func:`format_grant` writes it (attributes in a fixed order, one per line, ``=``
     aligned, LF line endings), with the same values and every comment kept: comments above or
     below the block stay there, a comment on an attribute's line or just above it moves with the
-    attribute. A file with any ERROR finding is not formatted (``text`` is None).
+    attribute. A file with any ERROR finding is not formatted (``text`` is None), except an
+    open request's ``grant.unmaterialised``.
     """
     result = parse_grant_file(path, data, mode=mode)
-    if result.grant is None:
+    # an open request (what `jitctl request` writes: a duration, no expires_at yet) is formatted
+    # like a grant; any other error stops it
+    errors = [f for f in result.findings if f.severity is Severity.ERROR]
+    is_open = result.open is not None and all(f.rule == "grant.unmaterialised" for f in errors)
+    if result.grant is None and not is_open:
         return Formatted(None, result.findings)
     text = data.decode("utf-8")
     reading = _read(path, text)
@@ -1063,6 +1183,7 @@ def format_grant_file(path: str, data: bytes, *, mode: int = 0o100644) -> Format
     reread = _read(path, out)
     if (
         again.grant != result.grant
+        or again.open != result.open
         or reread.block is None
         or _values(reread.block) != _values(block)
         or _comments(reread.tokens) != _comments(reading.tokens)

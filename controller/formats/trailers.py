@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from controller.core.model import ChangeKind, Grant
-from controller.core.times import format_rfc3339
+from controller.core.times import format_duration, format_rfc3339
 from controller.formats.text import first_invisible
 
 KIND = "Jit-Kind"
@@ -100,15 +100,25 @@ def _one_line(text: str) -> str:
 
 
 def request_message(
-    grant: Grant, requester: str, kind: ChangeKind, *, break_glass: bool = False
+    grant: Grant,
+    requester: str,
+    kind: ChangeKind,
+    *,
+    open_request: bool = False,
+    break_glass: bool = False,
 ) -> Message:
     verb = "extend" if kind is ChangeKind.EXTENSION else "request"
+    until = (
+        f"for {format_duration(grant.duration)} from approval"
+        if open_request and grant.duration is not None
+        else f"until {format_rfc3339(grant.expires_at)}"
+    )
     trailers = [(KIND, kind.value), (GRANT, grant.id), (REQUESTED_BY, requester)]
     if break_glass:
         trailers.append((BREAK_GLASS, "yes"))
     return Message(
-        subject=f"jitctl: {verb} {grant.entitlement} for {grant.principal} until "
-        f"{format_rfc3339(grant.expires_at)}" + (" (BREAK-GLASS)" if break_glass else ""),
+        subject=f"jitctl: {verb} {grant.entitlement} for {grant.principal} {until}"
+        + (" (BREAK-GLASS)" if break_glass else ""),
         body=f"Reason: {_one_line(grant.reason)}",
         trailers=tuple(trailers),
     )

@@ -600,3 +600,109 @@ def test_dates_order_reviews() -> None:
     r2 = Review("carol", ReviewState.CHANGES_REQUESTED, HEAD, t("2026-11-24T11:00:00Z"), id=1)
     out = evaluate_approvals(ONE_SRE, [r1, r2], head=HEAD, author="alice", members=MEMBERS)
     assert not out.satisfied
+
+
+# --- the clock starts at approval ----------------------------------------------------------
+
+
+def open_file(duration: timedelta, **kw: Any) -> GrantFile:
+    from controller.core.model import OpenRequest
+
+    values: dict[str, Any] = {
+        "id": "alice-ro",
+        "path": "grants/alice-ro.hcl",
+        "principal": "alice@example.com",
+        "entitlement": "aws-prod-readonly",
+        "duration": duration,
+        "reason": "INC-1",
+        "lines": {"grant": 1, "principal": 2, "entitlement": 3, "duration": 4, "reason": 5},
+    }
+    values.update(kw)
+    req = OpenRequest(**values)
+    unmat = Finding("grant.unmaterialised", req.path, 4, "no expires_at")
+    return GrantFile(req.path, None, (unmat,), req)
+
+
+@pytest.mark.parametrize(
+    ("duration", "starts_at", "entitlement", "expires", "rules"),
+    [
+        (timedelta(hours=4), None, "aws-prod-readonly", "2026-11-24T16:00:00Z", []),
+        # max 12h: capped, a warning
+        (
+            timedelta(hours=13),
+            None,
+            "aws-prod-readonly",
+            "2026-11-25T00:00:00Z",
+            ["duration.capped"],
+        ),
+        # starts later than now: the window starts then
+        (
+            timedelta(hours=1),
+            "2026-11-24T20:00:00Z",
+            "aws-prod-readonly",
+            "2026-11-24T21:00:00Z",
+            [],
+        ),
+        # starts_at already past: the clock starts at approval
+        (
+            timedelta(hours=1),
+            "2026-11-24T10:00:00Z",
+            "aws-prod-readonly",
+            "2026-11-24T13:00:00Z",
+            [],
+        ),
+        # unknown entitlement: no cap to apply, and a refusal
+        (timedelta(hours=99), None, "nope", "2026-11-28T15:00:00Z", ["entitlement.unknown"]),
+    ],
+)
+def test_open_request_is_judged_materialised_now(
+    duration: timedelta, starts_at: str | None, entitlement: str, expires: str, rules: list[str]
+) -> None:
+    gf = open_file(duration, starts_at=t(starts_at) if starts_at else None, entitlement=entitlement)
+    cs = ChangeSet(CAT, {gf.path: FileChange.ADDED}, {}, {gf.path: gf}, "alice", NOW)
+    d = check_change(cs)
+    assert d.kind is ChangeKind.REQUEST and d.needs_approval
+    assert d.materialise == (gf.path,)
+    (c,) = d.changes
+    assert c.after is not None and c.after.expires_at == t(expires)
+    assert c.after.duration == duration
+    assert rules_of(d.findings) == rules
+
+
+def test_open_request_materialises_in_whole_seconds() -> None:
+    gf = open_file(timedelta(minutes=30))
+    cs = ChangeSet(
+        CAT, {gf.path: FileChange.ADDED}, {}, {gf.path: gf}, "alice", NOW.replace(microsecond=7)
+    )
+    (c,) = check_change(cs).changes
+    assert c.after is not None and c.after.expires_at == t("2026-11-24T12:30:00Z")
+
+
+def test_an_open_request_is_never_an_extension() -> None:
+    before = make_grant(id="alice-ro", duration=timedelta(hours=4))
+    gf = open_file(timedelta(hours=8))
+    cs = ChangeSet(
+        CAT,
+        {gf.path: FileChange.MODIFIED},
+        {gf.path: GrantFile(gf.path, before)},
+        {gf.path: gf},
+        "alice",
+        NOW,
+    )
+    d = check_change(cs)
+    assert not d.ok and d.materialise == ()
+    assert "grant.unmaterialised" in rules_of(d.errors)
+
+
+def test_the_duration_asked_is_immutable() -> None:
+    before = make_grant(id="alice-ro", duration=timedelta(hours=1))
+    after = make_grant(
+        id="alice-ro", duration=timedelta(hours=4), expires_at=t("2026-11-24T17:00:00Z")
+    )
+    d = check_change(changeset(modified=[(before, after)]))
+    assert rules_of(d.errors) == ["grant.immutable"]
+
+
+def test_tree_check_refuses_an_open_request_on_the_branch() -> None:
+    gf = open_file(timedelta(hours=1))
+    assert rules_of(check_tree(CAT, [gf], NOW)) == ["grant.unmaterialised"]

@@ -12,6 +12,7 @@ from controller.formats.grantfile import (
     RULES,
     format_grant,
     grant_id_from_path,
+    materialise_text,
     parse_grant_file,
 )
 
@@ -438,6 +439,44 @@ CASES: list[tuple[str, str, str | bytes, int, list[tuple[str, int | None]]]] = [
         [("grant.time.order", 6)],
     ),
     ("order-ok", PATH, body('  starts_at = "2026-11-25T17:59:59Z"', P, E, X, R), 0o100644, []),
+    # duration (the clock starts at approval)
+    ("duration-and-expiry-ok", PATH, body(P, E, '  duration = "4h"', X, R), 0o100644, []),
+    (
+        "duration-bad",
+        PATH,
+        body(P, E, '  duration = "4 hours"', X, R),
+        0o100644,
+        [("grant.duration.format", 4)],
+    ),
+    (
+        "duration-zero",
+        PATH,
+        body(P, E, '  duration = "0m"', X, R),
+        0o100644,
+        [("grant.duration.format", 4)],
+    ),
+    (
+        "duration-space",
+        PATH,
+        body(P, E, '  duration = " 4h"', X, R),
+        0o100644,
+        [("grant.duration.format", 4)],
+    ),
+    (
+        "duration-huge",
+        PATH,
+        body(P, E, '  duration = "9999999999d"', X, R),
+        0o100644,
+        [("grant.duration.format", 4)],
+    ),
+    (
+        "open-request",
+        PATH,
+        body(P, E, '  duration = "30m"', R),
+        0o100644,
+        [("grant.unmaterialised", 4)],
+    ),
+    ("neither", PATH, body(P, E, R), 0o100644, [("grant.attribute.missing", 1)]),
     # several at once
     (
         "many",
@@ -583,3 +622,83 @@ def test_format_grant_refuses_unsafe_values(overrides: dict[str, object]) -> Non
     values.update(overrides)
     with pytest.raises(ValueError):
         format_grant(**values)  # type: ignore[arg-type]
+
+
+# --- duration from approval ---------------------------------------------------------------
+
+D = '  duration    = "30m"'
+
+
+def test_open_request_reads_as_open_never_as_grant() -> None:
+    gf = parse_grant_file(PATH, body(P, E, D, R).encode())
+    assert gf.grant is None and gf.open is not None
+    assert gf.open.duration == timedelta(minutes=30)
+    assert (gf.open.principal, gf.open.entitlement, gf.open.reason) == (
+        "alice@example.com",
+        "aws-prod-readonly",
+        "INC-1234",
+    )
+    assert [f.rule for f in gf.findings] == ["grant.unmaterialised"]
+    # CRLF reads the same
+    crlf = body(P, E, D, R).replace("\n", "\r\n")
+    again = parse_grant_file(PATH, crlf.encode())
+    assert again.open == gf.open and [f.rule for f in again.findings] == ["grant.unmaterialised"]
+
+
+def test_a_broken_open_request_is_not_open() -> None:
+    gf = parse_grant_file(PATH, body(P, '  entitlement = ""', D, R).encode())
+    assert gf.open is None and gf.grant is None
+
+
+def test_materialise_inserts_one_line_and_reads_back() -> None:
+    when = datetime(2026, 11, 24, 12, 30, tzinfo=UTC)
+    text = format_grant(
+        principal="alice@example.com",
+        entitlement="aws-prod-readonly",
+        expires_at=None,
+        duration=timedelta(minutes=30),
+        reason="INC-1",
+        ticket="INC-1",
+        comment="Requested by alice with jitctl.",
+    )
+    out = materialise_text(PATH, text.encode(), when)
+    before, after = text.splitlines(), out.decode().splitlines()
+    assert len(after) == len(before) + 1
+    assert [line for line in after if line not in before] == [
+        '  expires_at  = "2026-11-24T12:30:00Z"'
+    ]
+    # the same text format_grant writes with both: materialising is deterministic
+    assert out.decode() == format_grant(
+        principal="alice@example.com",
+        entitlement="aws-prod-readonly",
+        expires_at=when,
+        duration=timedelta(minutes=30),
+        reason="INC-1",
+        ticket="INC-1",
+        comment="Requested by alice with jitctl.",
+    )
+    g = parse_grant_file(PATH, out).grant
+    assert g is not None and g.expires_at == when and g.duration == timedelta(minutes=30)
+
+
+def test_materialise_keeps_crlf_and_odd_spacing() -> None:
+    text = body(P, E, 'duration="1h"', R).replace("\n", "\r\n")
+    out = materialise_text(PATH, text.encode(), datetime(2026, 11, 24, 13, tzinfo=UTC))
+    assert b'duration="1h"\r\nexpires_at = "2026-11-24T13:00:00Z"\r\n' in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [VALID, body(P, E, '  duration = "1h"', X, R), body(P, E, R), "not hcl {"],
+)
+def test_materialise_refuses_anything_but_an_open_request(text: str) -> None:
+    with pytest.raises(ValueError):
+        materialise_text(PATH, text.encode(), datetime(2026, 11, 24, 13, tzinfo=UTC))
+
+
+def test_materialise_refuses_fractions_and_naive_times() -> None:
+    data = body(P, E, D, R).encode()
+    with pytest.raises(ValueError):
+        materialise_text(PATH, data, datetime(2026, 11, 24, 13, 0, 0, 5, tzinfo=UTC))
+    with pytest.raises(ValueError):
+        materialise_text(PATH, data, datetime(2026, 11, 24, 13))
