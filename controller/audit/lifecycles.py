@@ -230,6 +230,8 @@ class AuditEvent:
     flags: tuple[str, ...] = ()  # the finding rules that point at this event
     proven: bool = False  # the commit is proven to be jitctl's own (signature, see Proof)
     proof: str | None = None  # how: "ssh:<signer>" or "github:<app bot>"
+    # the duration asked for when the clock started at approval (``Grant.duration``)
+    duration: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -419,6 +421,7 @@ class _Replay:
             "reason": g.reason,
             "ticket": g.ticket,
             "jit_kind": rec.value("Jit-Kind"),
+            "duration": g.duration,
         }
         proof = self.proof(rec)
         values["proven"], values["proof"] = proof.proven, proof.label

@@ -42,6 +42,7 @@ COLUMNS: tuple[str, ...] = (
     "flags",
     "proven",
     "proof",
+    "duration",
 )
 
 
@@ -72,6 +73,7 @@ def event_dict(e: AuditEvent) -> dict[str, Any]:
         "flags": list(e.flags),
         "proven": e.proven,
         "proof": e.proof,
+        "duration": format_duration(e.duration) if e.duration else None,
     }
 
 

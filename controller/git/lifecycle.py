@@ -38,7 +38,12 @@ from controller.core.policy import (
 )
 from controller.core.times import format_rfc3339, shift
 from controller.formats.catalog import LOGIN_RE
-from controller.formats.grantfile import GRANT_ID_RE, format_grant, parse_grant_file
+from controller.formats.grantfile import (
+    GRANT_ID_RE,
+    format_grant,
+    materialise_text,
+    parse_grant_file,
+)
 from controller.formats.trailers import (
     REQUESTED_BY,
     expiry_message,
@@ -166,6 +171,9 @@ class Proposal:
     decision: Decision
     branch: str | None = None
     commit: str | None = None
+    # the clock starts at approval: ``grant`` is the request as judged if merged now, and its
+    # expires_at is written when it merges
+    from_approval: bool = False
 
 
 def _judge_new_text(
@@ -205,10 +213,13 @@ def request(
     starts_at: datetime | None = None,
     ticket: str | None = None,
     commit: bool = False,
+    from_approval: bool = True,
     break_glass: bool = False,
 ) -> Proposal:
     """Write grants/<id>.hcl (work tree), or with ``commit`` a branch jit/request/<id>.
 
+    With ``from_approval`` the file asks for ``duration`` and the clock starts when it is
+    approved and merged; otherwise expires_at = (starts_at or now) + duration, fixed now.
     Judged by the catalog at the default branch first; refused proposals write nothing.
     ``break_glass`` marks the request commit (``Jit-Break-Glass: yes``): it then merges without
     approval if the entitlement allows break-glass, and must be reviewed after the fact."""
@@ -241,32 +252,38 @@ def request(
         text = format_grant(
             principal=principal,
             entitlement=entitlement,
-            expires_at=expires_at,
+            expires_at=None if from_approval else expires_at,
             reason=reason,
             starts_at=starts_at,
             ticket=ticket,
             comment=f"Requested by {who} with jitctl.",
+            duration=duration if from_approval else None,
         )
     except ValueError as exc:
         raise JitError(f"cannot write the grant: {exc}", rule="usage") from None
     path = grant_path(gid)
     gf, decision = _judge_new_text(ctx, catalog, path, text, None, who, break_glass)
-    if not decision.ok or gf.grant is None:
-        return Proposal(gf.grant, path, text, decision)
+    # an open request is judged as the grant it becomes if merged now
+    grant = gf.grant or next((c.after for c in decision.changes if c.path == path), None)
+    opened = path in decision.materialise
+    if not decision.ok or grant is None:
+        return Proposal(grant, path, text, decision, from_approval=opened)
     if break_glass and not commit:
         raise JitError("a break-glass request is committed: add --local or --open-pr", rule="usage")
     if not commit:
         txn.write_new_file(ctx.repo, path, text.encode("utf-8"))
-        return Proposal(gf.grant, path, text, decision)
+        return Proposal(grant, path, text, decision, from_approval=opened)
     branch = f"jit/request/{gid}"
-    grant = gf.grant
+    asked = grant
     msg = _message(
-        lambda: request_message(grant, who, ChangeKind.REQUEST, break_glass=break_glass).text()
+        lambda: request_message(
+            asked, who, ChangeKind.REQUEST, open_request=opened, break_glass=break_glass
+        ).text()
     )
     parent = ctx.repo.rev(ctx.branch)
     sha = ctx.repo.commit_tree(parent, {path: text.encode("utf-8")}, msg, env=ctx.env)
     ctx.repo.update_ref(f"refs/heads/{branch}", sha, None)
-    return Proposal(gf.grant, path, text, decision, branch, sha)
+    return Proposal(grant, path, text, decision, branch, sha, from_approval=opened)
 
 
 def extend(
@@ -416,7 +433,24 @@ def merge(
             return refused("not enough approvals: " + "; ".join(approval.missing), approval)
         counted = approval.approvers
     txn.checked_out_here(repo, ctx.branch)  # refuse early what advance() would refuse
-    tree = _merge_tree(repo, base_sha, head_sha)
+    judged = head_sha
+    if decision.materialise:
+        # the clock starts now: write expires_at into each open request (a commit on top of
+        # the approved head, as on GitHub), then judge that materialised change again; the
+        # merge commit takes its tree and keeps the request commit as its second parent
+        judged = materialise_commit(ctx, decision, head_sha)
+        cs = gather_change(
+            repo,
+            base=base_sha,
+            head=judged,
+            author=requester,
+            now=ctx.now,
+            catalog_path=ctx.catalog_path,
+        )
+        decision = check_change(replace(cs, break_glass=break_glass))
+        if not decision.ok or decision.materialise:
+            return refused("the materialised request breaks policy")
+    tree = _merge_tree(repo, base_sha, judged)
     ids = [c.grant.id for c in decision.changes if c.grant is not None]
     kind = decision.kind
     bg = [(gid, review_by) for gid in ids] if review_by is not None else []
@@ -426,6 +460,35 @@ def merge(
     sha = repo.commit_with_tree(tree, (base_sha, head_sha), msg, ctx.env, signs(cs.catalog))
     txn.advance(repo, ctx.branch, base_sha, sha)
     return MergeResult(decision, approval, requester, True, None, sha, review_by)
+
+
+def materialise_commit(ctx: Ctx, decision: Decision, head_sha: str) -> str:
+    """A commit on ``head_sha`` that writes expires_at (as judged now) into every open request
+    of ``decision`` and changes nothing else. No ref moves: it is what the merge is judged on.
+    """
+    files: dict[str, bytes | None] = {}
+    summary: list[str] = []
+    for c in decision.changes:
+        if c.path not in decision.materialise or c.after is None:
+            continue
+        data = ctx.repo.read(head_sha, c.path)
+        if data is None:
+            raise JitError(f"{c.path}: not found at {head_sha[:12]}", rule="git")
+        try:
+            files[c.path] = materialise_text(c.path, data, c.after.expires_at)
+        except ValueError as exc:
+            raise JitError(f"cannot start the clock: {exc}", rule="git") from None
+        summary.append(f"{c.after.id} until {format_rfc3339(c.after.expires_at)}")
+    msg = materialise_message(summary, ctx.now)
+    return ctx.repo.commit_tree(head_sha, files, msg, env=ctx.env)
+
+
+def materialise_message(summary: Sequence[str], now: datetime) -> str:
+    return (
+        f"jitctl: start the clock at {format_rfc3339(now.replace(microsecond=0))}\n\n"
+        + "\n".join(f"- {line}" for line in summary)
+        + "\n"
+    )
 
 
 def _merge_tree(repo: GitRepo, base: str, head: str) -> str:

@@ -14,9 +14,10 @@ import json
 import os
 import stat
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -31,6 +32,7 @@ from controller.core.model import (
     Finding,
     Grant,
     GrantFile,
+    OpenRequest,
     Severity,
 )
 from controller.core.policy import ChangeSet, azure_siblings, is_grant_path, mode_finding
@@ -39,7 +41,6 @@ from controller.formats.grantfile import MAX_FILE_BYTES, parse_grant_file
 from controller.git.repo import Entry, GitRepo
 
 DEFAULT_CATALOG = "catalog.yaml"
-_CACHE_FORMAT = f"grants-v2-{__version__}"
 
 
 def read_catalog(repo: GitRepo, ref: str, path: str | None = None) -> Catalog:
@@ -325,26 +326,68 @@ def related_grants(
 # --- the parse cache -----------------------------------------------------------------------
 #
 # One JSON file for one tree of grants/: {"format", "tree", "lines", "rows"}, one row per file:
-#   [path, mode, blob, id, principal, entitlement, expires_at, reason, starts_at, ticket, L]
-#   (+ [findings] when the grant has warnings), or [path, mode, blob, findings] for a file that
-#   is not a valid grant. Times are in Python's isoformat (it round-trips the offset and the
-#   fraction); L indexes "lines", the distinct attribute -> line maps (nearly every grant file
-#   has the same layout, so they share one). About 200 bytes a grant, decoded by the C JSON
-#   decoder. The cache is bounded: it holds the last tree read in full, nothing else.
+#   [path, mode, blob, <the Grant's fields in declaration order but path and lines>, L]
+#   (+ [findings] when the grant has warnings); [path, mode, blob, findings] for a file that is
+#   not a valid grant; [path, mode, blob, findings, [<the OpenRequest's fields>], L] for an open
+#   request (a duration, no expires_at yet). Times are in Python's isoformat (it round-trips the
+#   offset and the fraction), durations in whole microseconds; L indexes "lines", the distinct
+#   attribute -> line maps (nearly every grant file has the same layout, so they share one).
+#   About 200 bytes a grant, decoded by the C JSON decoder. The cache is bounded: it holds the
+#   last tree read in full, nothing else.
+#
+# The rows are generic over the dataclass fields: each field is carried by its declared type
+# (_KINDS), so a field added to Grant or OpenRequest is cached with no change here, and the
+# cache file's name includes the field layout, so rows written for another layout are never
+# read. A field of a type the codec does not know, or a new GrantFile field (the row's shape),
+# turns the cache off (every read parses) rather than dropping the field; the cache tests fail
+# until the codec learns it.
 
 _PENDING = GrantFile("", None)
-# The fields the rows below carry. A field added to Grant or GrantFile that the rows do not
-# carry turns the cache off (every read parses) rather than dropping the field; the cache
-# tests fail until the codec learns it.
-_GRANT_FIELDS = (
-    "id", "path", "principal", "entitlement", "expires_at", "reason", "starts_at", "ticket",
-    "lines",
-)  # fmt: skip
-_FILE_FIELDS = ("path", "grant", "findings")
+_CONTEXT = ("path", "lines")  # from the row's path and its line-map index, not stored per field
+# declared type -> (may be None, the value's kind)
+_KINDS: Mapping[str, tuple[bool, str]] = {
+    "str": (False, "str"),
+    "str | None": (True, "str"),
+    "datetime": (False, "time"),
+    "datetime | None": (True, "time"),
+    "timedelta": (False, "span"),
+    "timedelta | None": (True, "span"),
+}
+_FILE_FIELDS = ("path", "grant", "findings", "open")
+
+
+def _layout(cls: type) -> tuple[tuple[str, bool, str], ...] | None:
+    """(name, may be None, kind) of each field a row carries for ``cls``, in declaration order
+    (``path`` and ``lines`` excepted); None if a field has a type the codec does not know."""
+    out = []
+    for f in dataclasses.fields(cls):
+        if f.name in _CONTEXT:
+            continue
+        kind = _KINDS.get(str(f.type))
+        if kind is None:
+            return None
+        out.append((f.name, *kind))
+    return tuple(out)
+
+
+def _usable(cls: type) -> bool:
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    # path and lines are passed in their declared places (positional construction)
+    return set(_CONTEXT) <= set(names) and _layout(cls) is not None
+
+
+_GRANT = _layout(Grant) or ()
+_OPEN = _layout(OpenRequest) or ()
+_GRANT_ORDER = tuple(f.name for f in dataclasses.fields(Grant))
+_OPEN_ORDER = tuple(f.name for f in dataclasses.fields(OpenRequest))
+_MICROSECOND = timedelta(microseconds=1)
 CACHE_USABLE = (
-    tuple(f.name for f in dataclasses.fields(Grant)) == _GRANT_FIELDS
+    _usable(Grant)
+    and _usable(OpenRequest)
     and tuple(f.name for f in dataclasses.fields(GrantFile)) == _FILE_FIELDS
 )
+_LAYOUT_ID = zlib.crc32(repr((_GRANT, _OPEN, _FILE_FIELDS)).encode())
+_CACHE_FORMAT = f"grants-v3-{__version__}-{_LAYOUT_ID:08x}"
 
 
 @contextmanager
@@ -404,21 +447,40 @@ class _Cache:
                 text = times[key] = value.isoformat()
             return text
 
-        for e, gf in files:
-            findings = [[f.rule, f.line, f.message, f.severity.value] for f in gf.findings]
-            g = gf.grant
-            if g is None:
-                rows.append([e.path, e.mode, e.sha, findings])
-                continue
-            layout = tuple(g.lines.items())
+        def encode(obj: object, layout: tuple[tuple[str, bool, str], ...]) -> list[Any]:
+            out: list[Any] = []
+            for name, _, kind in layout:
+                value = getattr(obj, name)
+                if value is None or kind == "str":
+                    out.append(value)
+                elif kind == "time":
+                    out.append(iso(value))
+                else:  # span: exact, in whole microseconds
+                    out.append(value // _MICROSECOND)
+            return out
+
+        def line_map(value: Mapping[str, int]) -> int:
+            layout = tuple(value.items())
             at = index.get(layout)
             if at is None:
                 at = index[layout] = len(lines)
                 lines.append(dict(layout))
-            row = [
-                e.path, e.mode, e.sha, g.id, g.principal, g.entitlement, iso(g.expires_at),
-                g.reason, iso(g.starts_at) if g.starts_at else None, g.ticket, at,
-            ]  # fmt: skip
+            return at
+
+        for e, gf in files:
+            findings = [[f.rule, f.line, f.message, f.severity.value] for f in gf.findings]
+            g = gf.grant
+            if g is None:
+                request = gf.open
+                if request is None:
+                    rows.append([e.path, e.mode, e.sha, findings])
+                else:
+                    rows.append(
+                        [e.path, e.mode, e.sha, findings, encode(request, _OPEN),
+                         line_map(request.lines)]
+                    )  # fmt: skip
+                continue
+            row = [e.path, e.mode, e.sha, *encode(g, _GRANT), line_map(g.lines)]
             rows.append([*row, findings] if findings else row)
         return cls(repo, tree, rows, lines)
 
@@ -478,37 +540,79 @@ class _Decoder:
             self.times[text] = value
         return value
 
+    def values(
+        self,
+        raw: Any,
+        layout: tuple[tuple[str, bool, str], ...],
+        order: tuple[str, ...],
+        path: str,
+        at: Any,
+    ) -> list[Any] | None:
+        """The constructor's positional arguments (declaration ``order``, with path and lines
+        in their places) from a row's stored values, or None if a value is not of its type."""
+        if type(raw) is not list or len(raw) != len(layout):
+            return None
+        lines = self.lines[at]
+        if lines is None:
+            return None
+        stored = iter(raw)
+        kinds = iter(layout)
+        args: list[Any] = []
+        for name in order:
+            if name == "path":
+                args.append(path)
+                continue
+            if name == "lines":
+                args.append(lines)
+                continue
+            value = next(stored)
+            _, optional, kind = next(kinds)
+            if value is None:
+                if not optional:
+                    return None
+            elif kind == "str":
+                if type(value) is not str:
+                    return None
+            elif kind == "time":
+                value = self.time(value)
+            elif type(value) is int:
+                value = timedelta(microseconds=value)
+            else:
+                return None
+            args.append(value)
+        return args
+
     def __call__(self, row: Any) -> GrantFile | None:
         """None if the row is not one jitctl wrote."""
         try:
             path = row[0]
             if not isinstance(path, str):
                 return None
-            findings: tuple[Finding, ...] = ()
-            if len(row) in (4, 12):
+            size = len(row)
+            if size in (4, 6):
+                findings = tuple(
+                    Finding(rule, path, line, text, Severity(sev))
+                    for rule, line, text, sev in row[3]
+                )
+                if size == 4:
+                    return GrantFile(path, None, findings)
+                args = self.values(row[4], _OPEN, _OPEN_ORDER, path, row[5])
+                if args is None:
+                    return None
+                return GrantFile(path, None, findings, OpenRequest(*args))
+            n = len(_GRANT)
+            if size not in (n + 4, n + 5):
+                return None
+            findings = ()
+            if size == n + 5:
                 findings = tuple(
                     Finding(rule, path, line, text, Severity(sev))
                     for rule, line, text, sev in row[-1]
                 )
-            if len(row) == 4:
-                return GrantFile(path, None, findings)
-            if len(row) not in (11, 12):
-                return None
-            gid, principal, entitlement, expires, reason, starts, ticket, at = row[3:11]
-            lines = self.lines[at]
-            if (
-                lines is None
-                or type(gid) is not str
-                or type(principal) is not str
-                or type(entitlement) is not str
-                or type(reason) is not str
-            ):
+            args = self.values(row[3 : 3 + n], _GRANT, _GRANT_ORDER, path, row[3 + n])
+            if args is None:
                 return None
             # positional: a third faster than keywords (100,000 grants on a warm list)
-            grant = Grant(
-                gid, path, principal, entitlement, self.time(expires), reason,
-                None if starts is None else self.time(starts), ticket, lines,
-            )  # fmt: skip
-            return GrantFile(path, grant, findings)
+            return GrantFile(path, Grant(*args), findings)
         except (TypeError, ValueError, KeyError, IndexError):
             return None

@@ -163,6 +163,7 @@ def ev(
         "flags": [],
         "proven": False,
         "proof": None,
+        "duration": None,
     }
     out.update(kw)
     assert list(out) == list(COLUMNS)
@@ -520,7 +521,8 @@ def test_audit_of_the_local_lifecycle(tmp_path: Path) -> None:
     jit(repo, "13:30", "revoke", bob, "--local", "--as", "carol", "--reason", "done")
     b3 = jit(repo, "15:00", "extend", ro, "--for", "2h", *req)
     jit(repo, "15:10", "merge", b3["branch"], "--local", "--approved-by", "dave")
-    jit(repo, "18:20", "expire", "--local")
+    # the clock started at the merge (12:30 + 4h = 16:30), then +2h: 18:30
+    jit(repo, "18:50", "expire", "--local")
 
     code, out, err = audit(repo)
     assert code == 0, err
@@ -539,11 +541,17 @@ def test_audit_of_the_local_lifecycle(tmp_path: Path) -> None:
         ("requested", ro, "15:00", "alice", [], False),
         ("approved", ro, "15:10", "dave", ["dave"], False),
         ("extended", ro, "15:10", USER, ["dave"], False),
-        ("expired", ro, "18:20", USER, [], False),
+        ("expired", ro, "18:50", USER, [], False),
     ]
     records = [json.loads(x) for x in out.splitlines()]
     assert records[-1]["lag_seconds"] == 20 * 60
-    assert records[-1]["expires_at"] == "2026-11-24T18:00:00Z"
+    assert records[-1]["expires_at"] == "2026-11-24T18:30:00Z"
+    # the duration asked is recorded next to the window granted
+    granted = [r for r in records if r["event"] == "granted"]
+    assert [(r["at"][11:16], r["duration"], r["expires_at"][11:16]) for r in granted] == [
+        ("12:30", "4h", "16:30"),
+        ("13:05", "1h", "14:05"),
+    ]
     assert all(not r["flags"] for r in records)
     assert all(r["proven"] and r["proof"] == f"ssh:{JITCTL}" for r in records)
     assert "no findings" in err

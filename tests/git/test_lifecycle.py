@@ -69,7 +69,8 @@ def test_request_commits_on_a_new_branch(access_repo: Repo) -> None:
     assert access_repo.rev(f"{RO_BRANCH}~1") == before
     text = access_repo.show(RO_BRANCH, f"grants/{RO_ID}.hcl")
     assert 'principal   = "alice@example.com"' in text
-    assert 'expires_at  = "2026-11-24T16:00:00Z"' in text
+    # the clock starts at approval: the request asks for a duration, no expires_at yet
+    assert 'duration    = "4h"' in text and "expires_at" not in text
     assert 'ticket      = "INC-1"' in text
     assert trailers(access_repo, RO_BRANCH) == [
         ("Jit-Kind", "request"),
@@ -94,6 +95,7 @@ def test_refused_request_writes_nothing(access_repo: Repo) -> None:
         "aws-prod-readonly",
         "--for",
         "13h",
+        "--fixed-end",
         "--reason",
         "x",
         "--as",
@@ -113,6 +115,7 @@ def test_refused_request_writes_nothing(access_repo: Repo) -> None:
         "x",
         "--as",
         "alice",
+        "--fixed-end",
     )  # work-tree mode
     assert code == 1
     assert state(access_repo) == before
@@ -502,11 +505,199 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path) -> None:
     assert repo.files("main") == ["grants/.gitkeep"]
 
 
+def test_entitlements_in_the_demo_repository(tmp_path: Path) -> None:
+    """`jitctl entitlements --as alice` in the demo repository lists exactly what the catalog
+    allows her: aws-prod-admin is for @acme/sre only; the rest is open to her identities."""
+    demo = CliRunner().invoke(main, ["--now", NOW, "demo", "--dir", str(tmp_path / "d")])
+    assert demo.exit_code == 0, demo.output
+    assert "alice may request:" in demo.output
+    args = ["--repo", str(tmp_path / "d"), "entitlements", "--as", "alice", "--format", "json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    mine = ["alice@example.com", "11111111-1111-4111-8111-111111111111"]
+    assert data["login"] == "alice"
+    assert [
+        (e["name"], e["principals"], e["max_duration"], e["approvals"])
+        for e in data["entitlements"]
+    ] == [
+        ("aws-prod-readonly", mine, "12h", [{"from": ["@acme/sre", "carol"], "count": 1}]),
+        ("azure-prod-contributor", mine, "4h", [{"from": ["@acme/sre"], "count": 2}]),
+        ("gcp-prod-logs-viewer", mine, "1d", [{"from": ["@acme/sre"], "count": 1}]),
+    ]
+    assert data["not_requestable"] == [{"name": "aws-prod-admin", "why": "requesters: @acme/sre"}]
+    # the same answer the check gives: what is listed can be requested, the rest is refused
+    for e in data["entitlements"]:
+        r = CliRunner().invoke(
+            main,
+            ["--repo", str(tmp_path / "d"), "--now", NOW, "request", e["name"], "--for", "1h",
+             "--reason", "x", "--as", "alice", "--format", "json"],
+        )  # fmt: skip
+        assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(
+        main,
+        ["--repo", str(tmp_path / "d"), "--now", NOW, "request", "aws-prod-admin", "--for", "1h",
+         "--reason", "x", "--as", "alice"],
+    )  # fmt: skip
+    assert r.exit_code == 1 and "requester.not-allowed" in r.stderr
+
+
+def test_entitlements_for_someone_without_identity(access_repo: Repo) -> None:
+    code, out, err = run(access_repo, "entitlements", "--as", "mallory")
+    assert code == 0
+    assert "mallory may request nothing" in out
+    assert "mallory has no identity in the catalog" in err
+
+
+def test_entitlements_deny_unresolved_teams(access_repo: Repo) -> None:
+    from tests.factories import EXAMPLE_CATALOG_TEXT
+
+    line = '  "@acme/engineering": [alice, bob, carol, dave]\n'
+    access_repo.commit({"catalog.yaml": EXAMPLE_CATALOG_TEXT.replace(line, "")})
+    code, out, _ = run(access_repo, "entitlements", "--as", "alice", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert "aws-prod-readonly" not in [e["name"] for e in data["entitlements"]]
+    assert {
+        "name": "aws-prod-readonly",
+        "why": "requesters: @acme/engineering (@acme/engineering not resolved here: counted as "
+        "no one)",
+    } in data["not_requestable"]
+
+
 def test_demo_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "x").write_text("x")
     result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "not empty" in result.stderr
+
+
+# --- the clock starts at approval ----------------------------------------------------------
+
+
+def grant_on_main(repo: Repo, gid: str = RO_ID) -> str:
+    return repo.show("main", f"grants/{gid}.hcl")
+
+
+def test_request_approved_late_gets_its_full_duration(access_repo: Repo) -> None:
+    assert request_ro(access_repo)[0] == 0  # 4h, asked at 12:00
+    base, head = access_repo.rev("main"), access_repo.rev(RO_BRANCH)
+    # approved and merged 90 minutes later: access still lasts 4h, from the merge
+    code, out, err = run(
+        access_repo, "merge", RO_BRANCH, "--local", "--approved-by", "carol",
+        now="2026-11-24T13:30:00Z",
+    )  # fmt: skip
+    assert code == 0, err
+    text = grant_on_main(access_repo)
+    assert 'duration    = "4h"' in text
+    assert 'expires_at  = "2026-11-24T17:30:00Z"' in text
+    # the merge commit writes exactly one line into the approved file, nothing else
+    diff = access_repo.git("diff", head, "main")
+    changed = [ln for ln in diff.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")]
+    assert changed == ['+  expires_at  = "2026-11-24T17:30:00Z"']
+    assert access_repo.git("log", "-1", "--format=%P", "main").split() == [base, head]
+    assert ("Approved-by", "carol") in trailers(access_repo)
+    # main holds an absolute time: list, render and check read a plain grant
+    code, out, _ = run(access_repo, "list", "--format", "json", now="2026-11-24T13:30:00Z")
+    assert code == 0
+    (row,) = json.loads(out)["grants"]
+    assert row["expires_at"] == "2026-11-24T17:30:00Z"
+    assert run(access_repo, "check", now="2026-11-24T13:30:00Z")[0] == 0
+
+
+def test_fixed_end_keeps_todays_meaning(access_repo: Repo) -> None:
+    assert request_ro(access_repo, "--fixed-end")[0] == 0
+    text = access_repo.show(RO_BRANCH, f"grants/{RO_ID}.hcl")
+    assert 'expires_at  = "2026-11-24T16:00:00Z"' in text and "duration" not in text
+    code, _, err = run(
+        access_repo, "merge", RO_BRANCH, "--local", "--approved-by", "carol",
+        now="2026-11-24T13:30:00Z",
+    )  # fmt: skip
+    assert code == 0, err
+    assert grant_on_main(access_repo) == text  # merged as reviewed: 2.5h left
+
+
+def tighten_catalog(repo: Repo, entitlement: str, max_duration: str) -> None:
+    from tests.factories import EXAMPLE_CATALOG_TEXT
+
+    marker = f"  {entitlement}:\n"
+    head, rest = EXAMPLE_CATALOG_TEXT.split(marker, 1)
+    block, tail = rest.split("\n\n", 1)
+    lines = [
+        f"    max_duration: {max_duration}" if ln.startswith("    max_duration:") else ln
+        for ln in block.splitlines()
+    ]
+    repo.checkout("main")
+    repo.commit({"catalog.yaml": head + marker + "\n".join(lines) + "\n\n" + tail}, "tighten")
+
+
+def test_duration_past_max_at_merge_is_capped_and_audited(access_repo: Repo) -> None:
+    assert request_ro(access_repo)[0] == 0  # 4h while max_duration is 12h
+    tighten_catalog(access_repo, "aws-prod-readonly", "1h")
+    # the check of the request says it will be capped (a warning, not a refusal)
+    code, out, _ = run(
+        access_repo, "check", "--base", "main", "--head", RO_BRANCH, "--author", "alice",
+        "--format", "json", now="2026-11-24T13:00:00Z",
+    )  # fmt: skip
+    assert code == 0
+    assert [f["rule"] for f in json.loads(out)["findings"]] == ["duration.capped"]
+    code, _, err = run(
+        access_repo, "merge", RO_BRANCH, "--local", "--approved-by", "carol",
+        now="2026-11-24T13:00:00Z",
+    )  # fmt: skip
+    assert code == 0, err
+    assert 'expires_at  = "2026-11-24T14:00:00Z"' in grant_on_main(access_repo)
+    # the audit shows both: 4h asked, granted 13:00 -> 14:00
+    code, out, _ = run(access_repo, "audit", "--format", "jsonl", now="2026-11-24T13:00:00Z")
+    events = {e["event"]: e for e in map(json.loads, out.splitlines())}
+    assert events["requested"]["at"] == "2026-11-24T12:00:00Z"
+    granted = events["granted"]
+    assert (granted["at"], granted["expires_at"], granted["duration"]) == (
+        "2026-11-24T13:00:00Z",
+        "2026-11-24T14:00:00Z",
+        "4h",
+    )
+
+
+def test_starts_at_later_than_the_merge_keeps_its_window(access_repo: Repo) -> None:
+    code, _, err = request_ro(access_repo, "--starts-at", "2026-11-24T20:00:00Z")
+    assert code == 0, err
+    branch = "jit/request/alice-aws-prod-readonly-20261124t2000"
+    code, _, err = run(access_repo, "merge", branch, "--local", "--approved-by", "carol")
+    assert code == 0, err
+    text = access_repo.show("main", "grants/alice-aws-prod-readonly-20261124t2000.hcl")
+    assert 'expires_at  = "2026-11-25T00:00:00Z"' in text
+
+
+def test_a_request_may_not_claim_more_than_its_duration(access_repo: Repo) -> None:
+    """Attack: the requester writes both a duration and a far expires_at, hoping reviewers read
+    the duration while Terraform reads the expiry."""
+    access_repo.checkout("sneaky", new=True, start="main")
+    access_repo.commit(
+        {"grants/x.hcl": grant_text(duration="1h", expires_at="2026-11-24T23:00:00Z")}, "req"
+    )
+    access_repo.checkout("main")
+    code, out, _ = run(
+        access_repo, "check", "--base", "main", "--head", "sneaky", "--author", "alice",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == 1
+    assert "duration.window" in [f["rule"] for f in json.loads(out)["findings"]]
+    code, _, err = run(access_repo, "merge", "sneaky", "--local", "--approved-by", "carol")
+    assert code == 1 and "breaks policy" in err
+
+
+def test_an_open_request_merged_by_hand_grants_nothing(access_repo: Repo) -> None:
+    """Attack: someone with write access merges an open request by hand (no expires_at)."""
+    access_repo.checkout("main")
+    access_repo.commit({"grants/x.hcl": grant_text(duration="1h", expires_at=None)}, "by hand")
+    code, out, _ = run(access_repo, "render")
+    assert code in (0, 1) and "grants/x" not in out and '"x"' not in out
+    code, out, _ = run(access_repo, "check", "--format", "json")
+    assert code == 1
+    assert "grant.unmaterialised" in [f["rule"] for f in json.loads(out)["findings"]]
+    code, out, _ = run(access_repo, "expire", "--local", "--dry-run", "--format", "json")
+    assert json.loads(out)["invalid"] == ["grants/x.hcl"]
 
 
 def test_request_on_the_clock_writes_whole_seconds_and_a_utc_id(access_repo: Repo) -> None:
@@ -517,7 +708,7 @@ def test_request_on_the_clock_writes_whole_seconds_and_a_utc_id(access_repo: Rep
         [
             "--repo", str(access_repo.path), "request", "aws-prod-readonly", "--for", "1h",
             "--reason", "r", "--as", "alice", "--starts-at", "2099-01-01T09:30:00+05:00",
-            "--format", "json",
+            "--fixed-end", "--format", "json",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -530,10 +721,32 @@ def test_request_on_the_clock_writes_whole_seconds_and_a_utc_id(access_repo: Rep
         main,
         [
             "--repo", str(access_repo.path), "request", "gcp-prod-logs-viewer", "--for", "1h",
-            "--reason", "r", "--as", "alice", "--format", "json",
+            "--reason", "r", "--as", "alice", "--fixed-end", "--format", "json",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     text = (access_repo.path / json.loads(result.stdout)["path"]).read_text()
+    [expires] = re.findall(r'expires_at  = "([^"]+)"', text)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", expires), expires
+
+
+def test_merge_on_the_clock_writes_whole_seconds(access_repo: Repo) -> None:
+    """The clock starts at the merge: its fraction of a second never reaches the file."""
+    result = CliRunner().invoke(
+        main,
+        [
+            "--repo", str(access_repo.path), "request", "gcp-prod-logs-viewer", "--for", "1h",
+            "--reason", "r", "--as", "alice", "--local", "--format", "json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    merged = CliRunner().invoke(
+        main,
+        ["--repo", str(access_repo.path), "merge", data["branch"], "--local", "--approved-by",
+         "dave"],
+    )  # fmt: skip
+    assert merged.exit_code == 0, merged.output
+    text = access_repo.show("main", data["path"])
     [expires] = re.findall(r'expires_at  = "([^"]+)"', text)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", expires), expires

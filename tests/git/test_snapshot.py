@@ -4,13 +4,14 @@ for other bytes, another path or another file mode."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from controller.core.model import GrantFile
+from controller.core.model import Grant, GrantFile, OpenRequest
 from controller.git import snapshot
 from controller.git.repo import GitRepo
 from controller.git.snapshot import read_grant_files
@@ -37,6 +38,10 @@ VARIED = {
     "grants/broken.hcl": 'grant {\n  principal = "x\n}\n',
     "grants/nested/deep.hcl": grant_text(),
     "grants/unknown.hcl": grant_text() + 'other {\n  a = "b"\n}\n',
+    # the clock started at approval: the duration asked is carried
+    "grants/asked.hcl": grant_text(duration="1h30m"),
+    # an open request (a duration, no expires_at yet): not a grant, carried as one
+    "grants/open.hcl": grant_text(expires_at=None, duration="4h", starts_at="2026-11-24T18:00:00Z"),
 }
 
 
@@ -46,6 +51,9 @@ def same(a: dict[str, GrantFile], b: dict[str, GrantFile]) -> None:
         x, y = a[path], b[path]
         assert x == y, path
         assert x.findings == y.findings, path
+        if x.open is not None:
+            assert y.open is not None
+            assert dict(x.open.lines) == dict(y.open.lines), path
         if x.grant is not None:
             assert y.grant is not None
             assert dict(x.grant.lines) == dict(y.grant.lines), path
@@ -86,9 +94,35 @@ def test_warm_read_equals_cold_read_field_by_field(varied: Repo) -> None:
         "grants/broken.hcl",
         "grants/nested/deep.hcl",
         "grants/unknown.hcl",
+        "grants/open.hcl",
     }
+    asked, request = cold["grants/asked.hcl"].grant, cold["grants/open.hcl"].open
+    assert asked is not None and asked.duration is not None
+    assert request is not None and request.starts_at is not None
     same(cold, first)
     same(cold, second)
+
+
+def test_the_rows_are_generic_over_the_dataclass_fields() -> None:
+    """Every field of Grant and OpenRequest is carried (path and lines by the row itself), by
+    its declared type: a new field of a known type needs no codec change, one of another type
+    turns the cache off instead of being dropped; the cache file is named by the layout."""
+    for cls, layout in ((Grant, snapshot._GRANT), (OpenRequest, snapshot._OPEN)):
+        names = [f.name for f in dataclasses.fields(cls) if f.name not in ("path", "lines")]
+        assert [name for name, _, _ in layout] == names
+
+    @dataclasses.dataclass(frozen=True)
+    class Later(Grant):
+        approved_by: str | None = None  # a field added later, of a type the rows know
+
+    @dataclasses.dataclass(frozen=True)
+    class Odd(Grant):
+        weights: tuple[int, ...] = ()  # a type the rows do not know
+
+    later = snapshot._layout(Later)
+    assert later is not None and later[-1] == ("approved_by", True, "str")
+    assert snapshot._layout(Odd) is None
+    assert f"{snapshot._LAYOUT_ID:08x}" in snapshot._CACHE_FORMAT
 
 
 def test_a_warm_read_of_the_same_tree_reads_no_blob(
@@ -187,7 +221,7 @@ def test_a_damaged_cache_is_no_cache(varied: Repo, damage: bytes | str) -> None:
             elif damage == "time without a zone":
                 row[6] = "2026-11-24T16:00:00"
             elif damage == "lines index out of range":
-                row[10] = 99
+                row[-1] = 99  # the last field of a grant without findings: its line map
             elif damage == "principal a number":
                 row[4] = 7
             elif damage == "findings not a list":
