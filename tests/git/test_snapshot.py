@@ -202,6 +202,9 @@ def test_a_grant_moved_to_another_path_is_parsed_again(varied: Repo) -> None:
         "lines index out of range",
         "principal a number",
         "findings not a list",
+        "duration not whole microseconds",
+        "open request's duration missing",
+        "open request's values not a list",
     ],
 )
 def test_a_damaged_cache_is_no_cache(varied: Repo, damage: bytes | str) -> None:
@@ -224,6 +227,15 @@ def test_a_damaged_cache_is_no_cache(varied: Repo, damage: bytes | str) -> None:
                 row[-1] = 99  # the last field of a grant without findings: its line map
             elif damage == "principal a number":
                 row[4] = 7
+            elif damage == "duration not whole microseconds":
+                asked = next(r for r in data["rows"] if r[0] == "grants/asked.hcl")
+                asked[-2] = 1.5  # duration, just before the line map
+            elif damage == "open request's duration missing":
+                opened = next(r for r in data["rows"] if r[0] == "grants/open.hcl")
+                opened[4][3] = None  # (id, principal, entitlement, duration, ...)
+            elif damage == "open request's values not a list":
+                opened = next(r for r in data["rows"] if r[0] == "grants/open.hcl")
+                opened[4] = "grants/open.hcl"
             elif damage == "findings not a list":
                 bad = next(r for r in data["rows"] if r[0] == "grants/broken.hcl")
                 bad[3] = 7
