@@ -12,14 +12,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from controller.core.model import Catalog
+from controller.core.model import Catalog, ChangeKind, Review
 from controller.core.policy import ApprovalOutcome, Decision, evaluate_approvals, team_members
+from controller.formats.markdown import md
 from controller.formats.trailers import merge_message
 from controller.git.breakglass import review_deadline
 from controller.github.expire import BRANCH as EXPIRY_BRANCH
-from controller.github.forge import STATUS_CONTEXT, Forge, MergeOutcome
+from controller.github.forge import (
+    STATUS_CONTEXT,
+    Comment,
+    Forge,
+    ForgeError,
+    MergeOutcome,
+    PullRequest,
+)
+from controller.github.materialise import approved_parent, materialise_pull, with_carried
 from controller.github.retry import Uncertain
-from controller.github.snapshot import gather_pull
+from controller.github.reviewers import ask, asked_in, reviewers_for
+from controller.github.snapshot import PullSnapshot, gather_pull
 from controller.github.stale import close_stale, stale_reason
 from controller.github.status import (
     MARKER,
@@ -42,6 +52,8 @@ class ApprovalsResult:
     merge_commit: str | None = None
     note: str = ""  # why nothing was done, or what happened at the merge
     base_tip: str = ""  # the base tip the change was judged against
+    pr: PullRequest | None = None
+    reviews: tuple[Review, ...] = ()  # the reviews judged (after any carried over)
     closed: bool = False  # closed now as stale (expired, or older than request_ttl)
     review_by: datetime | None = None  # break-glass: to be approved after the fact before this
     author: str = ""  # the PR author: the requester
@@ -54,10 +66,16 @@ class ApprovalsResult:
 
 
 def evaluate(
-    forge: Forge, number: int, *, now: datetime, catalog_path: str | None
+    forge: Forge,
+    number: int,
+    *,
+    now: datetime,
+    catalog_path: str | None,
+    carried: tuple[Review, ...] = (),
 ) -> tuple[ApprovalsResult, str | None]:
     """Judge PR ``number`` and publish the status and comment. Returns the result and the
-    merge commit message (None when jitctl may not merge it)."""
+    merge commit message (None when jitctl may not merge it). ``carried``: the reviews this
+    run read on the open request it has just materialised (see ``github.materialise``)."""
     snap, decision = gather_pull(forge, number, now=now, catalog_path=catalog_path)
     pr = snap.pr
     if pr.state != "open":
@@ -88,15 +106,7 @@ def evaluate(
             number, pr.head_sha, decision, None, None, False, None, f"closed: {why}", closed=True,
             author=pr.author,
         ), None  # fmt: skip
-    approval = None
-    if decision.needs_approval:
-        approval = evaluate_approvals(
-            decision.approval_rules,
-            snap.reviews,
-            head=pr.head_sha,
-            author=pr.author,
-            members=team_members(snap.change.catalog, snap.change.members),
-        )
+    approval, reviews = judge_approvals(forge, snap, decision, now=now, carried=carried)
     v = verdict(decision, approval, draft=pr.draft, owners=snap.owners, refusal=snap.refusal)
     if v.auto_merge and pr.head_ref == EXPIRY_BRANCH:
         # the expiry PR is merged by `jitctl expire` alone, after it checked that every commit
@@ -104,9 +114,21 @@ def evaluate(
         # in jitctl's name
         v = Verdict(v.state, v.description, False)
     forge.set_status(pr.head_sha, v.state.value, v.description, STATUS_CONTEXT)
-    upsert_comment(
-        forge, number, comment_body(number, pr.author, decision, approval, v, pr.head_sha)
-    )
+    ours = our_comment(forge, number)
+    asked = asked_in(ours.body if ours else None)
+    if (
+        decision.needs_approval
+        and decision.ok
+        and not pr.draft
+        and (approval is None or not approval.satisfied)
+    ):
+        owner = forge.repo.split("/", 1)[0]
+        wanted = reviewers_for(decision.approval_rules, snap.change.catalog, pr.author, owner)
+        asked = ask(forge, number, wanted, asked, snap.reviews)
+    body = comment_body(number, pr.author, decision, approval, v, pr.head_sha)
+    if asked.users or asked.teams:
+        body += f"\n_Review requested from: {md(asked.describe())}_\n{asked.marker()}\n"
+    write_comment(forge, number, body, ours)
     message = None
     review_by = None
     if v.auto_merge:
@@ -124,9 +146,8 @@ def evaluate(
             teams=resolved_teams(decision, approvers, snap.change.catalog, snap.change.members),
             break_glass=[(gid, review_by) for gid in ids] if review_by else (),
         ).text()
-    result = ApprovalsResult(
-        number, pr.head_sha, decision, approval, v, False, base_tip=snap.base_tip
-    )
+    result = ApprovalsResult(number, pr.head_sha, decision, approval, v, False)
+    result = replace(result, base_tip=snap.base_tip, pr=pr, reviews=reviews)
     return replace(result, review_by=review_by, author=pr.author), message
 
 
@@ -146,17 +167,68 @@ def resolved_teams(
     return out
 
 
-def upsert_comment(forge: Forge, number: int, body: str) -> None:
-    """Keep ONE comment: edit ours (marker + our login) if it exists, else create it."""
+def judge_approvals(
+    forge: Forge,
+    snap: PullSnapshot,
+    decision: Decision,
+    *,
+    now: datetime,
+    carried: tuple[Review, ...] = (),
+) -> tuple[ApprovalOutcome | None, tuple[Review, ...]]:
+    """The approvals of a gathered PR (read-only): the reviews on its head, or on the open
+    request a materialised head only writes expires_at into. Returns them and the reviews used.
+    """
+    if not decision.needs_approval:
+        return None, snap.reviews
+    reviews = snap.reviews
+    also: tuple[str, ...] = ()
+    if _may_be_materialised(decision):
+        parent = approved_parent(forge, snap.pr, snap.change.catalog, now)
+        if parent is not None:
+            also = (parent,)
+            reviews = with_carried(reviews, carried, parent)
+    approval = evaluate_approvals(
+        decision.approval_rules,
+        reviews,
+        head=snap.pr.head_sha,
+        author=snap.pr.author,
+        members=team_members(snap.change.catalog, snap.change.members),
+        also=also,
+    )
+    return approval, reviews
+
+
+def _may_be_materialised(decision: Decision) -> bool:
+    """A request whose added grants all record a duration asked (cheap: no API call)."""
+    added = [c for c in decision.changes if c.kind is ChangeKind.REQUEST]
+    return (
+        bool(added)
+        and not decision.materialise
+        and all(c.after is not None and c.after.duration is not None for c in added)
+    )
+
+
+def our_comment(forge: Forge, number: int) -> Comment | None:
+    """jitctl's one comment on the PR (marker + our login), if any."""
     me = forge.self_login()
     mine = [
         c
         for c in forge.comments(number)
         if c.body.startswith(MARKER) and (me is None or c.author.lower() == me.lower())
     ]
-    if mine:
-        if mine[0].body != body:
-            forge.edit_comment(mine[0].id, body)
+    return mine[0] if mine else None
+
+
+def upsert_comment(forge: Forge, number: int, body: str) -> None:
+    """Keep ONE comment: edit ours (marker + our login) if it exists, else create it."""
+    write_comment(forge, number, body, our_comment(forge, number))
+
+
+def write_comment(forge: Forge, number: int, body: str, ours: Comment | None) -> None:
+    """Edit ``ours`` (jitctl's comment, already looked up) if it exists, else create it."""
+    if ours is not None:
+        if ours.body != body:
+            forge.edit_comment(ours.id, body)
         return
     # an unclear create: the next run finds it (or creates it); not worth a duplicate
     with contextlib.suppress(Uncertain):
@@ -169,10 +241,24 @@ def approvals(
     """Evaluate PR ``number``; with ``merge``, merge it when policy allows, re-judging after a
     moved head or an unclear merge answer (at most three rounds)."""
     result: ApprovalsResult | None = None
+    carried: tuple[Review, ...] = ()
     for _ in range(3):
-        result, message = evaluate(forge, number, now=now, catalog_path=catalog_path)
+        result, message = evaluate(
+            forge, number, now=now, catalog_path=catalog_path, carried=carried
+        )
         if not merge or message is None:
             return result
+        if result.decision is not None and result.decision.materialise and result.pr:
+            # approved open request: start the clock (a commit on the PR branch), then judge
+            # the materialised head from scratch
+            try:
+                materialise_pull(forge, result.pr, result.decision, now)
+            except ForgeError as exc:
+                if exc.status == 422:  # the branch moved since we judged it: judge it again
+                    continue
+                raise
+            carried = result.reviews
+            continue
         title, rest = split_message(message)
         pr = forge.get_pull(number)
         if forge.get_ref(pr.base_ref) != result.base_tip:

@@ -84,6 +84,7 @@ class PullRequest:
     head_sha: str
     merge_commit_sha: str | None = None
     html_url: str = ""
+    head_repo: str = ""  # owner/name of the head branch's repository (a fork differs)
     labels: tuple[str, ...] = ()
     created_at: datetime | None = None
 
@@ -103,6 +104,7 @@ class GitCommit:
     author_email: str = ""
     committer_email: str = ""
     verified: bool = False  # GitHub verified a signature on it
+    message: str = ""  # read by ``commit`` (the git data API); empty where not read
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,15 @@ class Forge(Protocol):
     def create_ref(self, branch: str, sha: str) -> None: ...
     def update_ref(self, branch: str, sha: str, *, force: bool = False) -> None: ...
     def settings(self, branch: str, expire_branch: str = "jit/expire") -> Settings: ...
+    def create_tree_with(self, base_tree: str, files: Mapping[str, bytes]) -> str: ...
+    def open_pulls(self, base: str) -> tuple[PullRequest, ...]: ...
+    def requested_reviewers(self, number: int) -> tuple[frozenset[str], frozenset[str]]:
+        """(users, team slugs) whose review is requested on the PR now."""
+        ...
+
+    def request_reviewers(
+        self, number: int, users: Sequence[str], teams: Sequence[str]
+    ) -> None: ...
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -511,6 +522,7 @@ class GitHubForge:
                 str((raw.get("author") or {}).get("email") or ""),
                 str((raw.get("committer") or {}).get("email") or ""),
                 bool((raw.get("verification") or {}).get("verified")),
+                str(raw.get("message") or ""),
             )
 
         try:
@@ -787,6 +799,42 @@ class GitHubForge:
             f"{self._api}/git/refs/heads/{_q(branch)}", {"sha": sha, "force": force},
         )  # fmt: skip
 
+    # --- the requester's side: materialisation, reviewers, open requests ---------------------
+
+    def create_tree_with(self, base_tree: str, files: Mapping[str, bytes]) -> str:
+        # Trees are content-addressed: repeating the request makes the same tree.
+        entries = [
+            {"path": p, "mode": "100644", "type": "blob", "content": data.decode("utf-8")}
+            for p, data in sorted(files.items())
+        ]
+        data = self._write(
+            CallKind.IDEMPOTENT, "create the tree", "POST", f"{self._api}/git/trees",
+            {"base_tree": base_tree, "tree": entries},
+        )  # fmt: skip
+        return str(data["sha"])
+
+    def open_pulls(self, base: str) -> tuple[PullRequest, ...]:
+        params = {"state": "open", "base": base, "sort": "created", "direction": "asc"}
+        pulls = self._pages("list open pull requests", f"{self._api}/pulls", params)
+        return tuple(_pull(p) for p in pulls)
+
+    def requested_reviewers(self, number: int) -> tuple[frozenset[str], frozenset[str]]:
+        data = self._get(
+            f"read the reviewers requested on #{number}",
+            f"{self._api}/pulls/{number}/requested_reviewers",
+        )
+        users = frozenset(str(u["login"]) for u in data.get("users") or [])
+        teams = frozenset(str(t["slug"]) for t in data.get("teams") or [])
+        return users, teams
+
+    def request_reviewers(self, number: int, users: Sequence[str], teams: Sequence[str]) -> None:
+        # Idempotent on GitHub: asking someone already asked changes nothing.
+        self._write(
+            CallKind.IDEMPOTENT, f"request reviewers on #{number}", "POST",
+            f"{self._api}/pulls/{number}/requested_reviewers",
+            {"reviewers": list(users), "team_reviewers": list(teams)},
+        )  # fmt: skip
+
 
 def _q(path: str) -> str:
     return urllib.parse.quote(path, safe="/")
@@ -823,6 +871,7 @@ def _pull(data: Mapping[str, Any]) -> PullRequest:
         head_sha=str(data["head"]["sha"]),
         merge_commit_sha=data.get("merge_commit_sha"),
         html_url=str(data.get("html_url") or ""),
+        head_repo=str(((data.get("head") or {}).get("repo") or {}).get("full_name") or ""),
         labels=tuple(str(label.get("name", "")) for label in data.get("labels") or ()),
         created_at=_time(data.get("created_at")),
     )

@@ -4,7 +4,8 @@ The status means "the grant policy is met for this head": success, pending (appr
 missing) or failure (findings). How each change kind maps:
 
 - request / extension: findings -> failure; approvals missing -> pending; met -> success, and
-  ``approvals --merge`` merges it.
+  ``approvals --merge`` merges it. An approved open request (the clock starts at approval)
+  stays pending: ``approvals --merge`` writes its expires_at first (``github.materialise``).
 - revocation / expiry: only lower privilege, so no approval: success (merged with --merge).
 - mixed (grant changes plus other files): the grant part is judged like a request (failure /
   pending / success), but jitctl never merges it: the other files need code-owner review (the
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, assert_never
 
 from controller.core.model import ChangeKind
 from controller.core.policy import ApprovalOutcome, Decision
-from controller.core.times import format_rfc3339
+from controller.core.times import format_duration, format_rfc3339
 from controller.formats.markdown import md
 
 if TYPE_CHECKING:
@@ -92,6 +93,13 @@ def verdict(
             StatusState.SUCCESS, f"{kind.value}: lowers privilege, no approval needed", not draft
         )
     if kind is ChangeKind.REQUEST and decision.break_glass:
+        if decision.materialise:
+            # never merged as it is, even without approval: expires_at is written first
+            return Verdict(
+                StatusState.PENDING,
+                "BREAK-GLASS request: jitctl starts the clock: writes expires_at, merges",
+                not draft,
+            )
         return Verdict(
             StatusState.SUCCESS,
             "BREAK-GLASS request: merges without approval; the approvers must approve it after "
@@ -103,6 +111,14 @@ def verdict(
             missing = "; ".join(approval.missing) if approval else "no approval rule applies"
             return Verdict(StatusState.PENDING, _short(f"needs {missing}"), False)
         who = ", ".join(approval.approvers)
+        if decision.materialise:
+            # an open request is never merged as it is: jitctl writes expires_at first (a
+            # commit on the branch) and judges that head; never success here
+            return Verdict(
+                StatusState.PENDING,
+                _short(f"approved by {who}; jitctl starts the clock: writes expires_at, merges"),
+                kind is ChangeKind.REQUEST and not draft,
+            )
         if kind is ChangeKind.MIXED:
             return Verdict(
                 StatusState.SUCCESS,
@@ -144,9 +160,14 @@ def comment_body(
             if g is None:
                 lines.append(f"| {md(c.path)} | {c.kind.value} | | | | |")
                 continue
+            until = format_rfc3339(g.expires_at)
+            if g.duration is not None and c.path in decision.materialise:
+                until = f"{format_duration(g.duration)} from approval"
+            elif g.duration is not None:
+                until += f" ({format_duration(g.duration)} asked)"
             lines.append(
                 f"| {md(g.id)} | {c.kind.value} | {md(g.principal)} | {md(g.entitlement)} "
-                f"| {format_rfc3339(g.expires_at)} | {md(g.reason)} |"
+                f"| {until} | {md(g.reason)} |"
             )
         lines.append("")
     if decision.other_paths:

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from controller.cli import github as cli_github
+from controller.formats.grantfile import parse_grant_file
 from controller.formats.trailers import parse_trailers
 from tests.cli.test_notify import catalog_with_hooks
 from tests.ghworld import World, git, make_world, no_sleep
@@ -82,6 +84,29 @@ def test_break_glass_label_merges_without_approval(hooked: World, webhook: Webho
     assert "| error | `audit.break-glass-unreviewed` |" in r.stdout
 
 
+def test_break_glass_label_on_an_open_request_starts_the_clock_first(hooked: World) -> None:
+    """The break-glass label on an open request (a duration, no expires_at): never merged as it
+    is (on main it would be no grant at all); jitctl writes expires_at first, then merges it
+    without approval."""
+    w = hooked
+    r = w.jitctl(
+        "request", "aws-prod-admin", "--for", "1h", "--reason", "INC-9: prod down", "--as",
+        "dave", "--open-pr", "--format", "json", login="dave",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    number, path = max(w.pulls()), json.loads(r.stdout)["path"]
+    requested = w.gh.emu.pull(number).head_sha
+    with w.client("dave") as g:
+        g.get_repo("acme/access").get_pull(number).add_to_labels("break-glass")
+    r = w.jitctl("approvals", "--pr", str(number), "--merge", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert w.gh.emu.pull(number).merged_at is not None
+    state = w.status(requested)
+    assert state is not None and state[0] == "pending"  # the open request itself: never success
+    gf = parse_grant_file(path, git(w.gh.bare_path, "show", f"main:{path}").encode())
+    assert gf.grant is not None and gf.grant.duration == timedelta(hours=1)
+
+
 def test_break_glass_label_on_an_entitlement_without_it_is_refused(hooked: World) -> None:
     w = hooked
     number, _ = open_request(w)
@@ -106,7 +131,8 @@ def test_stale_requests_are_closed_with_a_comment(
     hooked: World, webhook: Webhook, now: str, why: str
 ) -> None:
     w = hooked
-    number, gid = open_request(w)
+    # a fixed end can pass before approval; an open request (clock from approval) cannot
+    number, gid = open_request(w, "--fixed-end")
     w.approve(number, "carol")  # even approved: a stale request is not merged
     r = w.jitctl("approvals", "--pr", str(number), "--merge", "--format", "json", now=now)
     assert r.exit_code == 1, r.output

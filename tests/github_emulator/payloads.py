@@ -375,8 +375,12 @@ class Shapes:
             "merge_commit_sha": pr.merge_commit_sha,
             "assignee": None,
             "assignees": [],
-            "requested_reviewers": [],
-            "requested_teams": [],
+            "requested_reviewers": [self.simple_user(u) for u in pr.requested_users],
+            "requested_teams": [
+                self.team(self.state.teams[(self.state.owner, slug)])
+                for slug in pr.requested_teams
+                if (self.state.owner, slug) in self.state.teams
+            ],
             "head": self.pr_side(pr.head_ref, pr.head_sha),
             "base": self.pr_side(pr.base_ref, pr.reported_base_sha or pr.base_sha),
             "_links": {

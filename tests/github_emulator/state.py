@@ -97,6 +97,8 @@ class PullRequest:
     merged_by: str | None = None
     merge_commit_sha: str | None = None
     labels: list[str] = field(default_factory=list)
+    requested_users: list[str] = field(default_factory=list)  # review requested, not yet given
+    requested_teams: list[str] = field(default_factory=list)  # team slugs
     # what the API reports as base.sha: like GitHub, the base tip when the PR was opened or its
     # head last moved, NOT kept up to date when only the base branch moves
     reported_base_sha: str = ""
@@ -150,6 +152,10 @@ class RepoState:
     labels: dict[str, Label] = field(default_factory=dict)
     protections: dict[str, dict[str, object]] = field(default_factory=dict)  # branch -> body
     rulesets: list[dict[str, object]] = field(default_factory=list)
+    # every review request, as asked: (pr number, by, users, team slugs)
+    review_requests: list[tuple[int, str, tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=list
+    )
     next_issue_number: int = 1
     # merge methods the repository allows (GitHub's defaults for a new repository: all three)
     allow_merge_commit: bool = True

@@ -409,3 +409,31 @@ def test_unknown_token_and_read_only_user(github_emulator: EmulatedGitHub):
         with pytest.raises(GithubException) as err:
             repo.get_commit("main").create_status("success", context="x")
         assert err.value.status == 403
+
+
+@scenario
+def test_review_requests(github_emulator: EmulatedGitHub, tmp_path: Path):
+    gh = github_emulator
+    number = open_pr(gh, tmp_path)
+    with client(gh, "alice") as g, client(gh, "carol") as g_carol:
+        pr = g.get_repo("acme/access").get_pull(number)
+        pr.create_review_request(reviewers=["carol", "dave"], team_reviewers=["security"])
+        users, teams = pr.get_review_requests()
+        assert [u.login for u in users] == ["carol", "dave"]
+        assert [t.slug for t in teams] == ["security"]
+        fresh = g.get_repo("acme/access").get_pull(number)
+        assert [u.login for u in fresh.requested_reviewers] == ["carol", "dave"]
+        # the author cannot be asked; nor can a user without access, nor an unknown team
+        for kwargs in (
+            {"reviewers": ["alice"]},
+            {"reviewers": ["rita"]},
+            {"team_reviewers": ["x"]},
+        ):
+            with pytest.raises(GithubException) as err:
+                pr.create_review_request(**kwargs)
+            assert err.value.status == 422
+        # a review fulfils the request
+        g_carol.get_repo("acme/access").get_pull(number).create_review(event="APPROVE")
+        users, teams = pr.get_review_requests()
+        assert [u.login for u in users] == ["dave"]
+    assert gh.emu.state.review_requests == [(number, "alice", ("carol", "dave"), ("security",))]

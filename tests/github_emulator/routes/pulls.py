@@ -449,7 +449,64 @@ def create_review(ctx: Ctx) -> Response:
         submitted_at=emu.clock.tick(),
     )
     emu.state.reviews.append(review)
+    if state != "PENDING" and ctx.login in pr.requested_users:
+        pr.requested_users.remove(ctx.login)  # GitHub: a review fulfils the request
     return Response(200, emu.shapes.review(review))
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers")
+def list_requested_reviewers(ctx: Ctx) -> Response:
+    check_repo(ctx)
+    emu, pr = ctx.emu, get_pull(ctx)
+    teams = [emu.state.teams[(emu.state.owner, s)] for s in pr.requested_teams]
+    return Response(
+        200,
+        {
+            "users": [emu.shapes.simple_user(u) for u in pr.requested_users],
+            "teams": [emu.shapes.team(t) for t in teams],
+        },
+    )
+
+
+@route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", write=True)
+def request_reviewers(ctx: Ctx) -> Response:
+    """Like GitHub: the author cannot be asked; users must be collaborators, teams must exist in
+    the repository's organisation; asking again someone already asked changes nothing."""
+    check_repo(ctx)
+    emu, pr = ctx.emu, get_pull(ctx)
+    users = ctx.json("reviewers") or []
+    teams = ctx.json("team_reviewers") or []
+    if not isinstance(users, list) or not isinstance(teams, list):
+        raise ApiError(422, "Invalid request.")
+    for login in users:
+        if login == pr.user:
+            raise ApiError(422, "Review cannot be requested from pull request author.", ["author"])
+        user = emu.state.users.get(login)
+        if user is None or user.permission not in ("write", "admin", "maintain", "triage"):
+            raise ApiError(
+                422,
+                "Reviews may only be requested from collaborators. One or more of the users or "
+                "teams you specified is not a collaborator of the "
+                + emu.state.full_name
+                + " repository.",
+            )
+    for slug in teams:
+        if (emu.state.owner, slug) not in emu.state.teams:
+            raise ApiError(
+                422,
+                "Reviews may only be requested from collaborators. One or more of the users or "
+                "teams you specified is not a collaborator of the "
+                + emu.state.full_name
+                + " repository.",
+            )
+    emu.state.review_requests.append((pr.number, ctx.login, tuple(users), tuple(teams)))
+    for login in users:
+        if login not in pr.requested_users:
+            pr.requested_users.append(login)
+    for slug in teams:
+        if slug not in pr.requested_teams:
+            pr.requested_teams.append(slug)
+    return Response(201, pull_body(emu, pr, full=False))
 
 
 @route(
