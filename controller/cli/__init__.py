@@ -7,7 +7,18 @@ every command on it.
 
 from __future__ import annotations
 
-from controller.cli import audit, check, demo, fmt, grants, init, lifecycle, lint, notice
+from controller.cli import (
+    audit,
+    check,
+    demo,
+    entitlements,
+    fmt,
+    grants,
+    init,
+    lifecycle,
+    lint,
+    notice,
+)
 from controller.cli.app import main
 from controller.cli.github import approvals, doctor
 
@@ -18,6 +29,7 @@ __all__ = [
     "audit",
     "check",
     "demo",
+    "entitlements",
     "fmt",
     "grants",
     "init",

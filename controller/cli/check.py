@@ -66,7 +66,7 @@ def check(
     With --base/--head: the change from the merge base to head, judged by the catalog at
     --base (a change cannot loosen the policy it is judged by). Without: every grant at HEAD.
     With FILEs: those grant files as they are on disk (e.g. from pre-commit), judged by the
-    catalog at HEAD.
+    catalog at HEAD; a request asking for a duration is judged as if merged now.
 
     Example: jitctl check --base main --head jit/request/alice-x --author alice --format json
     """
@@ -81,7 +81,7 @@ def check(
             files = (
                 read_worktree_grant_files(repo, paths) if paths else read_grant_files(repo, "HEAD")
             )
-            findings = check_tree(catalog, files.values(), now)
+            findings = check_tree(catalog, files.values(), now, open_requests=bool(paths))
             ok = not any(f.severity is Severity.ERROR for f in findings)
             if fmt == "json":
                 click.echo(

@@ -132,9 +132,10 @@ def run_demo(
     (root / "grants" / ".gitkeep").write_text("", encoding="utf-8")
     d.git("add", "-A")
     d.git("commit", "-q", "-m", "Access repository: catalog and grants/")
-    for name, ent in load_catalog(example_catalog_text()).entitlements.items():
-        rules = " AND ".join(r.describe() for r in ent.approvals)
-        d.say(f"     - {name} ({ent.module}): {ent.description}; approvals: {rules}")
+    d.say(f"     {len(load_catalog(example_catalog_text()).entitlements)} entitlements")
+
+    d.step("alice asks what she may request, for how long, and who approves it")
+    d.jitctl("entitlements", "--as", "alice")
 
     d.step("alice asks for read-only access to prod AWS for 4 hours")
     _, out = d.jitctl(

@@ -23,7 +23,8 @@ from controller.cli.output import (
     finding_text,
 )
 from controller.core.errors import JitError
-from controller.core.times import format_rfc3339
+from controller.core.model import Catalog
+from controller.core.times import format_duration, format_rfc3339
 from controller.formats.markdown import md
 from controller.git.lifecycle import Proposal
 from controller.git.repo import GitRepo
@@ -127,6 +128,78 @@ def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
             )
     wanted_merge = merge and v is not None and v.auto_merge
     sys.exit(0 if r.merged or (r.ok and not wanted_merge) else 1)
+
+
+# --- list --state requested --------------------------------------------------------------
+
+
+def list_requested(*, now: Any, catalog_path: str | None, fmt: str) -> None:
+    """The open request PRs and their approvals so far (read-only)."""
+    forge = open_forge()
+    try:
+        from controller.github.pending import pending_requests
+
+        found = pending_requests(forge, now=now, catalog_path=catalog_path)
+    finally:
+        forge.close()
+    rows: list[dict[str, Any]] = []
+    for p in found:
+        a = p.approval
+        grants: list[dict[str, Any]] = []
+        for c in p.decision.changes:
+            g = c.after
+            if g is None:
+                continue
+            opened = c.path in p.decision.materialise
+            grants.append(
+                {
+                    "id": g.id,
+                    "change": c.kind.value,
+                    "principal": g.principal,
+                    "entitlement": g.entitlement,
+                    "expires_at": None if opened else format_rfc3339(g.expires_at),
+                    "duration": format_duration(g.duration) if g.duration else None,
+                    "from_approval": opened,
+                }
+            )
+        rows.append(
+            {
+                "pr": p.pr.number,
+                "url": p.pr.html_url,
+                "author": p.pr.author,
+                "title": p.pr.title,
+                "head": p.pr.head_sha,
+                "draft": p.pr.draft,
+                "kind": p.decision.kind.value,
+                "ok": p.decision.ok,
+                "grants": grants,
+                "approvers": list(a.approvers) if a else [],
+                "missing": list(a.missing) if a and not a.satisfied else [],
+                "errors": [f.as_dict() for f in p.errors],
+            }
+        )
+    if fmt == "json":
+        click.echo(json.dumps({"now": format_rfc3339(now), "requests": rows}, indent=2))
+        return
+    if not rows:
+        click.echo("no open requests")
+    for r in rows:
+        what = "; ".join(
+            f"{g['entitlement']} for {g['principal']} "
+            + (
+                f"({g['duration']} from approval)"
+                if g["from_approval"]
+                else f"until {g['expires_at']}"
+            )
+            for g in r["grants"]
+        )
+        state = (
+            "breaks policy"
+            if not r["ok"]
+            else ("needs " + "; ".join(r["missing"]) if r["missing"] else "approved")
+        )
+        got = ", ".join(r["approvers"]) or "none"
+        click.echo(f"#{r['pr']} {r['author']}: {what}; approvals: {got}; {state}")
 
 
 def _notify_approvals(env: Any, r: Any) -> None:
@@ -283,10 +356,12 @@ def report_expire(r: GhExpireResult, fmt: str) -> None:
 def request_body(p: Proposal, requester: str) -> str:
     g = p.grant
     assert g is not None
+    until = f"until **{format_rfc3339(g.expires_at)}**"
+    if p.from_approval and g.duration is not None:
+        until = f"for **{format_duration(g.duration)} from approval**"
     lines = [
         "<!-- jitctl:request -->",
-        f"**{md(requester)}** requests **{md(g.entitlement)}** for **{md(g.principal)}** "
-        f"until **{format_rfc3339(g.expires_at)}**.",
+        f"**{md(requester)}** requests **{md(g.entitlement)}** for **{md(g.principal)}** {until}.",
         "",
         f"Reason: {md(g.reason)}",
     ]
@@ -305,18 +380,21 @@ def open_request_pr(
     base: str,
     remote: str,
     requester: str,
+    catalog: Catalog,
     labels: tuple[str, ...] = (),
 ) -> PullRequest:
-    """Push the request branch (real git) and open its pull request (with ``labels``)."""
+    """Push the request branch (real git), open its pull request (with ``labels``) and ask the
+    approvers the catalog names for a review (as the requester; jitctl's evaluation will not
+    ask again)."""
     if p.branch is None or p.grant is None:
         raise JitError("nothing to open: the request was not committed", rule="usage")
     repo.git("push", "-q", remote, f"refs/heads/{p.branch}:refs/heads/{p.branch}")
     forge = open_forge()
     try:
-        title = (
-            f"jitctl: request {p.grant.entitlement} for {p.grant.principal} until "
-            f"{format_rfc3339(p.grant.expires_at)}"
-        )
+        until = f"until {format_rfc3339(p.grant.expires_at)}"
+        if p.from_approval and p.grant.duration is not None:
+            until = f"for {format_duration(p.grant.duration)} from approval"
+        title = f"jitctl: request {p.grant.entitlement} for {p.grant.principal} {until}"
         try:
             pr = forge.create_pull(p.branch, base, title, request_body(p, requester))
         except Uncertain:
@@ -328,6 +406,14 @@ def open_request_pr(
             pr = found
         if labels:
             forge.add_labels(pr.number, labels)
+        from controller.github.reviewers import Asked, ask, reviewers_for
+
+        owner = forge.repo.split("/", 1)[0]
+        wanted = reviewers_for(p.decision.approval_rules, catalog, requester, owner)
+        try:
+            ask(forge, pr.number, wanted, Asked(), ())
+        except JitError as exc:  # the PR is open: jitctl approvals asks them later
+            click.echo(f"warning: could not ask for reviews: {exc}", err=True)
         return pr
     finally:
         forge.close()

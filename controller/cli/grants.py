@@ -31,10 +31,11 @@ from controller.git.snapshot import read_catalog, read_grant_files
 @main.command(name="list")
 @click.option(
     "--state",
-    type=click.Choice(["active", "expired", "pending", "overdue", "all"]),
+    type=click.Choice(["active", "expired", "pending", "overdue", "all", "requested"]),
     default="all",
     show_default=True,
-    help="Which grants to show; overdue = expired at least --grace ago and still here.",
+    help="Which grants to show; overdue = expired at least --grace ago and still here; "
+    "requested = open request PRs on GitHub and their approvals so far.",
 )
 @click.option(
     "--grace",
@@ -51,10 +52,17 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
 
     Invalid grant files are reported on stderr and make the exit code 1. With --state
     overdue (the watchdog for a late or dead expiry schedule) any grant listed makes it 1 too.
+    With --state requested (GitHub) it lists the open pull requests that request or extend a
+    grant, with the approvals they have so far and what is still needed: reviewers' to-do list.
 
     Example: jitctl --now 2026-11-25T00:00:00Z list --state expired --format json
     """
     now = env.now
+    if state == "requested":
+        from controller.cli.github import list_requested
+
+        list_requested(now=now, catalog_path=env.catalog_path, fmt=fmt)
+        return
     with env.repo() as repo:
         files = read_grant_files(repo, ref)
     ordered = [files[p] for p in sorted(files)]

@@ -73,6 +73,7 @@ def _report_proposal(p: Proposal, fmt: str, verb: str) -> None:
                     "branch": p.branch,
                     "commit": p.commit,
                     "written": p.decision.ok,
+                    "from_approval": p.from_approval,
                 },
                 indent=2,
             )
@@ -95,6 +96,12 @@ def _report_proposal(p: Proposal, fmt: str, verb: str) -> None:
 @click.option("--principal", default=None, help="Identity in the target (default: yours).")
 @click.option("--starts-at", default=None, callback=_time, help="Start later (RFC 3339).")
 @click.option("--ticket", default=None, help="Ticket or incident id.")
+@click.option(
+    "--fixed-end",
+    is_flag=True,
+    help="Fix expires_at now ((starts-at or now) + DURATION) instead of starting the clock at "
+    "approval.",
+)
 @click.option("--as", "login", default=None, help="Your GitHub login (default: from git).")
 @click.option("--local", is_flag=True, help="Commit on a new branch jit/request/<id>.")
 @click.option(
@@ -119,6 +126,7 @@ def request(
     principal: str | None,
     starts_at: datetime | None,
     ticket: str | None,
+    fixed_end: bool,
     login: str | None,
     local: bool,
     open_pr: bool,
@@ -129,8 +137,12 @@ def request(
 ) -> None:
     """Ask for an entitlement: write grants/<id>.hcl, judged by policy before anything is written.
 
-    expires_at = (starts_at or now) + DURATION. With --local the file is committed on a new
-    branch jit/request/<id>; without, it is written into the work tree for you to commit.
+    The file asks for DURATION (`duration = "4h"`): the clock starts when the request is
+    approved and merged, which writes expires_at = (merge time or starts_at, if later) +
+    DURATION, never more than the entitlement's max_duration. With --fixed-end,
+    expires_at = (starts_at or now) + DURATION is written now instead. With --local the file is
+    committed on a new branch jit/request/<id>; without, it is written into the work tree for
+    you to commit.
 
     With --open-pr it is also pushed to --remote and a pull request is opened on GitHub.
     With --break-glass the request merges without approval where the catalog allows it.
@@ -150,17 +162,19 @@ def request(
             starts_at=starts_at,
             ticket=ticket,
             commit=local or open_pr,
+            from_approval=not fixed_end and not break_glass,
             break_glass=break_glass,
         )
         number = None
         if open_pr and proposal.decision.ok:
             from controller.cli.github import open_request_pr
 
-            who = local_ops.whoami(repo, ctx.catalog(), login)
+            catalog = ctx.catalog()
+            who = local_ops.whoami(repo, catalog, login)
             from controller.github.snapshot import BREAK_GLASS_LABEL
 
             pr = open_request_pr(
-                repo, proposal, base=ctx.branch, remote=remote, requester=who,
+                repo, proposal, base=ctx.branch, remote=remote, requester=who, catalog=catalog,
                 labels=(BREAK_GLASS_LABEL,) if break_glass else (),
             )  # fmt: skip
             number = pr.number

@@ -121,6 +121,8 @@ FAILING = [
         "azure.disjoint",
         4,
     ),
+    ({"grants/a.hcl": grant_text(duration="soon")}, "alice", "grant.duration.format", 6),
+    ({"grants/a.hcl": grant_text(duration="1h")}, "alice", "duration.window", 4),
 ]
 
 
@@ -136,6 +138,25 @@ def test_failing_rules(
     assert not data["ok"]
     got = [(f["rule"], f["line"]) for f in data["findings"] if f["severity"] == "error"]
     assert (rule, line) in got, data["findings"]
+
+
+def test_open_request_is_judged_as_if_merged_now(access_repo: Repo) -> None:
+    """A request asking for a duration (no expires_at) is judged as the grant it becomes if
+    merged now; one asking for more than max_duration is capped (a warning)."""
+    propose(access_repo, {"grants/a.hcl": grant_text(expires_at=None, duration="13h")})
+    code, data = check_json(access_repo)
+    assert (code, data["kind"], data["needs_approval"]) == (0, "request", True)
+    assert [(f["rule"], f["severity"], f["line"]) for f in data["findings"]] == [
+        ("duration.capped", "warning", 5)
+    ]
+
+
+def test_an_extension_may_not_drop_expires_at(access_repo: Repo) -> None:
+    access_repo.commit({"grants/alice-ro.hcl": grant_text(duration="4h")}, "granted")
+    propose(access_repo, {"grants/alice-ro.hcl": grant_text(expires_at=None, duration="8h")})
+    code, data = check_json(access_repo)
+    assert code == 1
+    assert "grant.unmaterialised" in [f["rule"] for f in data["findings"]]
 
 
 ADMIN = {
@@ -610,6 +631,27 @@ def test_check_files_on_disk(access_repo: Repo, monkeypatch: pytest.MonkeyPatch)
     assert code == 2 and "not inside the repository" in err
     code, _, err = run(access_repo, "check", "grants/good.hcl", "--base", "main")
     assert code == 2 and "not both" in err
+
+
+def test_check_files_on_disk_judges_an_open_request_as_if_merged_now(
+    access_repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `jitctl request` writes into the work tree (a duration, no expires_at) passes the
+    pre-commit check; the same file on a branch never counts as a grant."""
+    monkeypatch.chdir(access_repo.path)
+    code, out, err = run(
+        access_repo, "request", "aws-prod-readonly", "--for", "13h", "--reason", "x", "--as",
+        "alice", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    path = json.loads(out)["path"]
+    code, out, _ = run(access_repo, "check", path, "--format", "json")
+    assert code == 0, out
+    assert [f["rule"] for f in json.loads(out)["findings"]] == ["duration.capped"]
+    access_repo.git("add", path)
+    access_repo.git("commit", "-qm", "by hand")
+    code, out, _ = run(access_repo, "check", "--format", "json")
+    assert code == 1 and "grant.unmaterialised" in out
 
 
 def test_pre_commit_hooks_run_real_commands(

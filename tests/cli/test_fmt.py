@@ -135,3 +135,29 @@ def test_legitimate_files_pass_and_fmt_keeps_their_meaning(where: str, text: str
     formatted = format_grant_file(path, text.encode())
     assert formatted.text is not None
     assert parse_grant_file(path, formatted.text.encode()).grant == result.grant
+
+
+def test_fmt_formats_an_open_request_and_still_refuses_a_broken_one(repo: Path) -> None:
+    """What `jitctl request` writes (a duration, no expires_at yet) passes the jitctl-fmt
+    pre-commit hook; a file with any other error is still refused and left alone."""
+    path = repo / "grants" / "open.hcl"
+    path.write_text(
+        'grant {\n  reason="r"\n  duration = "4h"\n  entitlement="aws-prod-readonly"\n'
+        '  principal = "alice@example.com"\n}\n'
+    )
+    code, out, _ = jitctl(repo, str(path))
+    assert (code, out) == (0, "grants/open.hcl: reformatted\n")
+    assert path.read_text() == (
+        "grant {\n"
+        '  principal   = "alice@example.com"\n'
+        '  entitlement = "aws-prod-readonly"\n'
+        '  duration    = "4h"\n'
+        '  reason      = "r"\n'
+        "}\n"
+    )
+    broken = repo / "grants" / "open-broken.hcl"
+    text = 'grant {\n  principal = ""\n  entitlement = "x"\n  duration = "4h"\n  reason = "r"\n}\n'
+    broken.write_text(text)
+    code, _, err = jitctl(repo, str(broken))
+    assert code == 1 and "grant.value.empty" in err
+    assert broken.read_text() == text

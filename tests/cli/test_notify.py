@@ -36,17 +36,19 @@ def run(
 
 
 def lifecycle(repo: Repo, env: dict[str, str] | None = None) -> list[tuple[int, str, str]]:
-    """request, merge, remind twice, expire; then a second grant, merged and revoked."""
+    """request, merge, remind twice, expire; then a second grant, merged and revoked (fixed
+    ends, so that expiry lands where the story says)."""
     out = [
         run(repo, "2026-11-24T12:00:00Z", "request", "aws-prod-readonly", "--for", "4h",
-            "--reason", "INC-1: <!channel> 5xx", "--as", "alice", "--local", env=env),
+            "--reason", "INC-1: <!channel> 5xx", "--as", "alice", "--local", "--fixed-end",
+            env=env),
         run(repo, "2026-11-24T12:05:00Z", "merge", RO_BRANCH, "--local", "--approved-by",
             "carol", env=env),
         run(repo, "2026-11-24T15:40:00Z", "remind", "--before", "30m", "--local", env=env),
         run(repo, "2026-11-24T15:45:00Z", "remind", "--before", "30m", "--local", env=env),
         run(repo, "2026-11-24T16:00:00Z", "expire", "--local", env=env),
         run(repo, "2026-11-24T17:00:00Z", "request", "aws-prod-readonly", "--for", "1h",
-            "--reason", "INC-2", "--as", "alice", "--local", env=env),
+            "--reason", "INC-2", "--as", "alice", "--local", "--fixed-end", env=env),
         run(repo, "2026-11-24T17:01:00Z", "merge",
             "jit/request/alice-aws-prod-readonly-20261124t1700", "--local", "--approved-by",
             "dave", env=env),
