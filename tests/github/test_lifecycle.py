@@ -157,7 +157,8 @@ def test_a_merge_by_hand_on_github_is_not_jitctls(world: World) -> None:
     """Someone with write access merges a grant PR on GitHub with jitctl's trailers typed in:
     GitHub signs the merge, but for them, not for the App: the audit says unproven."""
     w = world
-    number, gid = open_request(w)
+    # a fixed end: an open request merged by hand would be no grant at all
+    number, gid = open_request(w, "--fixed-end")
     w.approve(number, "carol")
     pr = w.gh.emu.pull(number)
     with w.client("bob") as g:
