@@ -485,3 +485,27 @@ def revoke(
     sha = repo.commit_tree(base_sha, {path: None}, msg, env=ctx.env, sign=signs(catalog))
     txn.advance(repo, ctx.branch, base_sha, sha)
     return grant, sha
+
+
+def revoke_branch(
+    ctx: Ctx, *, grant_id: str, login: str | None, reason: str | None = None
+) -> tuple[Grant, str, str]:
+    """The revocation as a branch ``jit/revoke/<id>-<time>`` off the default branch (for a
+    pull request): one commit deleting the grant file, with the revocation trailers.
+    Returns the grant, the branch and its commit."""
+    repo = ctx.repo
+    catalog = ctx.catalog()
+    who = whoami(repo, catalog, login)
+    base_sha = repo.rev(ctx.branch)
+    path = grant_path(grant_id)
+    gf = read_grant_files(repo, base_sha, [path]).get(path)
+    if gf is None:
+        raise JitError(f"no grant {grant_id!r} on {ctx.branch}", rule="usage")
+    grant = gf.grant or Grant(
+        id=grant_id, path=path, principal="?", entitlement="?", expires_at=ctx.now, reason=""
+    )
+    branch = f"jit/revoke/{grant_id}-{ctx.now.strftime('%Y%m%dt%H%M%S')}"
+    msg = _message(lambda: revocation_message(grant, who, reason).text())
+    sha = repo.commit_tree(base_sha, {path: None}, msg, env=ctx.env)
+    repo.update_ref(f"refs/heads/{branch}", sha, None)
+    return grant, branch, sha
