@@ -463,7 +463,7 @@ def revoke(
         with env.repo() as repo:
             _begin(repo)
             ctx = _ctx(env, repo, default_branch)
-            grant, branch, sha = local_ops.revoke_branch(
+            grant, branch, sha, decision = local_ops.revoke_branch(
                 ctx, grant_id=grant_id, login=login, reason=reason
             )
             from controller.cli.github import open_revoke_pr
@@ -476,7 +476,15 @@ def revoke(
             f"opened PR #{pr.number} to revoke {grant.id} ({grant.entitlement} for "
             f"{grant.principal}): {pr.html_url}".rstrip(": ")
         )
-        click.echo("it needs no approval: the merge workflow merges it", err=True)
+        if decision.needs_approval:
+            rules = "; AND ".join(r.describe() for r in decision.approval_rules)
+            click.echo(
+                "you neither hold this grant nor may approve it, so the revocation needs "
+                f"approval ({rules or 'no rule applies'}) before the merge workflow merges it",
+                err=True,
+            )
+        else:
+            click.echo("it needs no approval: the merge workflow merges it", err=True)
         return
     with env.repo() as repo:
         _begin(repo)

@@ -489,10 +489,11 @@ def revoke(
 
 def revoke_branch(
     ctx: Ctx, *, grant_id: str, login: str | None, reason: str | None = None
-) -> tuple[Grant, str, str]:
+) -> tuple[Grant, str, str, Decision]:
     """The revocation as a branch ``jit/revoke/<id>-<time>`` off the default branch (for a
     pull request): one commit deleting the grant file, with the revocation trailers.
-    Returns the grant, the branch and its commit."""
+    Returns the grant, the branch, its commit, and how it is judged here (with the catalog's
+    own teams: whether it needs approval, see ``policy.may_revoke``)."""
     repo = ctx.repo
     catalog = ctx.catalog()
     who = whoami(repo, catalog, login)
@@ -507,5 +508,9 @@ def revoke_branch(
     branch = f"jit/revoke/{grant_id}-{ctx.now.strftime('%Y%m%dt%H%M%S')}"
     msg = _message(lambda: revocation_message(grant, who, reason).text())
     sha = repo.commit_tree(base_sha, {path: None}, msg, env=ctx.env)
+    cs = gather_change(
+        repo, base=base_sha, head=sha, author=who, now=ctx.now, catalog_path=ctx.catalog_path
+    )
+    decision = check_change(cs)
     repo.update_ref(f"refs/heads/{branch}", sha, None)
-    return grant, branch, sha
+    return grant, branch, sha, decision

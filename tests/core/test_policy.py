@@ -600,3 +600,50 @@ def test_dates_order_reviews() -> None:
     r2 = Review("carol", ReviewState.CHANGES_REQUESTED, HEAD, t("2026-11-24T11:00:00Z"), id=1)
     out = evaluate_approvals(ONE_SRE, [r1, r2], head=HEAD, author="alice", members=MEMBERS)
     assert not out.satisfied
+
+
+# who may revoke whom without approval (policy.may_revoke)
+REVOKERS = [
+    # (author, grant overrides, members resolved elsewhere, needs approval)
+    ("alice", {}, {}, False),  # the holder (identities: alice -> alice@example.com)
+    ("carol", {}, {}, False),  # an approver of aws-prod-readonly (named, and in @acme/sre)
+    ("dave", {}, {}, False),  # in @acme/sre, a catalog team
+    ("bob", {}, {}, True),  # neither: his revocation of alice's grant needs approval
+    (None, {}, {}, True),  # unknown author: deny when unsure
+    ("bob", {"entitlement": "gone-from-the-catalog"}, {}, False),  # grants nothing anymore
+    ("erin", {"entitlement": "aws-prod-admin"}, {}, False),  # one rule of two is enough
+    ("bob", {"entitlement": "aws-prod-admin"}, {}, True),
+    # a team the catalog does not define counts once resolved (GitHub), and not before
+    ("zoe", {"entitlement": "gcp-prod-resolved"}, {}, True),
+    ("zoe", {"entitlement": "gcp-prod-resolved"}, {"@acme/oncall": frozenset({"zoe"})}, False),
+]
+
+
+@pytest.mark.parametrize(("author", "over", "members", "needs"), REVOKERS)
+def test_who_may_revoke_without_approval(
+    author: str | None, over: dict[str, Any], members: dict[str, frozenset[str]], needs: bool
+) -> None:
+    from dataclasses import replace
+
+    from controller.formats.catalog import load_catalog
+
+    catalog = load_catalog(
+        EXAMPLE + "\n  gcp-prod-resolved:\n    description: d\n    module: gcp-iam\n"
+        "    target: {project: p, role: r}\n"
+        "    max_duration: 1h\n    approvers: ['@acme/oncall']\n"
+    )
+    g = make_grant(**over)
+    cs = replace(changeset(deleted=[g], author=author), catalog=catalog, members=members)
+    d = check_change(cs)
+    assert d.kind is ChangeKind.REVOCATION and d.ok
+    assert d.needs_approval is needs
+    if needs:  # what the grant needed: its entitlement's approvals
+        ent = catalog.entitlements[g.entitlement]
+        assert d.approval_rules == ent.approvals
+    else:
+        assert d.approval_rules == ()
+
+
+def test_an_expiry_needs_no_one() -> None:
+    d = check_change(changeset(deleted=[make_grant(expires_at=NOW)], author="bob"))
+    assert (d.kind, d.needs_approval) == (ChangeKind.EXPIRY, False)

@@ -369,3 +369,35 @@ def test_no_command_says_not_available() -> None:
         assert "not available" not in r.output
     root = Path(__file__).resolve().parents[2] / "controller"
     assert not [p for p in root.rglob("*.py") if "not available in this build" in p.read_text()]
+
+
+def test_someone_elses_revocation_needs_the_grants_approvers(world: World) -> None:
+    """bob (an engineer, neither holding alice's grant nor approving aws-prod-readonly) cannot
+    take her access away by opening a pull request; alice can, and so can an approver."""
+    w = world
+    seed_grant(w)
+    r = run(w, "revoke", RO, "--as", "bob", login="bob")
+    assert r.exit_code == 0, r.output
+    assert "needs approval (1 of @acme/sre, carol)" in r.output
+    [number] = w.pulls()
+    r = w.jitctl("approvals", "--pr", str(number), "--merge", "--format", "json")
+    out = json.loads(r.stdout)
+    assert r.exit_code == 1, r.output
+    assert (out["kind"], out["needs_approval"], out["merged"]) == ("revocation", True, False)
+    assert out["state"] == "pending" and f"grants/{RO}.hcl" in w.main_files()
+    w.approve(number, "dave")  # @acme/sre
+    r = w.jitctl("approvals", "--pr", str(number), "--merge", "--format", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["merged"], r.output
+    assert f"grants/{RO}.hcl" not in w.main_files()
+    assert ("Approved-by", "dave") in parse_trailers(w.message())
+
+
+def test_the_holder_revokes_without_approval(world: World) -> None:
+    w = world
+    seed_grant(w)
+    r = run(w, "revoke", RO, "--as", "alice")
+    assert r.exit_code == 0 and "needs no approval" in r.output, r.output
+    [number] = w.pulls()
+    r = w.jitctl("approvals", "--pr", str(number), "--merge", "--format", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["merged"], r.output
+    assert f"grants/{RO}.hcl" not in w.main_files()
