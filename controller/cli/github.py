@@ -69,8 +69,9 @@ def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
 
     The change is judged by the catalog at the PR's base; approvals count only when they are
     the reviewer's latest, on the current head, from the entitlement's approvers, and never the
-    author's. Revocations and expiries need no approval. What is judged is the change from the
-    base tip to the merge result, read at one head sha. With --merge an approved request,
+    author's. Expiries need no approval, nor do revocations by the grant's holder or one of its
+    approvers (anyone else's needs the entitlement's approvals). What is judged is the change
+    from the base tip to the merge result, read at one head sha. With --merge an approved request,
     extension, revocation or expiry is squash-merged with the sha precondition and audit
     trailers; mixed PRs, PRs that change no grant (their status waits for the code owners'
     approval) and the jit/expire PR (merged by `jitctl expire`) are never merged here.

@@ -647,3 +647,10 @@ def test_who_may_revoke_without_approval(
 def test_an_expiry_needs_no_one() -> None:
     d = check_change(changeset(deleted=[make_grant(expires_at=NOW)], author="bob"))
     assert (d.kind, d.needs_approval) == (ChangeKind.EXPIRY, False)
+
+
+def test_the_holder_revoking_someone_else_too_needs_approval() -> None:
+    mine, bobs = make_grant(), make_grant(id="bob-ro", principal="bob@example.com")
+    d = check_change(changeset(deleted=[mine, bobs], author="alice"))
+    assert (d.kind, d.needs_approval) == (ChangeKind.REVOCATION, True)
+    assert d.approval_rules == CAT.entitlements["aws-prod-readonly"].approvals
