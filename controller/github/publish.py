@@ -234,9 +234,14 @@ def publish(repo: GitRepo, forge: Forge, pub: Publication, *, remote: str) -> Pu
     except BaseException as exc:
         notes = _rollback(repo, forge, pub, remote, opened)
         if isinstance(exc, Exception):
-            reason = str(exc) if isinstance(exc, JitError) else f"{type(exc).__name__}: {exc}"
+            reason = _plain(exc) if isinstance(exc, JitError) else f"{type(exc).__name__}: {exc}"
             raise JitError(f"{reason}; {notes}", rule=_rule(exc)) from None
         raise
+
+
+def _plain(exc: JitError) -> str:
+    """The message without its ``[rule]``: the error it becomes carries its own."""
+    return str(exc.args[0]) if exc.args else ""
 
 
 def _rule(exc: BaseException) -> str:
@@ -264,7 +269,7 @@ def _push(repo: GitRepo, remote: str, pub: Publication) -> None:
                  f"{pub.sha}:{ref}")  # fmt: skip
     except JitError as exc:
         raise JitError(
-            f"{remote} refused the push of {pub.branch}: {exc}", rule=PUSH_RULE
+            f"{remote} refused the push of {pub.branch}: {_plain(exc)}", rule=PUSH_RULE
         ) from None
 
 
