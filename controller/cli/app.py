@@ -213,11 +213,3 @@ def _ctx(env: Env, repo: GitRepo, default_branch: str | None) -> Ctx:
         catalog_path=env.catalog_path,
         pin_dates=env.now_text is not None,
     )
-
-
-def _need_local(local: bool, what: str) -> None:
-    if not local:
-        raise click.UsageError(
-            f"{what} on GitHub is not available in this build yet; use --local for a plain git "
-            "repository"
-        )

@@ -23,16 +23,17 @@ from controller.cli.output import (
     finding_text,
 )
 from controller.core.errors import JitError
-from controller.core.model import Catalog
+from controller.core.model import Catalog, Grant
 from controller.core.times import format_duration, format_rfc3339
 from controller.formats.markdown import md
 from controller.git.lifecycle import Proposal
 from controller.git.repo import GitRepo
-from controller.github.retry import RetryPolicy, Uncertain
+from controller.github.retry import RetryPolicy
 
 if TYPE_CHECKING:  # the GitHub modules import pygithub (~0.1 s): only GitHub commands pay it
     from controller.github.expire import GhExpireResult
     from controller.github.forge import Forge, PullRequest
+    from controller.github.publish import Publication
 
 # Tests swap these (a no-op sleep; an emulator-backed forge).
 retry_policy: RetryPolicy = RetryPolicy()
@@ -68,8 +69,9 @@ def approvals(env: Any, number: int, merge: bool, fmt: str) -> None:
 
     The change is judged by the catalog at the PR's base; approvals count only when they are
     the reviewer's latest, on the current head, from the entitlement's approvers, and never the
-    author's. Revocations and expiries need no approval. What is judged is the change from the
-    base tip to the merge result, read at one head sha. With --merge an approved request,
+    author's. Expiries need no approval, nor do revocations by the grant's holder or one of its
+    approvers (anyone else's needs the entitlement's approvals). What is judged is the change
+    from the base tip to the merge result, read at one head sha. With --merge an approved request,
     extension, revocation or expiry is squash-merged with the sha precondition and audit
     trailers; mixed PRs, PRs that change no grant (their status waits for the code owners'
     approval) and the jit/expire PR (merged by `jitctl expire`) are never merged here.
@@ -373,6 +375,31 @@ def request_body(p: Proposal, requester: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def publishing_forge(repo: GitRepo, remote: str) -> Forge:
+    """The forge for a developer's command: the repository from the remote (or
+    JITCTL_REPOSITORY), a token from the environment or `gh auth token` (github/publish.py)."""
+    from controller.github.forge import GitHubForge
+    from controller.github.publish import forge_config
+
+    return GitHubForge(forge_config(repo, remote), retry_policy)
+
+
+def _publish(repo: GitRepo, remote: str, pub: Publication) -> PullRequest:
+    """Resolve where and who (nothing pushed yet), then publish (github/publish.py): a
+    failure at any step leaves no branch behind, here or on the remote."""
+    from controller.github.publish import drop_local, publish
+
+    try:
+        forge = publishing_forge(repo, remote)
+    except BaseException:
+        drop_local(repo, pub)
+        raise
+    try:
+        return publish(repo, forge, pub, remote=remote)
+    finally:
+        forge.close()
+
+
 def open_request_pr(
     repo: GitRepo,
     p: Proposal,
@@ -383,37 +410,85 @@ def open_request_pr(
     catalog: Catalog,
     labels: tuple[str, ...] = (),
 ) -> PullRequest:
-    """Push the request branch (real git), open its pull request (with ``labels``) and ask the
-    approvers the catalog names for a review (as the requester; jitctl's evaluation will not
-    ask again)."""
-    if p.branch is None or p.grant is None:
-        raise JitError("nothing to open: the request was not committed", rule="usage")
-    repo.git("push", "-q", remote, f"refs/heads/{p.branch}:refs/heads/{p.branch}")
-    forge = open_forge()
-    try:
-        until = f"until {format_rfc3339(p.grant.expires_at)}"
-        if p.from_approval and p.grant.duration is not None:
-            until = f"for {format_duration(p.grant.duration)} from approval"
-        title = f"jitctl: request {p.grant.entitlement} for {p.grant.principal} {until}"
-        try:
-            pr = forge.create_pull(p.branch, base, title, request_body(p, requester))
-        except Uncertain:
-            found = forge.find_pull(p.branch, base)
-            if found is None:
-                raise JitError(
-                    "GitHub did not answer; no PR found; run again", rule="github"
-                ) from None
-            pr = found
-        if labels:
-            forge.add_labels(pr.number, labels)
-        from controller.github.reviewers import Asked, ask, reviewers_for
+    """Check, push the request branch and open its pull request (with ``labels``); on any
+    failure nothing is left behind (github/publish.py). Then ask the approvers the catalog
+    names for a review."""
+    from controller.github.publish import Publication
 
-        owner = forge.repo.split("/", 1)[0]
-        wanted = reviewers_for(p.decision.approval_rules, catalog, requester, owner)
+    if p.branch is None or p.grant is None or p.commit is None:
+        raise JitError("nothing to open: the request was not committed", rule="usage")
+    until = f"until {format_rfc3339(p.grant.expires_at)}"
+    if p.from_approval and p.grant.duration is not None:
+        until = f"for {format_duration(p.grant.duration)} from approval"
+    title = f"jitctl: request {p.grant.entitlement} for {p.grant.principal} {until}"
+    pub = Publication(p.branch, p.commit, base, title, request_body(p, requester), labels)
+    pr = _publish(repo, remote, pub)
+    # ask the approvers the catalog names (as the requester; jitctl's evaluation will not ask
+    # again). The PR is open whatever happens here: `jitctl approvals` asks them later.
+    from controller.github.reviewers import Asked, ask, reviewers_for
+
+    try:
+        forge = publishing_forge(repo, remote)
         try:
+            owner = forge.repo.split("/", 1)[0]
+            wanted = reviewers_for(p.decision.approval_rules, catalog, requester, owner)
             ask(forge, pr.number, wanted, Asked(), ())
-        except JitError as exc:  # the PR is open: jitctl approvals asks them later
-            click.echo(f"warning: could not ask for reviews: {exc}", err=True)
-        return pr
-    finally:
-        forge.close()
+        finally:
+            forge.close()
+    except JitError as exc:
+        click.echo(f"warning: could not ask for reviews: {exc}", err=True)
+    return pr
+
+
+def open_extend_pr(
+    repo: GitRepo, p: Proposal, *, base: str, remote: str, requester: str
+) -> PullRequest:
+    """Check, push the extension branch and open its pull request (approved like a request)."""
+    from controller.github.publish import Publication
+
+    if p.branch is None or p.grant is None or p.commit is None:
+        raise JitError("nothing to open: the extension was not committed", rule="usage")
+    g = p.grant
+    title = f"jitctl: extend {g.id} until {format_rfc3339(g.expires_at)}"
+    body = "\n".join(
+        [
+            "<!-- jitctl:extension -->",
+            f"**{md(requester)}** asks to extend **{md(g.id)}** ({md(g.entitlement)} for "
+            f"**{md(g.principal)}**) until **{format_rfc3339(g.expires_at)}**.",
+            "",
+            f"Reason: {md(g.reason)}",
+            "",
+            f"File: `{p.path}`. Needs approval like a request. Opened with "
+            "`jitctl extend --open-pr`.",
+        ]
+    )
+    return _publish(repo, remote, Publication(p.branch, p.commit, base, title, body + "\n"))
+
+
+REVOCATION_LABEL = "revocation"  # for people filtering; jitctl judges the diff, never the label
+
+
+def open_revoke_pr(
+    repo: GitRepo, grant: Grant, *, branch: str, sha: str, base: str, remote: str, by: str,
+    reason: str | None,
+) -> PullRequest:  # fmt: skip
+    """Check, push the revocation branch and open its pull request. It deletes one grant
+    file and nothing else, so `jitctl approvals --merge` (the merge workflow) merges it
+    without approval; what it is comes from the diff, not from this title or label."""
+    from controller.github.publish import Publication
+
+    title = f"jitctl: revoke {grant.id} ({grant.entitlement} for {grant.principal})"
+    body = "\n".join(
+        [
+            "<!-- jitctl:revocation -->",
+            f"**{md(by)}** revokes **{md(grant.id)}** ({md(grant.entitlement)} for "
+            f"**{md(grant.principal)}**, until {format_rfc3339(grant.expires_at)}).",
+            "",
+            f"Reason: {md(reason)}" if reason else "No reason given.",
+            "",
+            f"Deletes `{grant.path}` only: it lowers privilege, so it needs no approval and the "
+            "merge workflow merges it. Opened with `jitctl revoke`.",
+        ]
+    )
+    pub = Publication(branch, sha, base, title, body + "\n", (REVOCATION_LABEL,))
+    return _publish(repo, remote, pub)

@@ -12,7 +12,6 @@ from controller.cli.app import (
     Env,
     _ctx,
     _duration,
-    _need_local,
     _time,
     branch_option,
     fmt_option,
@@ -205,6 +204,10 @@ def request(
 @click.option("--reason", default=None, help="A new reason (default: keep the old one).")
 @click.option("--as", "login", default=None, help="Your GitHub login (default: from git).")
 @click.option("--local", is_flag=True, help="Commit on a new branch jit/extend/<id>-<time>.")
+@click.option(
+    "--open-pr", is_flag=True, help="Commit, push the branch to --remote and open the PR (GitHub)."
+)
+@click.option("--remote", default="origin", show_default=True, help="The git remote (GitHub).")
 @branch_option
 @fmt_option("text", "json")
 @click.pass_obj
@@ -215,21 +218,35 @@ def extend(
     reason: str | None,
     login: str | None,
     local: bool,
+    open_pr: bool,
+    remote: str,
     default_branch: str | None,
     fmt: str,
 ) -> None:
     """Extend a grant: expires_at moves later by DURATION (from now if it already passed).
 
-    The change needs approval again, like a request, and stays within max_duration.
+    The change needs approval again, like a request, and stays within max_duration. Without
+    --local or --open-pr the file is changed in the work tree for you to commit. With --open-pr
+    it is pushed to --remote and a pull request is opened on GitHub (checked first: nothing is
+    left behind when anything fails).
 
-    Example: jitctl extend alice-aws-prod-readonly-20261124t1200 --for 2h --as alice --local
+    Example: jitctl extend alice-aws-prod-readonly-20261124t1200 --for 2h --as alice --open-pr
     """
     with env.repo() as repo:
         _begin(repo)
         ctx = _ctx(env, repo, default_branch)
         proposal = local_ops.extend(
-            ctx, grant_id=grant_id, duration=duration, login=login, reason=reason, commit=local
-        )
+            ctx, grant_id=grant_id, duration=duration, login=login, reason=reason,
+            commit=local or open_pr,
+        )  # fmt: skip
+        number = None
+        if open_pr and proposal.decision.ok:
+            from controller.cli.github import open_extend_pr
+
+            who = local_ops.whoami(repo, ctx.catalog(), login)
+            pr = open_extend_pr(repo, proposal, base=ctx.branch, remote=remote, requester=who)
+            number = pr.number
+            click.echo(f"opened PR #{pr.number} {pr.html_url}".rstrip(), err=True)
         if proposal.commit and proposal.grant is not None:
             catalog = ctx.catalog()
             notify(
@@ -241,6 +258,7 @@ def extend(
                         actor=local_ops.whoami(repo, catalog, login),
                         repository=repository_name(repo),
                         at=ctx.now,
+                        pr=number,
                         detail="extension",
                     )
                 ],
@@ -277,7 +295,12 @@ def merge(
 
     Example: jitctl merge jit/request/alice-gcp-x-20261124t1200 --local --approved-by carol
     """
-    _need_local(local, "merge")
+    if not local:
+        raise click.UsageError(
+            "on GitHub a pull request is merged by the merge workflow as the jitctl App "
+            "(`jitctl approvals --pr N --merge`); `merge --local` merges a branch of a plain git "
+            "repository"
+        )
     approvers = [a.strip() for a in approved_by.split(",") if a.strip()]
     with env.repo() as repo:
         _begin(repo)
@@ -418,6 +441,13 @@ def expire(
 @main.command()
 @click.argument("grant_id", metavar="ID")
 @click.option("--local", is_flag=True, help="Commit on the default branch of this repository.")
+@click.option(
+    "--open-pr",
+    is_flag=True,
+    help="GitHub (the default without --local): push a branch jit/revoke/<id>-<time> to "
+    "--remote and open the PR.",
+)
+@click.option("--remote", default="origin", show_default=True, help="The git remote (GitHub).")
 @click.option("--reason", default=None, help="Why (recorded in the commit).")
 @click.option("--as", "login", default=None, help="Your GitHub login (default: from git).")
 @branch_option
@@ -426,15 +456,50 @@ def revoke(
     env: Env,
     grant_id: str,
     local: bool,
+    open_pr: bool,
+    remote: str,
     reason: str | None,
     login: str | None,
     default_branch: str | None,
 ) -> None:
     """Revoke a grant early: delete its file (lowers privilege, so no approval is needed).
 
-    Example: jitctl revoke alice-aws-prod-readonly-20261124t1200 --local --as carol
+    With --local the deletion is committed on the default branch. Otherwise (GitHub) it is
+    committed on a new branch, pushed to --remote and a pull request is opened (checked first:
+    nothing is left behind when anything fails); the merge workflow (`jitctl approvals
+    --merge`) merges it without approval because it only deletes a grant file.
+
+    Example: jitctl revoke alice-aws-prod-readonly-20261124t1200 --as carol --reason "done"
     """
-    _need_local(local, "revoke")
+    if local and open_pr:
+        raise click.UsageError("--local and --open-pr exclude each other")
+    if not local:
+        with env.repo() as repo:
+            _begin(repo)
+            ctx = _ctx(env, repo, default_branch)
+            grant, branch, sha, decision = local_ops.revoke_branch(
+                ctx, grant_id=grant_id, login=login, reason=reason
+            )
+            from controller.cli.github import open_revoke_pr
+
+            pr = open_revoke_pr(
+                repo, grant, branch=branch, sha=sha, base=ctx.branch, remote=remote,
+                by=local_ops.whoami(repo, ctx.catalog(), login), reason=reason,
+            )  # fmt: skip
+        click.echo(
+            f"opened PR #{pr.number} to revoke {grant.id} ({grant.entitlement} for "
+            f"{grant.principal}): {pr.html_url}".rstrip(": ")
+        )
+        if decision.needs_approval:
+            rules = "; AND ".join(r.describe() for r in decision.approval_rules)
+            click.echo(
+                "you neither hold this grant nor may approve it, so the revocation needs "
+                f"approval ({rules or 'no rule applies'}) before the merge workflow merges it",
+                err=True,
+            )
+        else:
+            click.echo("it needs no approval: the merge workflow merges it", err=True)
+        return
     with env.repo() as repo:
         _begin(repo)
         ctx = _ctx(env, repo, default_branch)

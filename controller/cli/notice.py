@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import click
 
-from controller.cli.app import Env, _ctx, _duration, _need_local, branch_option, fmt_option, main
+from controller.cli.app import Env, _ctx, _duration, branch_option, fmt_option, main
 from controller.cli.notifying import notify, repository_name
 from controller.core.errors import JitError
 from controller.core.model import Catalog
@@ -123,7 +123,11 @@ def review(
 
     Example: jitctl review dave-aws-prod-admin-20261124t1200 --local --approved-by erin,carol
     """
-    _need_local(local, "review")
+    if not local:
+        raise click.UsageError(
+            "review records the after-the-fact approval as a commit on the default branch of a "
+            "plain git repository: give --local"
+        )
     approvers = [a.strip() for a in approved_by.split(",") if a.strip()]
     with env.repo() as repo:
         ctx = _ctx(env, repo, default_branch)

@@ -244,7 +244,13 @@ def check_change(cs: ChangeSet) -> Decision:
             ent = cs.catalog.entitlements.get(c.after.entitlement)
             if ent is not None:
                 rules.extend(r for r in ent.approvals if r not in rules)
-    needs = kind in (ChangeKind.REQUEST, ChangeKind.EXTENSION, ChangeKind.MIXED)
+    # someone else's revocation needs what the grant needed: its entitlement's approvals
+    foreign = [c for c in changes if c.kind is ChangeKind.REVOCATION and not may_revoke(cs, c)]
+    for c in foreign:
+        ent = cs.catalog.entitlements.get(c.before.entitlement) if c.before else None
+        if ent is not None:
+            rules.extend(r for r in ent.approvals if r not in rules)
+    needs = kind in (ChangeKind.REQUEST, ChangeKind.EXTENSION, ChangeKind.MIXED) or bool(foreign)
     break_glass = False
     if cs.break_glass:
         bg = _check_break_glass(cs, kind, changes)
@@ -262,6 +268,26 @@ def check_change(cs: ChangeSet) -> Decision:
         materialise=tuple(opened),
         break_glass=break_glass,
     )
+
+
+def may_revoke(cs: ChangeSet, c: GrantChange) -> bool:
+    """Whether the change's author may delete this live grant without approval: its holder
+    (the catalog's identities give the author its principal; the requester is one, since
+    requesters ask for their own identities) or one of the people who may approve its
+    entitlement. Anyone else's revocation, or one by an unknown author, needs the
+    entitlement's approvals: revoking lowers privilege, but taking someone's access away
+    mid-incident is not for anyone who can open a pull request. A grant the catalog no longer
+    describes (invalid file, removed entitlement) grants nothing: anyone may delete it."""
+    g = c.before
+    ent = cs.catalog.entitlements.get(g.entitlement) if g is not None else None
+    if g is None or ent is None:
+        return True
+    if cs.author is None:
+        return False
+    if g.principal in identities_of(cs.catalog, cs.author):
+        return True
+    members = team_members(cs.catalog, cs.members)
+    return any(is_member(cs.author, r.from_, members) for r in ent.approvals)
 
 
 def _check_break_glass(

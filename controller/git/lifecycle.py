@@ -548,3 +548,32 @@ def revoke(
     sha = repo.commit_tree(base_sha, {path: None}, msg, env=ctx.env, sign=signs(catalog))
     txn.advance(repo, ctx.branch, base_sha, sha)
     return grant, sha
+
+
+def revoke_branch(
+    ctx: Ctx, *, grant_id: str, login: str | None, reason: str | None = None
+) -> tuple[Grant, str, str, Decision]:
+    """The revocation as a branch ``jit/revoke/<id>-<time>`` off the default branch (for a
+    pull request): one commit deleting the grant file, with the revocation trailers.
+    Returns the grant, the branch, its commit, and how it is judged here (with the catalog's
+    own teams: whether it needs approval, see ``policy.may_revoke``)."""
+    repo = ctx.repo
+    catalog = ctx.catalog()
+    who = whoami(repo, catalog, login)
+    base_sha = repo.rev(ctx.branch)
+    path = grant_path(grant_id)
+    gf = read_grant_files(repo, base_sha, [path]).get(path)
+    if gf is None:
+        raise JitError(f"no grant {grant_id!r} on {ctx.branch}", rule="usage")
+    grant = gf.grant or Grant(
+        id=grant_id, path=path, principal="?", entitlement="?", expires_at=ctx.now, reason=""
+    )
+    branch = f"jit/revoke/{grant_id}-{ctx.now.strftime('%Y%m%dt%H%M%S')}"
+    msg = _message(lambda: revocation_message(grant, who, reason).text())
+    sha = repo.commit_tree(base_sha, {path: None}, msg, env=ctx.env)
+    cs = gather_change(
+        repo, base=base_sha, head=sha, author=who, now=ctx.now, catalog_path=ctx.catalog_path
+    )
+    decision = check_change(cs)
+    repo.update_ref(f"refs/heads/{branch}", sha, None)
+    return grant, branch, sha, decision

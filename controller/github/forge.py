@@ -148,6 +148,15 @@ class Settings:
     allow_rebase_merge: bool | None = None  # None: not visible to this token
 
 
+@dataclass(frozen=True)
+class RepositoryAccess:
+    """What one read of the repository says about this token (``publish``'s preflight)."""
+
+    full_name: str
+    default_branch: str
+    push: bool | None  # may this token push? None: GitHub did not say (e.g. an App token)
+
+
 class ForgeError(JitError):
     """A clear refusal from the forge (4xx), with its HTTP status."""
 
@@ -168,6 +177,10 @@ class Forge(Protocol):
         ...
 
     def default_branch(self) -> str: ...
+    def repository_access(self) -> RepositoryAccess:
+        """One authenticated read of the repository: its name, default branch, push right."""
+        ...
+
     def self_login(self) -> str | None: ...
     def get_ref(self, branch: str) -> str | None: ...
     def get_pull(self, number: int) -> PullRequest: ...
@@ -429,6 +442,20 @@ class GitHubForge:
             except GithubException as exc:
                 raise ForgeError(f"read the repository: {_message(exc)}", exc.status) from None
         return self._default_branch
+
+    def repository_access(self) -> RepositoryAccess:
+        try:
+            data = self._call(CallKind.READ, "read the repository", lambda: self._repo.raw_data)
+        except GithubException as exc:
+            raise ForgeError(f"read the repository: {_message(exc)}", exc.status) from None
+        perms = data.get("permissions")
+        push = perms.get("push") if isinstance(perms, dict) else None
+        self._default_branch = str(data.get("default_branch") or "") or self._default_branch
+        return RepositoryAccess(
+            str(data.get("full_name") or self.repo),
+            str(data.get("default_branch") or ""),
+            None if push is None else bool(push),
+        )
 
     def self_login(self) -> str | None:
         if self._self_login is None and self.config.token:

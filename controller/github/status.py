@@ -6,7 +6,9 @@ missing) or failure (findings). How each change kind maps:
 - request / extension: findings -> failure; approvals missing -> pending; met -> success, and
   ``approvals --merge`` merges it. An approved open request (the clock starts at approval)
   stays pending: ``approvals --merge`` writes its expires_at first (``github.materialise``).
-- revocation / expiry: only lower privilege, so no approval: success (merged with --merge).
+- revocation / expiry: only lower privilege, so no approval: success (merged with --merge);
+  but a revocation by someone who neither holds the grant nor may approve it is judged like
+  a request (its entitlement's approvals).
 - mixed (grant changes plus other files): the grant part is judged like a request (failure /
   pending / success), but jitctl never merges it: the other files need code-owner review (the
   ruleset), and a person merges.
@@ -88,7 +90,7 @@ def verdict(
             else "no change to judge",
             False,
         )
-    if kind in (ChangeKind.REVOCATION, ChangeKind.EXPIRY):
+    if kind in (ChangeKind.REVOCATION, ChangeKind.EXPIRY) and not decision.needs_approval:
         return Verdict(
             StatusState.SUCCESS, f"{kind.value}: lowers privilege, no approval needed", not draft
         )
@@ -106,7 +108,11 @@ def verdict(
             "the fact",
             not draft,
         )
-    if kind in (ChangeKind.REQUEST, ChangeKind.EXTENSION, ChangeKind.MIXED):
+    if kind in (
+        ChangeKind.REQUEST, ChangeKind.EXTENSION, ChangeKind.MIXED, ChangeKind.REVOCATION,
+        ChangeKind.EXPIRY,
+    ):  # fmt: skip
+        # (a revocation here: by someone neither holding nor approving the grant)
         if approval is None or not approval.satisfied:
             missing = "; ".join(approval.missing) if approval else "no approval rule applies"
             return Verdict(StatusState.PENDING, _short(f"needs {missing}"), False)

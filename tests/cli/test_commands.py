@@ -267,8 +267,13 @@ def test_revocation_and_expiry_need_no_approval(access_repo: Repo) -> None:
     assert code == 0, out
     access_repo.checkout("main")
     propose(access_repo, {"grants/live.hcl": None}, branch="rev")
+    for author in ("alice", "carol"):  # the holder; an approver of aws-prod-readonly
+        code, data = check_json(access_repo, author=author, branch="rev")
+        assert (code, data["kind"], data["needs_approval"]) == (0, "revocation", False)
+    # anyone else's revocation of alice's grant needs its approvals (policy.may_revoke)
     code, data = check_json(access_repo, author="bob", branch="rev")
-    assert (code, data["kind"], data["needs_approval"]) == (0, "revocation", False)
+    assert (code, data["kind"], data["needs_approval"]) == (0, "revocation", True)
+    assert data["approval_rules"] == [{"from": ["@acme/sre", "carol"], "count": 1}]
     code, out, _ = run(
         access_repo, "check", "--base", "main", "--head", "rev", "--expect-kind", "expiry"
     )

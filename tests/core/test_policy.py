@@ -706,3 +706,57 @@ def test_the_duration_asked_is_immutable() -> None:
 def test_tree_check_refuses_an_open_request_on_the_branch() -> None:
     gf = open_file(timedelta(hours=1))
     assert rules_of(check_tree(CAT, [gf], NOW)) == ["grant.unmaterialised"]
+
+
+# who may revoke whom without approval (policy.may_revoke)
+REVOKERS = [
+    # (author, grant overrides, members resolved elsewhere, needs approval)
+    ("alice", {}, {}, False),  # the holder (identities: alice -> alice@example.com)
+    ("carol", {}, {}, False),  # an approver of aws-prod-readonly (named, and in @acme/sre)
+    ("dave", {}, {}, False),  # in @acme/sre, a catalog team
+    ("bob", {}, {}, True),  # neither: his revocation of alice's grant needs approval
+    (None, {}, {}, True),  # unknown author: deny when unsure
+    ("bob", {"entitlement": "gone-from-the-catalog"}, {}, False),  # grants nothing anymore
+    ("erin", {"entitlement": "aws-prod-admin"}, {}, False),  # one rule of two is enough
+    ("bob", {"entitlement": "aws-prod-admin"}, {}, True),
+    # a team the catalog does not define counts once resolved (GitHub), and not before
+    ("zoe", {"entitlement": "gcp-prod-resolved"}, {}, True),
+    ("zoe", {"entitlement": "gcp-prod-resolved"}, {"@acme/oncall": frozenset({"zoe"})}, False),
+]
+
+
+@pytest.mark.parametrize(("author", "over", "members", "needs"), REVOKERS)
+def test_who_may_revoke_without_approval(
+    author: str | None, over: dict[str, Any], members: dict[str, frozenset[str]], needs: bool
+) -> None:
+    from dataclasses import replace
+
+    from controller.formats.catalog import load_catalog
+
+    catalog = load_catalog(
+        EXAMPLE + "\n  gcp-prod-resolved:\n    description: d\n    module: gcp-iam\n"
+        "    target: {project: p, role: r}\n"
+        "    max_duration: 1h\n    approvers: ['@acme/oncall']\n"
+    )
+    g = make_grant(**over)
+    cs = replace(changeset(deleted=[g], author=author), catalog=catalog, members=members)
+    d = check_change(cs)
+    assert d.kind is ChangeKind.REVOCATION and d.ok
+    assert d.needs_approval is needs
+    if needs:  # what the grant needed: its entitlement's approvals
+        ent = catalog.entitlements[g.entitlement]
+        assert d.approval_rules == ent.approvals
+    else:
+        assert d.approval_rules == ()
+
+
+def test_an_expiry_needs_no_one() -> None:
+    d = check_change(changeset(deleted=[make_grant(expires_at=NOW)], author="bob"))
+    assert (d.kind, d.needs_approval) == (ChangeKind.EXPIRY, False)
+
+
+def test_the_holder_revoking_someone_else_too_needs_approval() -> None:
+    mine, bobs = make_grant(), make_grant(id="bob-ro", principal="bob@example.com")
+    d = check_change(changeset(deleted=[mine, bobs], author="alice"))
+    assert (d.kind, d.needs_approval) == (ChangeKind.REVOCATION, True)
+    assert d.approval_rules == CAT.entitlements["aws-prod-readonly"].approvals

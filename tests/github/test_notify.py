@@ -240,8 +240,9 @@ def test_a_revocation_pr_merged_on_github_notifies_revoked(hooked: World, webhoo
     number, gid = open_request(w)
     w.approve(number, "carol")
     assert w.jitctl("approvals", "--pr", str(number), "--merge").exit_code == 0
-    w.gh.emu.commit_files("revoke", {f"grants/{gid}.hcl": None}, "revoke", author="bob")
-    with w.client("bob") as g:
+    # carol may approve the grant's entitlement: her revocation needs no approval
+    w.gh.emu.commit_files("revoke", {f"grants/{gid}.hcl": None}, "revoke", author="carol")
+    with w.client("carol") as g:
         rev = g.get_repo("acme/access").create_pull(
             title="revoke", body="", head="revoke", base="main"
         )
@@ -251,7 +252,7 @@ def test_a_revocation_pr_merged_on_github_notifies_revoked(hooked: World, webhoo
     assert (last["event"], last["grant"], last["actor"], last["pr"]) == (
         "revoked",
         gid,
-        "bob",
+        "carol",
         rev.number,
     )
 
