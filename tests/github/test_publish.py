@@ -367,6 +367,8 @@ def test_no_command_says_not_available() -> None:
         r = runner.invoke(main, args)
         assert r.exit_code == 2 and "--local" in r.output, r.output
         assert "not available" not in r.output
+    r = runner.invoke(main, ["revoke", "x", "--local", "--open-pr"])
+    assert r.exit_code == 2 and "exclude each other" in r.output, r.output
     root = Path(__file__).resolve().parents[2] / "controller"
     assert not [p for p in root.rglob("*.py") if "not available in this build" in p.read_text()]
 
