@@ -7,7 +7,7 @@ every command on it.
 
 from __future__ import annotations
 
-from controller.cli import audit, check, demo, fmt, grants, init, lifecycle, lint, notice
+from controller.cli import audit, check, demo, fmt, grants, init, lifecycle, lint, notice, plan
 from controller.cli.app import main
 from controller.cli.github import approvals, doctor
 
@@ -25,4 +25,5 @@ __all__ = [
     "lint",
     "main",
     "notice",
+    "plan",
 ]
