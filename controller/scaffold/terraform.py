@@ -34,7 +34,7 @@ HELPERS = ("aws-iam-role/window", "aws-identity-center/window", "gcp-iam/conditi
            "azure-pim/schedule")  # fmt: skip
 ALL_MODULES = tuple(m for c in ("aws", "gcp", "azure") for m in MODULES[c])
 
-_TOP = re.compile(r'^(?P<kind>[a-z_]+)(?: "(?P<label>[^"]*)")*\s*\{\s*$')
+_TOP = re.compile(r'^(?P<kind>[a-z_]+)(?: "(?P<label>[^"]*)")*\s*\{(?P<closed>\s*\})?\s*$')
 _ENTRY = re.compile(r"^(?P<indent>\s+)(?P<name>[a-z0-9_]+) = \{\s*$")
 
 
@@ -104,8 +104,8 @@ def _blocks(text: str) -> list[tuple[str, str, str, str]]:
         line = lines[i]
         m = _TOP.match(line)
         if m:
-            end = i + 1
-            while end < len(lines) and lines[end].rstrip("\n") != "}":
+            end = i if m.group("closed") else i + 1  # `provider "google" {}`: one line
+            while end < len(lines) and lines[end].rstrip("\n") != "}" and end != i:
                 end += 1
             if end == len(lines):
                 raise RuntimeError(f"unterminated block {line.strip()!r}")

@@ -53,15 +53,29 @@ def test_init_then_the_whole_local_lifecycle(tmp_path: Path) -> None:
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
     assert git(repo, "status", "--porcelain") == ""
     tracked = set(git(repo, "ls-files").split())
-    assert tracked == {
+    assert {
         ".github/CODEOWNERS",
         ".github/pull_request_template.md",
+        ".github/jitctl/ruleset.json",
+        ".github/jitctl/ruleset-expire.json",
+        ".github/workflows/jit-check.yml",
+        ".github/workflows/jit-merge.yml",
+        ".github/workflows/jit-apply.yml",
+        ".github/workflows/jit-expire.yml",
         ".gitignore",
         "README.md",
         "catalog.yaml",
         "grants/.gitkeep",
-    }
-    assert not any(p.endswith(".py") for p in tracked)  # no jitctl source in the scaffold
+        "terraform/main.tf",
+        "terraform/backend.hcl.example",
+        "modules/grants/main.tf",
+        "modules/aws-iam-role/main.tf",
+    } <= tracked
+    # no jitctl source, tests, tooling or npm in the scaffold; only what an access repo holds
+    assert not any(p.endswith((".py", ".cjs", ".json")) and "ruleset" not in p for p in tracked)
+    assert {p.split("/", 1)[0] for p in tracked} == {
+        ".github", ".gitignore", "README.md", "catalog.yaml", "grants", "modules", "terraform"
+    }  # fmt: skip
     codeowners = (repo / ".github/CODEOWNERS").read_text()
     assert "*         @acme/platform" in codeowners and "\n/grants/\n" in codeowners
 
