@@ -145,3 +145,18 @@ def test_init_never_writes_through_a_symlink(tmp_path: Path) -> None:
     result = jitctl("init", str(repo), "--force")
     assert result.exit_code == 2 and "symbolic link" in result.stderr
     assert list(outside.iterdir()) == []
+
+
+def test_the_audit_guidance_in_the_catalog_is_valid_once_uncommented(tmp_path: Path) -> None:
+    from controller.formats.catalog import load_catalog
+
+    repo = tmp_path / "access"
+    assert jitctl("init", str(repo)).exit_code == 0
+    text = (repo / "catalog.yaml").read_text()
+    block = text.split("# audit:\n", 1)[1].split("\n\n", 1)[0]
+    uncommented = text.replace(
+        "# audit:\n" + block, "audit:\n" + "\n".join(line[2:] for line in block.splitlines())
+    )
+    audit = load_catalog(uncommented).audit
+    assert audit.signers == ".github/jitctl/allowed_signers"
+    assert audit.github_bots == ("jitctl[bot]",)
