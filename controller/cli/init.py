@@ -44,6 +44,13 @@ from controller.scaffold.repository import create
 )
 @click.option("--gcp-projects", default="", help="GCP project ids, comma-separated.")
 @click.option("--azure-subscriptions", default="", help="Azure subscription ids, comma-separated.")
+@click.option(
+    "--state-backend",
+    type=click.Choice(["s3", "gcs", "azurerm"]),
+    default=None,
+    help="Where Terraform keeps its state (one per stack). Default: s3 with aws, else gcs with "
+    "gcp, else azurerm.",
+)
 @click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
 @fmt_option("text", "json")
 def init(
@@ -55,6 +62,7 @@ def init(
     aws_accounts: str,
     gcp_projects: str,
     azure_subscriptions: str,
+    state_backend: str | None,
     force: bool,
     fmt: str,
 ) -> None:
@@ -84,6 +92,7 @@ def init(
             ("gcp", listed(gcp_projects)),
             ("azure", listed(azure_subscriptions)),
         ),
+        state_backend=state_backend,
     )
     files = plan(opts)
     message = (

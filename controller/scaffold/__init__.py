@@ -43,6 +43,8 @@ class Options:
     action_ref: str = f"v{__version__}"
     # cloud -> its targets (AWS accounts, GCP projects, Azure subscriptions); none: an example
     targets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # where Terraform keeps its state; None: S3 with AWS, else GCS with GCP, else Azure storage
+    state_backend: str | None = None
 
     def __post_init__(self) -> None:
         if not self.clouds:
@@ -69,6 +71,12 @@ class Options:
                 "commit sha",
                 rule="usage",
             )
+        if self.state_backend is not None and self.state_backend not in workflows.BACKENDS:
+            raise JitError(
+                f"--state-backend: {self.state_backend!r} is not one of "
+                f"{', '.join(workflows.BACKENDS)}",
+                rule="usage",
+            )
         for cloud, ids in self.targets:
             pattern, what = TARGET_RE[cloud]
             if ids and cloud not in self.clouds:
@@ -82,6 +90,12 @@ class Options:
                     )
             if len(set(ids)) != len(ids):
                 raise JitError(f"{TARGET_OPTION[cloud]}: a target is named twice", rule="usage")
+
+    @property
+    def backend(self) -> str:
+        if self.state_backend:
+            return self.state_backend
+        return "s3" if "aws" in self.clouds else "gcs" if "gcp" in self.clouds else "azurerm"
 
     def targets_of(self, cloud: str) -> tuple[str, ...]:
         return next((ids for c, ids in self.targets if c == cloud), ())
@@ -166,6 +180,7 @@ def plan(opts: Options) -> Mapping[str, str]:
             clouds=clouds,
             action_repo=opts.action_repo,
             action_ref=opts.action_ref,
+            backend=opts.backend,
         )
     if not workflows.SHA_RE.fullmatch(opts.action_ref):
         files[".github/zizmor.yml"] = workflows.zizmor_config(opts.action_repo)
@@ -174,11 +189,11 @@ def plan(opts: Options) -> Mapping[str, str]:
         for name, entry in _tree(_upstream("terraform"))
         if name.endswith(".tf") and "/" not in name
     }
-    for name, text in terraform.root(root, clouds).items():
+    for name, text in terraform.root(root, clouds, opts.backend).items():
         files[f"terraform/{name}"] = text
-    files["terraform/backend.hcl.example"] = _upstream(
-        "terraform", "backend.hcl.example"
-    ).read_text("utf-8")
+    files["terraform/backend.hcl.example"] = terraform.BACKEND_EXAMPLES.get(
+        opts.backend
+    ) or _upstream("terraform", "backend.hcl.example").read_text("utf-8")
     modules = dict(_tree(_upstream("modules")))
     for rel in terraform.module_files(modules, clouds):
         files[f"modules/{rel}"] = modules[rel].read_text("utf-8")

@@ -38,8 +38,30 @@ _TOP = re.compile(r'^(?P<kind>[a-z_]+)(?: "(?P<label>[^"]*)")*\s*\{(?P<closed>\s
 _ENTRY = re.compile(r"^(?P<indent>\s+)(?P<name>[a-z0-9_]+) = \{\s*$")
 
 
-def root(files: Mapping[str, str], clouds: Sequence[str]) -> dict[str, str]:
-    """``terraform/`` (file name -> text) for ``clouds``."""
+BACKEND_EXAMPLES = {
+    "gcs": (
+        "# Copy to backend.hcl (not committed) and run:\n"
+        "#   terraform init -backend-config=backend.hcl\n"
+        "# The workflows pass the same settings; the state of stack S is at <prefix>S/.\n"
+        'bucket = "acme-jitctl-state"\n'
+        'prefix = "jitctl/gcp-acme-prod"\n'
+    ),
+    "azurerm": (
+        "# Copy to backend.hcl (not committed) and run:\n"
+        "#   terraform init -backend-config=backend.hcl\n"
+        "# The workflows pass the same settings; stack S keeps its state in <prefix>S.tfstate.\n"
+        'storage_account_name = "acmejitctlstate"\n'
+        'container_name       = "tfstate"\n'
+        'key                  = "jitctl/azure-00000000-0000-4000-8000-000000000000.tfstate"\n'
+        "use_oidc             = true\n"
+        "use_azuread_auth     = true\n"
+    ),
+}
+_S3_BACKEND = 'backend "s3" {}'
+
+
+def root(files: Mapping[str, str], clouds: Sequence[str], backend: str = "s3") -> dict[str, str]:
+    """``terraform/`` (file name -> text) for ``clouds``, its state in ``backend``."""
     dropped = [c for c in ("aws", "gcp", "azure") if c not in clouds]
     gone_modules = {m for c in dropped for m in MODULES[c]}
     gone_calls = {m.replace("-", "_") for m in gone_modules}
@@ -71,6 +93,10 @@ def root(files: Mapping[str, str], clouds: Sequence[str]) -> dict[str, str]:
             )
         elif name == "versions.tf":
             text = _drop_entries(text, gone_providers)
+            if backend != "s3":
+                if text.count(_S3_BACKEND) != 1:
+                    raise RuntimeError('terraform/versions.tf: no single `backend "s3" {}`')
+                text = text.replace(_S3_BACKEND, f'backend "{backend}" {{}}')
         elif name == "variables.tf":
             text = _narrow_modules(text, kept)
         out[name] = text

@@ -49,8 +49,22 @@ _AZURE_CASE_START = re.compile(r'^\s+case "\$\{STACK\}" in\s*$')
 _AZURE_CASE_END = re.compile(r"^\s+esac\s*$")
 
 
+BACKENDS = ("s3", "gcs", "azurerm")
+# upstream's `terraform init` for the S3 state backend, line by line
+_S3_KEY = '-backend-config="key=${TF_STATE_PREFIX}${STACK}.tfstate" \\'
+_S3_REGION = '-backend-config="region=${AWS_REGION}"'
+_S3_BUCKET = '-backend-config="bucket=${TF_STATE_BUCKET}" \\'
+_STATE_PREFIX_ENV = re.compile(r"^(\s+)TF_STATE_PREFIX: .*$")
+
+
 def derive(
-    name: str, text: str, *, clouds: Sequence[str], action_repo: str, action_ref: str
+    name: str,
+    text: str,
+    *,
+    clouds: Sequence[str],
+    action_repo: str,
+    action_ref: str,
+    backend: str = "s3",
 ) -> str:
     """The access repository's version of workflow ``name`` (its text upstream)."""
     lines = text.splitlines()
@@ -58,7 +72,53 @@ def derive(
     for cloud in ("aws", "gcp", "azure"):
         if cloud not in clouds:
             lines = _drop_cloud(lines, cloud)
+    if backend != "s3":
+        lines = _state_backend(name, lines, backend, keep_region="aws" in clouds)
     return "\n".join(lines) + "\n"
+
+
+def _state_backend(name: str, lines: list[str], backend: str, keep_region: bool) -> list[str]:
+    """Point every `terraform init` at a GCS bucket or an Azure storage container instead of S3
+    (one state per stack either way)."""
+    inits = sum(1 for line in lines if line.strip().startswith("terraform init"))
+    found = sum(1 for line in lines if line.strip() == _S3_KEY)
+    if found != inits or sum(1 for line in lines if line.strip() == _S3_REGION) != inits:
+        raise RuntimeError(
+            f"{name}: {inits} terraform init, {found} S3 key setting(s): the state backend "
+            "lines are not where controller/scaffold/workflows.py looks for them"
+        )
+    out: list[str] = []
+    for line in lines:
+        lead = line[: len(line) - len(line.lstrip())]
+        body = line.strip()
+        if backend == "gcs":
+            if body == _S3_KEY:
+                out.append(lead + '-backend-config="prefix=${TF_STATE_PREFIX}${STACK}"')
+                continue
+            if body == _S3_REGION:
+                continue
+        else:  # azurerm: a storage account (JITCTL_TF_STATE_BUCKET) and container, Entra ID auth
+            if body == _S3_BUCKET:
+                out.append(lead + '-backend-config="storage_account_name=${TF_STATE_BUCKET}" \\')
+                continue
+            if body == _S3_REGION:
+                out += [
+                    lead + '-backend-config="container_name=${TF_STATE_CONTAINER}" \\',
+                    lead + '-backend-config="use_oidc=true" \\',
+                    lead + '-backend-config="use_azuread_auth=true"',
+                ]
+                continue
+            m = _STATE_PREFIX_ENV.match(line)
+            if m:
+                out += [
+                    line,
+                    m.group(1) + "TF_STATE_CONTAINER: ${{ vars.JITCTL_TF_STATE_CONTAINER }}",
+                ]
+                continue
+        if not keep_region and body.startswith("AWS_REGION: "):
+            continue  # the region was the S3 backend's (and AWS's): neither is used
+        out.append(line)
+    return out
 
 
 def _rewrite_uses(name: str, lines: list[str], repo: str, ref: str) -> list[str]:

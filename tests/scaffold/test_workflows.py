@@ -196,3 +196,43 @@ def test_the_linters_would_see_a_bad_scaffold(tmp_path: Path) -> None:
         ]
     )
     assert cj.returncode == 1
+
+
+S3_LINES = ['"key=${TF_STATE_PREFIX}${STACK}.tfstate"', '"region=${AWS_REGION}"']
+GCS_LINES = ['"prefix=${TF_STATE_PREFIX}${STACK}"']
+AZURERM_LINES = [
+    '"storage_account_name=${TF_STATE_BUCKET}"',
+    '"container_name=${TF_STATE_CONTAINER}"',
+    "TF_STATE_CONTAINER: ${{ vars.JITCTL_TF_STATE_CONTAINER }}",
+    '"use_azuread_auth=true"',
+]
+
+
+@pytest.mark.parametrize(
+    ("clouds", "backend", "lines", "absent"),
+    [
+        (("aws", "gcp"), None, S3_LINES, []),
+        (("gcp",), None, GCS_LINES, ["AWS_REGION", '"key=']),
+        (("azure",), None, AZURERM_LINES, ["AWS_REGION", '"bucket=']),
+        (("aws",), "gcs", [*GCS_LINES, "AWS_REGION: ${{ vars.JITCTL_AWS_REGION }}"], ['"key=']),
+    ],
+)
+def test_the_state_backend_follows_the_clouds(
+    clouds: tuple[str, ...], backend: str | None, lines: list[str], absent: list[str]
+) -> None:
+    """One cloud only needs no other cloud for its state: GCP keeps it in GCS, Azure in a storage
+    account; both plan and apply jobs say so, and so does terraform/versions.tf. (The linters
+    above run on the gcp-only and azure-only scaffolds, with these backends.)"""
+    files = plan(Options(clouds=clouds, state_backend=backend))
+    expected = backend or ("s3" if "aws" in clouds else "gcs" if "gcp" in clouds else "azurerm")
+    assert f'backend "{expected}" {{}}' in files["terraform/versions.tf"]
+    for name in ("jit-check.yml", "jit-apply.yml"):
+        text = files[f".github/workflows/{name}"]
+        assert text.count("terraform init") == 1
+        for line in lines:
+            assert line in text, (name, line)
+        for needle in absent:
+            assert needle not in text, (name, needle)
+    if expected != "s3":
+        key = "bucket" if expected == "gcs" else "storage_account_name"
+        assert f"{key} =" in files["terraform/backend.hcl.example"]
