@@ -9,8 +9,8 @@ import click
 
 from controller import __version__
 from controller.cli.app import fmt_option, main
-from controller.scaffold import CLOUDS, DEFAULT_ACTION_REPO, Options, plan
-from controller.scaffold.repository import create
+from controller.scaffold import CLOUDS, DEFAULT_ACTION_REPO, Options, owned, plan, vendored_modules
+from controller.scaffold.repository import create, upgrade
 
 
 @main.command()
@@ -52,6 +52,13 @@ from controller.scaffold.repository import create
     "gcp, else azurerm.",
 )
 @click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
+@click.option(
+    "--upgrade",
+    "upgrading",
+    is_flag=True,
+    help="Bring an access repository made by init to this version: rewrite jitctl's files "
+    "(jit-* workflows, terraform/, modules/), keep the rest (catalog, CODEOWNERS, rulesets).",
+)
 @fmt_option("text", "json")
 def init(
     directory: Path,
@@ -64,6 +71,7 @@ def init(
     azure_subscriptions: str,
     state_backend: str | None,
     force: bool,
+    upgrading: bool,
     fmt: str,
 ) -> None:
     """Scaffold a new access repository in DIRECTORY (a git repository with one commit).
@@ -98,11 +106,21 @@ def init(
     message = (
         f"jitctl init: access repository (jitctl {__version__}; clouds: {', '.join(opts.clouds)})"
     )
-    result = create(directory, files, force=force, message=message)
+    if upgrading:
+        result = upgrade(
+            directory,
+            files,
+            owned=owned,
+            prune=vendored_modules(files),
+            message=f"jitctl init --upgrade: jitctl {__version__} "
+            f"(clouds: {', '.join(opts.clouds)}; action {action_repo}@{action_ref})",
+        )
+    else:
+        result = create(directory, files, force=force, message=message)
     if action_repo == DEFAULT_ACTION_REPO:
         click.echo(
             f"note: the workflows use {DEFAULT_ACTION_REPO}@{action_ref}, a placeholder: run "
-            "again with --force --action-repo OWNER/jitctl (your organisation's copy)",
+            "again with --upgrade --action-repo OWNER/jitctl (your organisation's copy)",
             err=True,
         )
     if fmt == "json":

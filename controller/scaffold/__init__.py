@@ -105,6 +105,22 @@ def _template(name: str) -> str:
     return resources.files("controller.scaffold").joinpath("templates", name).read_text("utf-8")
 
 
+def owned(path: str) -> bool:
+    """The files ``jitctl init --upgrade`` rewrites: jitctl's own, derived from this version.
+    Everything else (catalog.yaml, CODEOWNERS, the rulesets, README) is the organisation's once
+    written."""
+    return (
+        path.startswith(("modules/", ".github/workflows/jit-"))
+        or path == ".github/zizmor.yml"
+        or (path.startswith("terraform/") and path.count("/") == 1)
+    )
+
+
+def vendored_modules(files: Mapping[str, str]) -> list[str]:
+    """The module folders the scaffold vendors (``--upgrade`` removes their stale files)."""
+    return sorted({"/".join(p.split("/")[:2]) + "/" for p in files if p.startswith("modules/")})
+
+
 def _upstream(*parts: str) -> Traversable:
     return resources.files("controller.scaffold").joinpath("upstream", *parts)
 

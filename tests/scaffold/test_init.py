@@ -10,6 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from controller import __version__
 from controller.cli import main
 from tests.gitutil import git_env
 
@@ -160,3 +161,52 @@ def test_the_audit_guidance_in_the_catalog_is_valid_once_uncommented(tmp_path: P
     audit = load_catalog(uncommented).audit
     assert audit.signers == ".github/jitctl/allowed_signers"
     assert audit.github_bots == ("jitctl[bot]",)
+
+
+def test_upgrade_rewrites_jitctls_files_and_keeps_the_organisations(tmp_path: Path) -> None:
+    repo = tmp_path / "access"
+    assert jitctl("init", str(repo), "--action-repo", "acme/jitctl").exit_code == 0
+    workflow = repo / ".github/workflows/jit-check.yml"
+    planned = workflow.read_text()
+    # what an older jitctl wrote, and the organisation's own edits since
+    workflow.write_text(planned.replace(f"@v{__version__}", "@v0.1.0"))
+    (repo / "modules/grants/retired.tf").write_text("# a file an older version vendored\n")
+    (repo / "modules/acme-extra").mkdir()
+    (repo / "modules/acme-extra/main.tf").write_text("# the organisation's own module\n")
+    catalog = (repo / "catalog.yaml").read_text().replace("alice: [", "alice2: [")
+    (repo / "catalog.yaml").write_text(catalog)
+    (repo / ".github/CODEOWNERS").unlink()  # missing: written again
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "older jitctl, and our edits")
+
+    git(repo, "checkout", "-qb", "upgrade-jitctl")
+    up = jitctl("init", str(repo), "--upgrade", "--action-repo", "acme/jitctl", "--format", "json")
+    assert up.exit_code == 0, up.output
+    assert json.loads(up.stdout)["outcome"] == "upgraded"
+    assert workflow.read_text() == planned
+    assert (repo / "catalog.yaml").read_text() == catalog  # the organisation's, kept
+    assert (repo / ".github/CODEOWNERS").is_file()
+    assert not (repo / "modules/grants/retired.tf").exists()
+    assert (repo / "modules/acme-extra/main.tf").is_file()  # not jitctl's: left alone
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "rev-list", "--count", "main..HEAD").strip() == "1"
+    again = jitctl(
+        "init", str(repo), "--upgrade", "--action-repo", "acme/jitctl", "--format", "json"
+    )
+    assert json.loads(again.stdout)["outcome"] == "unchanged"
+
+
+def test_upgrade_refuses_what_is_not_an_access_repository_or_has_staged_changes(
+    tmp_path: Path,
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    result = jitctl("init", str(plain), "--upgrade")
+    assert result.exit_code == 2 and "not a git repository" in result.stderr
+    repo = tmp_path / "access"
+    assert jitctl("init", str(repo)).exit_code == 0
+    (repo / "notes.txt").write_text("mine")
+    git(repo, "add", "notes.txt")
+    staged = jitctl("init", str(repo), "--upgrade")
+    assert staged.exit_code == 2 and "changes are staged" in staged.stderr
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
