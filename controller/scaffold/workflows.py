@@ -50,10 +50,19 @@ _AZURE_CASE_END = re.compile(r"^\s+esac\s*$")
 
 
 BACKENDS = ("s3", "gcs", "azurerm")
-# upstream's `terraform init` for the S3 state backend, line by line
-_S3_KEY = '-backend-config="key=${TF_STATE_PREFIX}${STACK}.tfstate" \\'
-_S3_REGION = '-backend-config="region=${AWS_REGION}"'
-_S3_BUCKET = '-backend-config="bucket=${TF_STATE_BUCKET}" \\'
+# the `terraform init` settings of each state backend (one state per stack)
+_BACKEND_SETTINGS = {
+    "gcs": ["bucket=${TF_STATE_BUCKET}", "prefix=${TF_STATE_PREFIX}${STACK}"],
+    "azurerm": [
+        "storage_account_name=${TF_STATE_BUCKET}",
+        "container_name=${TF_STATE_CONTAINER}",
+        "key=${TF_STATE_PREFIX}${STACK}.tfstate",
+        "use_oidc=true",
+        "use_azuread_auth=true",
+    ],
+}
+_S3_KEY = "key=${TF_STATE_PREFIX}${STACK}.tfstate"
+_BACKEND_CONFIG = re.compile(r'^(?P<lead>\s+)-backend-config="(?P<setting>[^"]*)"( \\)?$')
 _STATE_PREFIX_ENV = re.compile(r"^(\s+)TF_STATE_PREFIX: .*$")
 
 
@@ -78,46 +87,47 @@ def derive(
 
 
 def _state_backend(name: str, lines: list[str], backend: str, keep_region: bool) -> list[str]:
-    """Point every `terraform init` at a GCS bucket or an Azure storage container instead of S3
-    (one state per stack either way)."""
-    inits = sum(1 for line in lines if line.strip().startswith("terraform init"))
-    found = sum(1 for line in lines if line.strip() == _S3_KEY)
-    if found != inits or sum(1 for line in lines if line.strip() == _S3_REGION) != inits:
-        raise RuntimeError(
-            f"{name}: {inits} terraform init, {found} S3 key setting(s): the state backend "
-            "lines are not where controller/scaffold/workflows.py looks for them"
-        )
+    """Point every `terraform init` at a GCS bucket or an Azure storage container instead of S3:
+    its run of ``-backend-config`` lines is replaced by the backend's own."""
     out: list[str] = []
-    for line in lines:
-        lead = line[: len(line) - len(line.lstrip())]
-        body = line.strip()
-        if backend == "gcs":
-            if body == _S3_KEY:
-                out.append(lead + '-backend-config="prefix=${TF_STATE_PREFIX}${STACK}"')
-                continue
-            if body == _S3_REGION:
-                continue
-        else:  # azurerm: a storage account (JITCTL_TF_STATE_BUCKET) and container, Entra ID auth
-            if body == _S3_BUCKET:
-                out.append(lead + '-backend-config="storage_account_name=${TF_STATE_BUCKET}" \\')
-                continue
-            if body == _S3_REGION:
+    inits = replaced = 0
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.strip().startswith("terraform init"):
+            inits += 1
+            out.append(line)
+            end = i + 1
+            settings = []
+            while end < len(lines) and (m := _BACKEND_CONFIG.match(lines[end])):
+                settings.append(m.group("setting"))
+                lead = m.group("lead")
+                end += 1
+            if _S3_KEY in settings and end > i + 1:
+                replaced += 1
+                new = _BACKEND_SETTINGS[backend]
                 out += [
-                    lead + '-backend-config="container_name=${TF_STATE_CONTAINER}" \\',
-                    lead + '-backend-config="use_oidc=true" \\',
-                    lead + '-backend-config="use_azuread_auth=true"',
+                    f'{lead}-backend-config="{setting}"' + (" \\" if k < len(new) - 1 else "")
+                    for k, setting in enumerate(new)
                 ]
+                i = end
                 continue
-            m = _STATE_PREFIX_ENV.match(line)
-            if m:
-                out += [
-                    line,
-                    m.group(1) + "TF_STATE_CONTAINER: ${{ vars.JITCTL_TF_STATE_CONTAINER }}",
-                ]
-                continue
-        if not keep_region and body.startswith("AWS_REGION: "):
+            i += 1
+            continue
+        if backend == "azurerm" and (m := _STATE_PREFIX_ENV.match(line)):
+            out += [line, m.group(1) + "TF_STATE_CONTAINER: ${{ vars.JITCTL_TF_STATE_CONTAINER }}"]
+            i += 1
+            continue
+        if not keep_region and line.strip().startswith("AWS_REGION: "):
+            i += 1
             continue  # the region was the S3 backend's (and AWS's): neither is used
         out.append(line)
+        i += 1
+    if replaced != inits:
+        raise RuntimeError(
+            f"{name}: {inits} terraform init, {replaced} with S3 settings: the state backend "
+            "lines are not where controller/scaffold/workflows.py looks for them"
+        )
     return out
 
 
