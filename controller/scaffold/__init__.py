@@ -178,7 +178,9 @@ def plan(opts: Options) -> Mapping[str, str]:
         ("\n" if i else "") + _catalog_entries(c, opts.targets_of(c)) for i, c in enumerate(clouds)
     )
     files = {
-        "README.md": _template("README.md").replace("{version}", __version__),
+        "README.md": _template("README.md")
+        .replace("{version}", __version__)
+        .replace("{action}", f"{opts.action_repo}@{opts.action_ref}"),
         "catalog.yaml": catalog,
         "grants/.gitkeep": "",
         ".gitignore": _template("gitignore"),

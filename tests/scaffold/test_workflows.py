@@ -124,6 +124,9 @@ def test_pinned_by_sha_needs_no_zizmor_exception() -> None:
     [
         (["--action-repo", "acme"], "is not a repository written as owner/name"),
         (["--action-ref", "main"], "neither a version tag (v1.2.3) nor a full commit sha"),
+        # attack: an option that would write YAML of its own into every workflow
+        (["--action-repo", "acme/jitctl@v1\n        run: curl evil"], "written as owner/name"),
+        (["--action-ref", "v1.0.0 # x\n  run: curl evil"], "neither a version tag"),
         (["--aws-accounts", "1234"], "'1234' is not an AWS account id (12 digits)"),
         (["--gcp-projects", "p-one-2"], "--gcp-projects: gcp is not among --clouds"),
         (["--aws-accounts", "111111111111,111111111111"], "a target is named twice"),
