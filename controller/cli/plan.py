@@ -26,7 +26,15 @@ def _read_json(path: Path, what: str) -> Any:
 
 @main.group("plan-summary")
 def plan_summary() -> None:
-    """Summarise a Terraform plan by grant (no values), and render a summary as Markdown."""
+    """Summarise a Terraform plan by grant (no values), and render a summary as Markdown.
+
+    What the workflows write into the job summary and the PR comment; `markdown` reads an
+    untrusted summary (an artifact of a run a pull request could change) and renders it only
+    when it is exactly what `summarize` writes.
+
+    Example: jitctl plan-summary summarize plan.json summary.json &&
+    jitctl plan-summary markdown summary.json
+    """
 
 
 @plan_summary.command()
