@@ -117,8 +117,11 @@ def owned(path: str) -> bool:
 
 
 def vendored_modules(files: Mapping[str, str]) -> list[str]:
-    """The module folders the scaffold vendors (``--upgrade`` removes their stale files)."""
-    return sorted({"/".join(p.split("/")[:2]) + "/" for p in files if p.startswith("modules/")})
+    """What ``--upgrade`` removes when this version no longer writes it (git pathspecs): the
+    files of the module folders the scaffold vendors, a jit-* workflow, the zizmor settings
+    (not written when the action is pinned by sha)."""
+    folders = {"/".join(p.split("/")[:2]) + "/" for p in files if p.startswith("modules/")}
+    return [*sorted(folders), ":(glob).github/workflows/jit-*.yml", ".github/zizmor.yml"]
 
 
 def _upstream(*parts: str) -> Traversable:

@@ -194,6 +194,16 @@ def test_upgrade_rewrites_jitctls_files_and_keeps_the_organisations(tmp_path: Pa
         "init", str(repo), "--upgrade", "--action-repo", "acme/jitctl", "--format", "json"
     )
     assert json.loads(again.stdout)["outcome"] == "unchanged"
+    # pinned by sha from now on: no zizmor exception is needed any more, so it goes
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    pinned = jitctl(
+        "init", str(repo), "--upgrade", "--action-repo", "acme/jitctl", "--action-ref", sha
+    )
+    assert pinned.exit_code == 0, pinned.output
+    assert not (repo / ".github/zizmor.yml").exists()
+    assert f"uses: acme/jitctl@{sha}" in workflow.read_text()
+    assert (repo / "modules/acme-extra/main.tf").is_file()
+    assert git(repo, "status", "--porcelain") == ""
 
 
 def test_upgrade_refuses_what_is_not_an_access_repository_or_has_staged_changes(
