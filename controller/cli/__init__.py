@@ -18,6 +18,7 @@ from controller.cli import (
     lifecycle,
     lint,
     notice,
+    plan,
 )
 from controller.cli.app import main
 from controller.cli.github import approvals, doctor
@@ -37,4 +38,5 @@ __all__ = [
     "lint",
     "main",
     "notice",
+    "plan",
 ]

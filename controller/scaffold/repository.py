@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from controller.core.errors import JitError
 @dataclass(frozen=True)
 class InitResult:
     path: Path
-    outcome: str  # created | updated | unchanged
+    outcome: str  # created | updated | upgraded | unchanged
     commit: str | None
     written: tuple[str, ...]  # files whose content changed
 
@@ -68,6 +68,52 @@ def create(dest: Path, files: Mapping[str, str], *, force: bool, message: str) -
     _git(dest, "commit", "-q", "-m", message)
     commit = _git(dest, "rev-parse", "HEAD")
     return InitResult(dest, "created" if fresh else "updated", commit, tuple(written))
+
+
+def upgrade(
+    dest: Path,
+    files: Mapping[str, str],
+    *,
+    owned: Callable[[str], bool],
+    prune: Sequence[str],
+    message: str,
+) -> InitResult:
+    """Bring an access repository made by ``jitctl init`` to this version, in one commit.
+
+    The files jitctl owns (``owned``: the jit-* workflows, the Terraform root and the vendored
+    modules) are rewritten; every other scaffold file (the catalog, CODEOWNERS, the rulesets,
+    README) is written only if it is missing, so the organisation's edits stay. A tracked file
+    under a ``prune`` folder (a vendored module) that this version no longer has is removed.
+    Nothing else is touched; staged changes of the user's are refused, so the commit holds the
+    upgrade only. Run it on a branch and open a pull request: code owners review the diff.
+    """
+    if not (dest / ".git").exists():
+        raise JitError(
+            f"{dest}: not a git repository; --upgrade updates an access repository made by "
+            "jitctl init",
+            rule="usage",
+        )
+    if not (dest / "catalog.yaml").is_file():
+        raise JitError(f"{dest}: no catalog.yaml; not an access repository", rule="usage")
+    if _git(dest, "diff", "--cached", "--name-only"):
+        raise JitError(
+            f"{dest}: changes are staged; commit or unstage them before --upgrade", rule="usage"
+        )
+    written = [
+        rel
+        for rel, text in files.items()
+        if (owned(rel) or not (dest / rel).exists()) and _write(dest, rel, text)
+    ]
+    tracked = _git(dest, "ls-files", "-z", "--", *prune).split("\0") if prune else []
+    stale = sorted(rel for rel in tracked if rel and rel not in files)
+    if stale:
+        _git(dest, "rm", "-q", "--", *stale)
+    _git(dest, "add", "--", *(rel for rel in files if (dest / rel).exists()))
+    if not _git(dest, "diff", "--cached", "--name-only"):
+        return InitResult(dest, "unchanged", None, ())
+    _git(dest, "commit", "-q", "-m", message)
+    commit = _git(dest, "rev-parse", "HEAD")
+    return InitResult(dest, "upgraded", commit, tuple(written + stale))
 
 
 def _write(dest: Path, rel: str, text: str) -> bool:

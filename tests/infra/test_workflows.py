@@ -216,7 +216,7 @@ def test_the_isolation_rule_finds_unisolated_runs() -> None:
     assert _unisolated('x | python3 -c "1"')
     assert not _unisolated('"$(dirname "${J}")/python" -I -c "1"')
     assert not _unisolated('"${venv}/bin/python" -I -m pip install x')
-    assert not _unisolated("python3 -I .github/scripts/plan_summary.py markdown a")
+    assert not _unisolated("python3 -I scripts/summary.py markdown a")
     assert not _unisolated("  python-version: 3.12")
 
 

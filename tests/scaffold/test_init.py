@@ -10,6 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from controller import __version__
 from controller.cli import main
 from tests.gitutil import git_env
 
@@ -53,15 +54,29 @@ def test_init_then_the_whole_local_lifecycle(tmp_path: Path) -> None:
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
     assert git(repo, "status", "--porcelain") == ""
     tracked = set(git(repo, "ls-files").split())
-    assert tracked == {
+    assert {
         ".github/CODEOWNERS",
         ".github/pull_request_template.md",
+        ".github/jitctl/ruleset.json",
+        ".github/jitctl/ruleset-expire.json",
+        ".github/workflows/jit-check.yml",
+        ".github/workflows/jit-merge.yml",
+        ".github/workflows/jit-apply.yml",
+        ".github/workflows/jit-expire.yml",
         ".gitignore",
         "README.md",
         "catalog.yaml",
         "grants/.gitkeep",
-    }
-    assert not any(p.endswith(".py") for p in tracked)  # no jitctl source in the scaffold
+        "terraform/main.tf",
+        "terraform/backend.hcl.example",
+        "modules/grants/main.tf",
+        "modules/aws-iam-role/main.tf",
+    } <= tracked
+    # no jitctl source, tests, tooling or npm in the scaffold; only what an access repo holds
+    assert not any(p.endswith((".py", ".cjs", ".json")) and "ruleset" not in p for p in tracked)
+    assert {p.split("/", 1)[0] for p in tracked} == {
+        ".github", ".gitignore", "README.md", "catalog.yaml", "grants", "modules", "terraform"
+    }  # fmt: skip
     codeowners = (repo / ".github/CODEOWNERS").read_text()
     assert "*         @acme/platform" in codeowners and "\n/grants/\n" in codeowners
 
@@ -131,3 +146,77 @@ def test_init_never_writes_through_a_symlink(tmp_path: Path) -> None:
     result = jitctl("init", str(repo), "--force")
     assert result.exit_code == 2 and "symbolic link" in result.stderr
     assert list(outside.iterdir()) == []
+
+
+def test_the_audit_guidance_in_the_catalog_is_valid_once_uncommented(tmp_path: Path) -> None:
+    from controller.formats.catalog import load_catalog
+
+    repo = tmp_path / "access"
+    assert jitctl("init", str(repo)).exit_code == 0
+    text = (repo / "catalog.yaml").read_text()
+    block = text.split("# audit:\n", 1)[1].split("\n\n", 1)[0]
+    uncommented = text.replace(
+        "# audit:\n" + block, "audit:\n" + "\n".join(line[2:] for line in block.splitlines())
+    )
+    audit = load_catalog(uncommented).audit
+    assert audit.signers == ".github/jitctl/allowed_signers"
+    assert audit.github_bots == ("jitctl[bot]",)
+
+
+def test_upgrade_rewrites_jitctls_files_and_keeps_the_organisations(tmp_path: Path) -> None:
+    repo = tmp_path / "access"
+    assert jitctl("init", str(repo), "--action-repo", "acme/jitctl").exit_code == 0
+    workflow = repo / ".github/workflows/jit-check.yml"
+    planned = workflow.read_text()
+    # what an older jitctl wrote, and the organisation's own edits since
+    workflow.write_text(planned.replace(f"@v{__version__}", "@v0.1.0"))
+    (repo / "modules/grants/retired.tf").write_text("# a file an older version vendored\n")
+    (repo / "modules/acme-extra").mkdir()
+    (repo / "modules/acme-extra/main.tf").write_text("# the organisation's own module\n")
+    catalog = (repo / "catalog.yaml").read_text().replace("alice: [", "alice2: [")
+    (repo / "catalog.yaml").write_text(catalog)
+    (repo / ".github/CODEOWNERS").unlink()  # missing: written again
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "older jitctl, and our edits")
+
+    git(repo, "checkout", "-qb", "upgrade-jitctl")
+    up = jitctl("init", str(repo), "--upgrade", "--action-repo", "acme/jitctl", "--format", "json")
+    assert up.exit_code == 0, up.output
+    assert json.loads(up.stdout)["outcome"] == "upgraded"
+    assert workflow.read_text() == planned
+    assert (repo / "catalog.yaml").read_text() == catalog  # the organisation's, kept
+    assert (repo / ".github/CODEOWNERS").is_file()
+    assert not (repo / "modules/grants/retired.tf").exists()
+    assert (repo / "modules/acme-extra/main.tf").is_file()  # not jitctl's: left alone
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "rev-list", "--count", "main..HEAD").strip() == "1"
+    again = jitctl(
+        "init", str(repo), "--upgrade", "--action-repo", "acme/jitctl", "--format", "json"
+    )
+    assert json.loads(again.stdout)["outcome"] == "unchanged"
+    # pinned by sha from now on: no zizmor exception is needed any more, so it goes
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    pinned = jitctl(
+        "init", str(repo), "--upgrade", "--action-repo", "acme/jitctl", "--action-ref", sha
+    )
+    assert pinned.exit_code == 0, pinned.output
+    assert not (repo / ".github/zizmor.yml").exists()
+    assert f"uses: acme/jitctl@{sha}" in workflow.read_text()
+    assert (repo / "modules/acme-extra/main.tf").is_file()
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_upgrade_refuses_what_is_not_an_access_repository_or_has_staged_changes(
+    tmp_path: Path,
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    result = jitctl("init", str(plain), "--upgrade")
+    assert result.exit_code == 2 and "not a git repository" in result.stderr
+    repo = tmp_path / "access"
+    assert jitctl("init", str(repo)).exit_code == 0
+    (repo / "notes.txt").write_text("mine")
+    git(repo, "add", "notes.txt")
+    staged = jitctl("init", str(repo), "--upgrade")
+    assert staged.exit_code == 2 and "changes are staged" in staged.stderr
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"

@@ -1,27 +1,16 @@
-"""The workflow helper scripts in .github/scripts/ (plan summary)."""
+"""The plan summary (controller/formats/plan_summary.py) and `jitctl plan-summary`, which the
+workflows run to summarise a plan by grant and render an untrusted summary."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from click.testing import CliRunner
 
-from .conftest import ROOT, run
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / ".github" / "scripts" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-plan_summary = _load("plan_summary")
+from controller.cli import main
+from controller.formats import plan_summary
 
 PLAN = {
     "resource_changes": [
@@ -101,20 +90,17 @@ def test_untrusted_summary_is_validated(bad: object) -> None:
 
 def test_plan_summary_cli(tmp_path: Path) -> None:
     (tmp_path / "plan.json").write_text(json.dumps(PLAN))
-    script = str(ROOT / ".github" / "scripts" / "plan_summary.py")
-    assert (
-        run(
-            [
-                sys.executable,
-                script,
-                "summarize",
-                str(tmp_path / "plan.json"),
-                str(tmp_path / "s.json"),
-            ]
-        ).returncode
-        == 0
-    )
-    shown = run([sys.executable, script, "markdown", str(tmp_path / "s.json")])
-    assert shown.returncode == 0 and "1 added" in shown.stdout
+    plan, out = str(tmp_path / "plan.json"), str(tmp_path / "s.json")
+    run = CliRunner().invoke
+    assert run(main, ["plan-summary", "summarize", plan, out]).exit_code == 0
+    shown = run(main, ["plan-summary", "markdown", out])
+    assert shown.exit_code == 0 and "1 added" in shown.stdout
+    # an untrusted summary that is not exactly what summarize writes: one line, exit 2
     (tmp_path / "bad.json").write_text('{"version": 1}')
-    assert run([sys.executable, script, "markdown", str(tmp_path / "bad.json")]).returncode == 2
+    bad = run(main, ["plan-summary", "markdown", str(tmp_path / "bad.json")])
+    assert bad.exit_code == 2 and "bad.json: unexpected keys in plan summary" in bad.stderr
+    (tmp_path / "junk.json").write_text("{")
+    junk = run(main, ["plan-summary", "markdown", str(tmp_path / "junk.json")])
+    assert junk.exit_code == 2 and "junk.json: not a JSON plan summary" in junk.stderr
+    missing = run(main, ["plan-summary", "summarize", str(tmp_path / "nope.json"), out])
+    assert missing.exit_code == 2 and "nope.json: cannot read the plan" in missing.stderr

@@ -1,34 +1,28 @@
-#!/usr/bin/env python3
-"""Summarize a Terraform plan by grant, and render that summary for humans, with no raw values.
+"""A Terraform plan summarised by grant, and that summary rendered for humans, with no raw values.
 
-Two steps, run by different workflows:
+PURE. Two steps, run by different workflows through ``jitctl plan-summary``:
 
-  plan_summary.py summarize PLAN.json OUT.json
-      In the PR workflow (jit-check): read `terraform show -json PLAN` and write a small JSON
-      summary: for each grant id, the actions on its resources (added, removed, changed, replaced).
-      Only resource addresses are read, never attribute values, so no secret can leak into it.
-
-  plan_summary.py markdown SUMMARY.json
-      Print the summary as Markdown (the job summary, and the PR comment posted by jit-merge).
-      The summary may come from a run whose workflow a pull request could edit, so it is treated
-      as untrusted data: validated strictly (grant ids must match the grant id pattern, counts must
-      be small integers) and rendered by this script, never pasted.
-
-Exit codes: 0 ok, 2 invalid input.
+* ``summarize``: in the plan jobs (jit-check, jit-apply), from ``terraform show -json PLAN``, a
+  small JSON summary: for each grant id, the actions on its resources (added, removed, changed,
+  replaced). Only resource addresses are read, never attribute values, so no secret can leak.
+* ``markdown``: the summary as Markdown (the job summary, and the PR comment jit-merge posts).
+  The summary may come from a run whose workflow a pull request could edit, so it is untrusted
+  data: validated strictly (grant ids match the grant id pattern, modules are known, entries are
+  few) and rendered here, never pasted.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from typing import Any
 
 GRANT_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 MODULES = ("aws_iam_role", "aws_identity_center", "gcp_iam", "azure_pim")
 KINDS = ("added", "removed", "changed", "replaced")
 # module.aws_iam_role["<grant id>"].<rest>
-ADDRESS = re.compile(r'^module\.(aws_iam_role|aws_identity_center|gcp_iam|azure_pim)\["([^"]+)"\]\.')
+ADDRESS = re.compile(
+    r'^module\.(aws_iam_role|aws_identity_center|gcp_iam|azure_pim)\["([^"]+)"\]\.'
+)
 MAX_GRANTS = 10_000
 
 
@@ -110,27 +104,3 @@ def markdown(summary: dict[str, list[dict[str, str]]]) -> str:
             lines += [f"- `{i['grant']}` ({i['module'].replace('_', '-')})" for i in summary[kind]]
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
-
-
-def main(argv: list[str]) -> int:
-    try:
-        if len(argv) == 3 and argv[0] == "summarize":
-            with open(argv[1], encoding="utf-8") as f:
-                plan = json.load(f)
-            with open(argv[2], "w", encoding="utf-8") as f:
-                json.dump(summarize(plan), f, indent=1, sort_keys=True)
-            return 0
-        if len(argv) == 2 and argv[0] == "markdown":
-            with open(argv[1], encoding="utf-8") as f:
-                summary = validate(json.load(f))
-            sys.stdout.write(markdown(summary))
-            return 0
-    except (OSError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
-        print(f"plan_summary: {exc}", file=sys.stderr)
-        return 2
-    print(__doc__, file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
