@@ -6,9 +6,11 @@ on what they return.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from controller.core.model import (
     GRANTS_DIR,
@@ -25,7 +27,7 @@ from controller.core.model import (
     ReviewState,
     Severity,
 )
-from controller.core.times import format_duration, format_rfc3339
+from controller.core.times import format_duration, format_rfc3339, parse_rfc3339
 
 # The rule ids the policy engine emits (the grant-file rules live in grantfile.py).
 RULES: Mapping[str, str] = {
@@ -424,6 +426,40 @@ def azure_siblings(catalog: Catalog, entitlement: str) -> tuple[str, ...]:
             == key
         )
     )
+
+
+# The overlap search's cheap test (git/snapshot.py related_grants): a principal may hold
+# thousands of grant files of one entitlement, most of them expired when the expiry run lags, and
+# only live ones matter (overlap notices and Azure's gap rule keep expires_at > now). A file is
+# set aside unparsed only when its text proves it holds no live grant: the name expires_at occurs
+# exactly once, on a line of its own that sets it to a plain quoted RFC 3339 time at or before
+# now. Were that line inside a comment or a heredoc, the file would have no expires_at attribute
+# at all and the strict reader would refuse it (no grant); otherwise it IS the attribute, and the
+# quoted text (no escape, no template: only the characters of a time) is its value.
+_EXPIRES_LINE = re.compile(
+    rb'^[ \t]*expires_at[ \t]*=[ \t]*"([0-9Tt:.Zz+-]{1,40})"[ \t]*\r?$', re.MULTILINE
+)
+
+
+def expired_by_text(data: bytes, now: datetime) -> bool:
+    """True only when a grant file's bytes prove it holds no grant live at ``now`` (see above);
+    False whenever unsure (then the file is parsed)."""
+    if data.count(b"expires_at") != 1:
+        return False
+    m = _EXPIRES_LINE.search(data)
+    if m is None:
+        return False
+    instant = _instant(m.group(1))
+    return instant is not None and instant <= now
+
+
+@lru_cache(maxsize=1024)
+def _instant(text: bytes) -> datetime | None:
+    """A quoted time's instant (None if not RFC 3339): most grant files share a few expiries."""
+    try:
+        return parse_rfc3339(text.decode("ascii"))
+    except ValueError:
+        return None
 
 
 def windows_leave_a_gap(grants: Sequence[Grant], now: datetime) -> bool:
