@@ -41,6 +41,7 @@ RULES: Mapping[str, str] = {
     "grant.immutable": "a changed grant changed its principal, entitlement or starts_at",
     "grant.overlap": "(warning) another grant gives the same principal the same entitlement",
     "azure.disjoint": "grants of one Azure principal, scope and role whose windows leave a gap",
+    "azure.duration": "an Azure PIM grant's window is shorter than the 5 minutes Azure accepts",
     "grant.expired": "(warning) a grant on the branch has expired and awaits removal",
     "change.not-expiry": "a change presented as an expiry does more than delete expired grants",
     "grant.mode": "an entry under grants/ is not a regular file (executable, submodule, ...)",
@@ -364,6 +365,14 @@ def _check_grant(cs: ChangeSet, grant: Grant, before: Grant | None) -> list[Find
                 f"{format_duration(ent.max_duration)} that {ent.name} allows; set expires_at "
                 f"no later than {format_rfc3339(start + ent.max_duration)}",
             )
+        if ent.module == "azure-pim" and length < AZURE_PIM_MIN_WINDOW:
+            add(
+                "azure.duration",
+                "expires_at",
+                f"access would last {format_duration(length)}; Azure PIM refuses an assignment "
+                f"shorter than {format_duration(AZURE_PIM_MIN_WINDOW)} (the apply would fail); "
+                f"set expires_at no earlier than {format_rfc3339(start + AZURE_PIM_MIN_WINDOW)}",
+            )
     live = sorted(
         (
             o
@@ -391,6 +400,16 @@ def _check_grant(cs: ChangeSet, grant: Grant, before: Grant | None) -> list[Find
     if grant.expires_at > cs.now:
         out.extend(_check_azure_gap(cs, grant))
     return out
+
+
+# What Azure PIM accepts of an active assignment's schedule (Microsoft Learn, "Assign Azure
+# resource roles in Privileged Identity Management": an assignment "can't be assigned for a
+# duration of less than five minutes"), and the longest window every role management policy
+# admits: the policy's "expire active assignments after" (rule Expiration_Admin_Assignment) takes
+# P15D, P30D, P90D, P180D or P365D (azurerm_role_management_policy, active_assignment_rules.
+# expire_after), so 15 days is the most a catalog can allow and be accepted under any policy.
+AZURE_PIM_MIN_WINDOW = timedelta(minutes=5)
+AZURE_PIM_MAX_WINDOW = timedelta(days=15)
 
 
 def azure_assignment_key(catalog: Catalog, grant: Grant) -> tuple[str, str, str] | None:
