@@ -321,12 +321,12 @@ def related_grants(
             # one ls-tree for them all; only regular files and symlinks can be read (a
             # symlink, an executable or a gitlink holds no grant: the reader refuses it)
             found = repo.entries_at(ref, [p for p in paths if p not in read])
-            read.update(found)
             entries = [found[p] for p in paths if p in found and found[p].mode in _READABLE]
             live = 0
             start, step = 0, _BATCH
             while start < len(entries):
                 stop = len(entries) if azure else start + step
+                read.update(e.path for e in entries[start:stop])
                 for other in _unexpired_grants(repo, entries[start:stop], now):
                     out.append(other)
                     live += other.expires_at > now

@@ -120,3 +120,31 @@ def test_a_live_grant_disguised_as_expired_is_still_read(tmp_path: Path) -> None
     cs = gather_change(GitRepo(repo.path), base="main", head="req", author="alice", now=NOW)
     assert [g.path for g in cs.related] == ["grants/az-decoy.hcl"]
     assert [f.rule for f in check_change(cs).errors] == ["azure.disjoint"]
+
+
+def test_a_file_listed_for_one_entitlement_but_not_read_is_still_read_for_another(
+    tmp_path: Path,
+) -> None:
+    """A two-grant PR: the search for the first entitlement stops after a few live grants; a file
+    its text search also listed (its reason names that entitlement) but that it never read is
+    still read for the second entitlement, whose grant it is."""
+    repo = new_access_repo(tmp_path)
+    files = {f"grants/a-{i}.hcl": grant_text(reason=f"INC-{i}: same") for i in range(40)}
+    files["grants/z-gcp.hcl"] = grant_text(
+        entitlement="gcp-prod-logs-viewer", reason="INC-9: like aws-prod-readonly"
+    )
+    repo.commit(files, "many")
+    repo.git("checkout", "-q", "-b", "req")
+    repo.commit(
+        {
+            "grants/new-aws.hcl": grant_text(expires_at="2026-11-24T18:00:00Z"),
+            "grants/new-gcp.hcl": grant_text(
+                entitlement="gcp-prod-logs-viewer", expires_at="2026-11-24T18:00:00Z"
+            ),
+        },
+        "request",
+    )
+    cs = gather_change(GitRepo(repo.path), base="main", head="req", author="alice", now=NOW)
+    assert "grants/z-gcp.hcl" in [g.path for g in cs.related]
+    notices = [f for f in check_change(cs).findings if f.rule == "grant.overlap"]
+    assert any(f.file == "grants/new-gcp.hcl" and "z-gcp.hcl" in f.message for f in notices)
