@@ -6,9 +6,11 @@ on what they return.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from controller.core.model import (
     GRANTS_DIR,
@@ -25,7 +27,7 @@ from controller.core.model import (
     ReviewState,
     Severity,
 )
-from controller.core.times import format_duration, format_rfc3339
+from controller.core.times import format_duration, format_rfc3339, parse_rfc3339
 
 # The rule ids the policy engine emits (the grant-file rules live in grantfile.py).
 RULES: Mapping[str, str] = {
@@ -39,6 +41,7 @@ RULES: Mapping[str, str] = {
     "grant.immutable": "a changed grant changed its principal, entitlement or starts_at",
     "grant.overlap": "(warning) another grant gives the same principal the same entitlement",
     "azure.disjoint": "grants of one Azure principal, scope and role whose windows leave a gap",
+    "azure.duration": "an Azure PIM grant's window is shorter than the 5 minutes Azure accepts",
     "grant.expired": "(warning) a grant on the branch has expired and awaits removal",
     "change.not-expiry": "a change presented as an expiry does more than delete expired grants",
     "grant.mode": "an entry under grants/ is not a regular file (executable, submodule, ...)",
@@ -429,6 +432,14 @@ def _check_grant(cs: ChangeSet, grant: Grant, before: Grant | None) -> list[Find
                 f"{format_duration(ent.max_duration)} that {ent.name} allows; set expires_at "
                 f"no later than {format_rfc3339(start + ent.max_duration)}",
             )
+        if ent.module == "azure-pim" and length < AZURE_PIM_MIN_WINDOW:
+            add(
+                "azure.duration",
+                "expires_at",
+                f"access would last {format_duration(length)}; Azure PIM refuses an assignment "
+                f"shorter than {format_duration(AZURE_PIM_MIN_WINDOW)} (the apply would fail); "
+                f"set expires_at no earlier than {format_rfc3339(start + AZURE_PIM_MIN_WINDOW)}",
+            )
     live = sorted(
         (
             o
@@ -456,6 +467,16 @@ def _check_grant(cs: ChangeSet, grant: Grant, before: Grant | None) -> list[Find
     if grant.expires_at > cs.now:
         out.extend(_check_azure_gap(cs, grant))
     return out
+
+
+# What Azure PIM accepts of an active assignment's schedule (Microsoft Learn, "Assign Azure
+# resource roles in Privileged Identity Management": an assignment "can't be assigned for a
+# duration of less than five minutes"), and the longest window every role management policy
+# admits: the policy's "expire active assignments after" (rule Expiration_Admin_Assignment) takes
+# P15D, P30D, P90D, P180D or P365D (azurerm_role_management_policy, active_assignment_rules.
+# expire_after), so 15 days is the most a catalog can allow and be accepted under any policy.
+AZURE_PIM_MIN_WINDOW = timedelta(minutes=5)
+AZURE_PIM_MAX_WINDOW = timedelta(days=15)
 
 
 def azure_assignment_key(catalog: Catalog, grant: Grant) -> tuple[str, str, str] | None:
@@ -491,6 +512,40 @@ def azure_siblings(catalog: Catalog, entitlement: str) -> tuple[str, ...]:
             == key
         )
     )
+
+
+# The overlap search's cheap test (git/snapshot.py related_grants): a principal may hold
+# thousands of grant files of one entitlement, most of them expired when the expiry run lags, and
+# only live ones matter (overlap notices and Azure's gap rule keep expires_at > now). A file is
+# set aside unparsed only when its text proves it holds no live grant: the name expires_at occurs
+# exactly once, on a line of its own that sets it to a plain quoted RFC 3339 time at or before
+# now. Were that line inside a comment or a heredoc, the file would have no expires_at attribute
+# at all and the strict reader would refuse it (no grant); otherwise it IS the attribute, and the
+# quoted text (no escape, no template: only the characters of a time) is its value.
+_EXPIRES_LINE = re.compile(
+    rb'^[ \t]*expires_at[ \t]*=[ \t]*"([0-9Tt:.Zz+-]{1,40})"[ \t]*\r?$', re.MULTILINE
+)
+
+
+def expired_by_text(data: bytes, now: datetime) -> bool:
+    """True only when a grant file's bytes prove it holds no grant live at ``now`` (see above);
+    False whenever unsure (then the file is parsed)."""
+    if data.count(b"expires_at") != 1:
+        return False
+    m = _EXPIRES_LINE.search(data)
+    if m is None:
+        return False
+    instant = _instant(m.group(1))
+    return instant is not None and instant <= now
+
+
+@lru_cache(maxsize=1024)
+def _instant(text: bytes) -> datetime | None:
+    """A quoted time's instant (None if not RFC 3339): most grant files share a few expiries."""
+    try:
+        return parse_rfc3339(text.decode("ascii"))
+    except ValueError:
+        return None
 
 
 def windows_leave_a_gap(grants: Sequence[Grant], now: datetime) -> bool:

@@ -28,7 +28,8 @@ from controller.core.model import (
     Entitlement,
     NotifyTarget,
 )
-from controller.core.times import parse_duration
+from controller.core.policy import AZURE_PIM_MAX_WINDOW, AZURE_PIM_MIN_WINDOW
+from controller.core.times import format_duration, parse_duration
 from controller.formats.text import first_invisible, invisible_problem
 
 # module -> the keys its target carries (all required, no others: Terraform would silently drop
@@ -451,6 +452,14 @@ def _entitlement(
         if "max_duration" in body
         else default_max
     )
+    if module == "azure-pim" and not AZURE_PIM_MIN_WINDOW <= max_duration <= AZURE_PIM_MAX_WINDOW:
+        raise v.fail(
+            (*path, "max_duration") if "max_duration" in body else path,
+            f"{format_duration(max_duration)} is not a window Azure PIM accepts under every role "
+            f"management policy: give {format_duration(AZURE_PIM_MIN_WINDOW)} to "
+            f"{format_duration(AZURE_PIM_MAX_WINDOW)} (an assignment lasts at least 5 minutes; "
+            "the strictest policy ends active assignments after 15 days)",
+        )
     has_short = "approvers" in body
     if has_short and "approvals" in body:
         raise v.fail(path, "give either approvers (+ min_approvals) or approvals, not both")

@@ -112,6 +112,16 @@ FAILING = [
     ({"grants/a.hcl": b"#" * 70_000}, "alice", "grant.size", None),
     (
         {
+            "grants/a.hcl": grant_text(
+                principal=AZ, entitlement=AZE, expires_at="2026-11-24T12:04:00Z"
+            )
+        },
+        "alice",
+        "azure.duration",
+        4,
+    ),
+    (
+        {
             "grants/a.hcl": grant_text(principal=AZ, entitlement=AZE, expires_at=AZ_END_A),
             "grants/b.hcl": grant_text(
                 principal=AZ, entitlement=AZE, starts_at=AZ_START_B, expires_at=AZ_END_B
