@@ -190,7 +190,10 @@ def review_on_github(
     tip_ref = f"refs/remotes/{remote}/{base}"
 
     def refetch() -> str:
-        repo.run(["fetch", "-q", "--no-tags", remote, f"+refs/heads/{base}:{tip_ref}"], env)
+        # a workflow's checkout is shallow (depth 1): the break-glass merges are further back
+        deepen = ["--unshallow"] if repo.is_shallow() else []
+        spec = f"+refs/heads/{base}:{tip_ref}"
+        repo.run(["fetch", "-q", "--no-tags", *deepen, remote, spec], env)
         return repo.rev(tip_ref)
 
     tip = refetch()

@@ -143,17 +143,26 @@ def test_an_approval_on_the_merged_pr_in_time_is_recorded_and_the_audit_is_clean
     assert len(webhook.received) == sent
 
 
-def test_a_run_after_review_by_still_records_a_review_given_in_time(bg: World) -> None:
+def test_a_run_after_review_by_still_records_a_review_given_in_time(
+    bg: World, tmp_path: Path
+) -> None:
     """The job ran late (a failed or slow schedule): the record carries the review's own time,
-    so the audit judges when the approval was given, not when it was written down."""
+    so the audit judges when the approval was given, not when it was written down. The job
+    runs in a shallow checkout (jit-merge's, depth 1) and still finds the merge."""
     w = bg
     number, _ = merged_break_glass(w)
+    w.gh.emu.commit_files("main", {"README.md": "later\n"}, "a later commit", author="alice")
+    full = w.clone
+    w.clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{w.gh.bare_path}", str(w.clone))
+    assert git(w.clone, "rev-list", "--count", "HEAD") == "1"
     clock(w, "2026-11-24T15:59:00Z")
     w.approve(number, "carol")
     w.approve(number, "erin")
     clock(w, "2026-11-24T16:20:00Z")
     [got] = review_job(w, "2026-11-24T16:20:00Z")
     assert got["state"] == "recorded"
+    w.clone = full
     code, rows, _ = audit(w, "2026-11-25T00:00:00Z")
     assert (code, rows) == (0, [])
 
