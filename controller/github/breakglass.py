@@ -344,6 +344,10 @@ def _record(
             with contextlib.suppress(ForgeError, Uncertain):
                 forge.update_ref(branch, made.sha, force=True)
             continue
+        # a run that merged the record since this run's fetch: no second record
+        tip = refetch()
+        if recorded_by_app(forge, repo, tip, merge, forge.self_login()):
+            return None, None, "already recorded by another run"
         pr = _pull(forge, branch, base, title, merge)
         if pr is None:
             return None, None, "the review pull request could not be opened; next run"
