@@ -238,6 +238,11 @@ def _one(
     grant = gf.grant
     if merge.pr is None:
         return GhReviewResult(merge, "no-pr", grant, note="the merge names no pull request")
+    pull = forge.get_pull(merge.pr)
+    if not pull.merged or pull.merge_commit_sha != merge.commit:
+        # the reviews of another pull request never approve this merge
+        why = f"PR #{merge.pr} did not merge as {merge.commit[:12]}"
+        return GhReviewResult(merge, "invalid", grant, note=why)
     reviews = counted_reviews(forge.reviews(merge.pr), merge)
     ent = catalog.entitlements.get(grant.entitlement)
     teams = {n for r in (ent.approvals if ent else ()) for n in r.from_ if n.startswith("@")}

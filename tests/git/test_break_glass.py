@@ -244,3 +244,20 @@ def test_review_of_a_grant_that_was_not_break_glass(access_repo: Repo) -> None:
     )
     assert code == 2
     assert "no break-glass grant 'nope'" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--github", "--approved-by", "carol"), "--github reads the approvals from the pull"),
+        (("--github", "--local"), "--github reads the approvals from the pull"),
+        (("--local", "--approved-by", "carol"), "review --local needs ID and --approved-by"),
+        ((BG_ID, "--local"), "review --local needs ID and --approved-by"),
+    ],
+)
+def test_review_usage_errors(access_repo: Repo, args: tuple[str, ...], message: str) -> None:
+    before = access_repo.git("for-each-ref")
+    code, _, err = run(access_repo, "2026-11-24T12:00:00Z", "review", *args)
+    assert code == 2
+    assert message in err
+    assert access_repo.git("for-each-ref") == before

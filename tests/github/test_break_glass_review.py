@@ -378,3 +378,30 @@ def test_racing_runs_record_once(bg: World, tmp_path: Path) -> None:
     assert "recorded" in states
     assert len(review_merges(w)) == 1
     assert len(w.pulls(f"jit/review/{gid}")) == 1
+
+
+def test_a_hand_made_break_glass_merge_borrows_no_pr_reviews(bg: World) -> None:
+    """Someone with write access (past the ruleset) pushes a grant with the break-glass
+    trailers naming a real break-glass PR that its approvers approved: the job judges the
+    reviews of a PR only for the commit that PR merged as, so it records nothing for it."""
+    w = bg
+    w.gh.emu.state.rulesets.clear()
+    number, gid = merged_break_glass(w)
+    clock(w, "2026-11-24T13:00:00Z")
+    w.approve(number, "carol")
+    w.approve(number, "erin")
+    twin = gid[:-1] + ("1" if gid[-1] != "1" else "2")
+    text = git(w.gh.bare_path, "show", f"main:grants/{gid}.hcl") + "\n"
+    w.gh.emu.commit_files(
+        "main",
+        {f"grants/{twin}.hcl": text},
+        f"grant\n\nJit-Kind: request\nJit-Grant: {twin}\nRequested-by: dave\n"
+        f"Jit-PR: {number}\nJit-Break-Glass: {twin} {REVIEW_BY}",
+        author="alice",
+    )
+    got = {r["grant"]: r for r in review_job(w, "2026-11-24T13:30:00Z")}
+    assert got[twin]["state"] == "invalid"
+    assert f"PR #{number} did not merge as" in got[twin]["note"]
+    assert got[gid]["state"] == "recorded"
+    assert len(review_merges(w)) == 1
+    assert f"Jit-Grant: {twin}" not in w.message()
