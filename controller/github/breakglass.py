@@ -7,8 +7,9 @@ App) reads those reviews through the API and records them on the default branch:
 1. find the break-glass merges on the default branch's first-parent chain (git, fetched):
    ``Jit-Break-Glass: <id> <review_by>``, ``Requested-by``, ``Jit-PR``; skip those already
    recorded by jitctl's App and those whose ``review_by`` passed more than ``GRACE`` ago;
-2. read the PR's reviews and keep the approvals submitted after the merge (the merge commit's
-   committer date, GitHub's clock) and no later than ``review_by``; judge them like any
+2. check that the PR merged as that very commit (a hand-made merge naming another PR borrows
+   nothing), read the PR's reviews and keep the approvals submitted after the merge (the merge
+   commit's committer date, GitHub's clock) and no later than ``review_by``; judge them like any
    approval (:func:`~controller.core.policy.evaluate_approvals`: the entitlement's rules in the
    catalog at the default branch, the latest review per reviewer, never the requester's own,
    teams not in the catalog resolved through the API);
