@@ -246,16 +246,57 @@ class HistoryReader:
         self.tip_catalog: Catalog | None = None  # catalog.yaml at the audited ref
         self.trust_changes: list[CommitRecord] = []  # commits that changed the trust files
         self.ssh_keys: list[AllowedKey] = []  # the audited tree's allowed signers
+        self.reviews: list[CommitRecord] = []  # set by read(): the break-glass review records
 
     @property
     def processes(self) -> int:
         return self.git.processes
 
     def read(self, ref: str) -> list[CommitRecord]:
-        """Every commit on ``ref``'s first-parent chain that changed grants/, oldest first."""
+        """Every commit on ``ref``'s first-parent chain that changed grants/, oldest first.
+        Also sets ``reviews``: the break-glass review records (:meth:`_reviews`)."""
         with tempfile.TemporaryDirectory(prefix="jitctl-audit-") as tmp:
             trust_paths = self._trust(ref, Path(tmp))
-            return self._read(ref, trust_paths)
+            records = self._read(ref, trust_paths)
+            self.reviews = self._reviews(ref)
+            return records
+
+    def _reviews(self, ref: str) -> list[CommitRecord]:
+        """The break-glass reviews on ``ref``'s first-parent chain (``Jit-Kind: review``
+        commits, which change no file), oldest first, each with its signature verdict and the
+        catalog at its first parent: one git log, and only when there are reviews, one
+        cat-file for the raw commits and one for the catalogs (plus git for OpenPGP ones)."""
+        out = self.git.run(
+            [
+                "log", "--first-parent", "--no-color", "--encoding=UTF-8", "-z", "--reverse",
+                "--fixed-strings", "--grep=Jit-Kind: review", f"--format={FORMAT}", ref,
+            ]
+        )  # fmt: skip
+        found = [
+            fields
+            for fields, _ in _parse_log(out)
+            if (_record(fields).value("Jit-Kind") or "").lower() == "review"
+        ]
+        if not found:
+            return []
+        signatures = self._signatures([(f[0], f[7]) for f in found])
+        names = {f[0]: f"{f[0]}^:{CATALOG_PATH}" for f in found if f[1].split()}
+        blobs = _cat_blobs(self.git, names.values())
+        records = []
+        for fields in found:
+            name = names.get(fields[0])
+            data = blobs.get(name) if name else None
+            catalog: Catalog | None = None
+            problem: str | None = f"no {CATALOG_PATH} in the parent commit"
+            if data is not None:
+                try:
+                    catalog, problem = load_catalog(data, CATALOG_PATH), None
+                except JitError as exc:
+                    problem = str(exc)
+            records.append(
+                _record(fields, (), catalog, problem, signature=signatures.get(fields[0]))
+            )
+        return records
 
     def _trust(self, ref: str, tmp: Path) -> list[str]:
         """Read the audited tree's trust root and point git's verification at it alone."""
@@ -473,21 +514,8 @@ class HistoryReader:
 
 
 def read_reviews(repo_path: str | os.PathLike[str], ref: str) -> list[CommitRecord]:
-    """The break-glass reviews on ``ref``'s first-parent chain (``Jit-Kind: review`` commits,
-    which change no file), oldest first: one more git process."""
-    out = _Git(repo_path).run(
-        [
-            "log",
-            "--first-parent",
-            "--no-color",
-            "--encoding=UTF-8",
-            "-z",
-            "--reverse",
-            "--fixed-strings",
-            "--grep=Jit-Kind: review",
-            f"--format={FORMAT}",
-            ref,
-        ]
-    )
-    records = [_record(fields) for fields, _ in _parse_log(out)]
-    return [r for r in records if (r.value("Jit-Kind") or "").lower() == "review"]
+    """The break-glass reviews on ``ref``'s first-parent chain, with their signatures judged
+    against the audited tree's trust root (reads the history too: prefer ``HistoryReader``)."""
+    reader = HistoryReader(repo_path)
+    reader.read(ref)
+    return reader.reviews

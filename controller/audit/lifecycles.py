@@ -300,6 +300,7 @@ class History:
     windows: tuple[Window, ...]
     findings: tuple[AuditFinding, ...]
     break_glass: tuple[BreakGlassGrant, ...] = ()
+    trust: Trust = field(default_factory=Trust)  # what proved the commits (review records too)
 
 
 @dataclass(frozen=True)
@@ -576,7 +577,9 @@ def replay(
         )
     for life in st.open.values():
         st.windows.append(life.window())
-    return History(tuple(st.events), tuple(st.windows), tuple(st.findings), tuple(st.break_glass))
+    return History(
+        tuple(st.events), tuple(st.windows), tuple(st.findings), tuple(st.break_glass), st.trust
+    )
 
 
 def _break_glass_deadline(rec: CommitRecord, grant_id: str) -> datetime | None:
@@ -874,19 +877,76 @@ def _delete(st: _Replay, rec: CommitRecord, c: PathChange, kind: str, jit_ids: s
 # --------------------------------------------------------------------------- the report
 
 
+@dataclass(frozen=True)
+class _BreakGlassReview:
+    """The review record that approved a break-glass grant: its commit, the approvals that
+    count, and when they were given (a GitHub review's time as the record states it)."""
+
+    rec: CommitRecord
+    approvals: tuple[str, ...]
+    at: datetime
+
+
 def _break_glass_review(
-    bg: BreakGlassGrant, reviews: Sequence[CommitRecord]
-) -> tuple[CommitRecord | None, tuple[str, ...]]:
-    """The first review of ``bg`` after its merge with an approval that is not the
-    requester's own, and those approvals."""
+    bg: BreakGlassGrant, reviews: Sequence[CommitRecord], trust: Trust
+) -> tuple[_BreakGlassReview | None, list[str]]:
+    """The first review record of ``bg`` after its merge that is proven to be jitctl's (the
+    same proof as a merge: a trusted SSH signature, or GitHub's signature on a commit by the
+    App) and whose approvals meet the entitlement's rules in the catalog at the record's parent,
+    never counting the requester. Also why each other record of ``bg`` did not count."""
+    notes: list[str] = []
     for rec in reviews:
         if rec.committed_at < bg.granted_at or bg.grant.id not in _ids(rec, "Jit-Grant"):
             continue
-        requester = (bg.requester or "").lower()
-        approvals = tuple(a for a in _approvers(rec) if a.lower() != requester)
-        if approvals:
-            return rec, approvals
-    return None, ()
+        proof = prove(rec, trust)
+        if not proof.proven:
+            notes.append(f"review {rec.sha[:12]} is not proven to be jitctl's: {proof.why}")
+            continue
+        approvals = _approvers(rec)
+        catalog = rec.catalog
+        ent = catalog.entitlements.get(bg.grant.entitlement) if catalog is not None else None
+        if catalog is None or ent is None:
+            why = rec.catalog_problem or f"{bg.grant.entitlement} is not in the catalog"
+            notes.append(f"review {rec.sha[:12]} cannot be judged: {why}")
+            continue
+        outcome = evaluate_approvals(
+            ent.approvals,
+            [Review(a, ReviewState.APPROVED, "", id=i) for i, a in enumerate(approvals)],
+            head=None,
+            author=bg.requester,
+            members=team_members(catalog, _claimed_teams(rec)),
+        )
+        if not outcome.satisfied:
+            notes.append(
+                f"review {rec.sha[:12]} ({', '.join(approvals) or 'no approval'}) does not meet "
+                f"the rules: missing {'; '.join(outcome.missing)}"
+            )
+            continue
+        at = _review_time(rec, outcome.approvers)
+        if at < bg.granted_at:
+            notes.append(f"review {rec.sha[:12]} names approvals given before the merge")
+            continue
+        return _BreakGlassReview(rec, outcome.approvers, at), notes
+    return None, notes
+
+
+def _review_time(rec: CommitRecord, approvers: Sequence[str]) -> datetime:
+    """When the counted approvals were all given: the latest ``Jit-Review: <id> <login>
+    <submitted_at>`` of each approver (a GitHub review the App read), else the record's own
+    commit time; never after the record itself (a later time is not believed)."""
+    given: dict[str, datetime] = {}
+    for value in rec.values("Jit-Review"):
+        parts = value.split()
+        if len(parts) != 3:
+            continue
+        try:
+            at = parse_rfc3339(parts[2])
+        except ValueError:
+            continue
+        login = parts[1].lower()
+        given[login] = max(at, given.get(login, at))
+    times = [min(given.get(a.lower(), rec.committed_at), rec.committed_at) for a in approvers]
+    return max(times, default=rec.committed_at)
 
 
 def _percentile(values: Sequence[timedelta], q: float) -> timedelta | None:
@@ -1004,8 +1064,9 @@ def build_report(
     for bg in history.break_glass:
         if not keep(bg.grant.principal, bg.grant.entitlement):
             continue
-        found, approvals = _break_glass_review(bg, reviews)
-        if found is not None and found.committed_at <= bg.review_by:
+        found, notes = _break_glass_review(bg, reviews, history.trust)
+        if found is not None and bg.granted_at <= found.at <= bg.review_by:
+            proof = prove(found.rec, history.trust)
             extra = [
                 AuditEvent(
                     event=EventKind.APPROVED,
@@ -1013,28 +1074,31 @@ def build_report(
                     lifecycle=bg.lifecycle,
                     principal=bg.grant.principal,
                     entitlement=bg.grant.entitlement,
-                    at=found.committed_at,
+                    at=found.rec.committed_at,
                     actor=login,
-                    commit=found.sha,
-                    approvers=approvals,
+                    commit=found.rec.sha,
+                    pr=_pr(found.rec),
+                    approvers=found.approvals,
                     expires_at=bg.grant.expires_at,
                     jit_kind="review",
+                    proven=proof.proven,
+                    proof=proof.label,
                 )
-                for login in approvals
+                for login in found.approvals
             ]
             reviewed += [e for e in extra if in_period(e.at)]
             continue
         if found is None and bg.review_by > until:
             continue  # still within its review window
-        at = found.committed_at if found is not None else bg.review_by
+        at = found.rec.committed_at if found is not None else bg.review_by
         if not in_period(at):
             continue
         how = (
-            f"was approved only at {format_rfc3339(found.committed_at)} "
-            f"({format_duration(found.committed_at - bg.review_by)} late)"
+            f"was approved only at {format_rfc3339(found.at)} "
+            f"({format_duration(found.at - bg.review_by)} late)"
             if found is not None
             else "was never approved after the fact"
-        )
+        ) + (f" ({'; '.join(notes)})" if notes else "")
         findings.append(
             AuditFinding(
                 rule="audit.break-glass-unreviewed",
@@ -1044,7 +1108,7 @@ def build_report(
                 principal=bg.grant.principal,
                 entitlement=bg.grant.entitlement,
                 at=at,
-                commit=found.sha if found is not None else bg.commit,
+                commit=found.rec.sha if found is not None else bg.commit,
                 message=f"break-glass grant {bg.grant.id} ({bg.grant.principal} -> "
                 f"{bg.grant.entitlement}, merged in {bg.commit[:12]} without approval) {how}; "
                 f"it had to be approved by {format_rfc3339(bg.review_by)}",

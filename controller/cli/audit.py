@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from controller.audit.history import HistoryReader, read_reviews
+from controller.audit.history import HistoryReader
 from controller.audit.lifecycles import History, build_report, replay
 from controller.audit.report import to_csv, to_html, to_jsonl, to_markdown, to_ocsf
 from controller.cli.app import (
@@ -136,7 +136,7 @@ def audit_(
             )
         reader = HistoryReader(repo.path)
         records = reader.read(branch)
-        reviews = read_reviews(repo.path, branch)
+        reviews = reader.reviews
     history = replay(records, reader.trust, reader.trust_changes)
     principals, entitlements = _known(history, reader.tip_catalog)
     for notice in (

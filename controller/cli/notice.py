@@ -101,33 +101,67 @@ def remind(
 
 
 @main.command()
-@click.argument("grant_id", metavar="ID")
+@click.argument("grant_id", metavar="[ID]", required=False)
 @click.option("--local", is_flag=True, help="Record the review on this repository's branch.")
+@click.option(
+    "--github",
+    "on_github",
+    is_flag=True,
+    help="Record the approvals given on the merged break-glass PRs (as the App; a schedule).",
+)
 @click.option(
     "--approved-by",
     "approved_by",
-    required=True,
-    help="Comma-separated logins who approve (never the requester).",
+    default=None,
+    help="--local: comma-separated logins who approve (never the requester).",
 )
+@click.option("--remote", default="origin", show_default=True, help="GitHub: the git remote.")
 @branch_option
-@fmt_option("text", "json")
+@fmt_option("text", "json", "github")
 @click.pass_obj
 def review(
-    env: Env, grant_id: str, local: bool, approved_by: str, default_branch: str | None, fmt: str
+    env: Env,
+    grant_id: str | None,
+    local: bool,
+    on_github: bool,
+    approved_by: str | None,
+    remote: str,
+    default_branch: str | None,
+    fmt: str,
 ) -> None:
     """Approve a break-glass grant after the fact (within its entitlement's review_within).
 
     The approvals are judged by the entitlement's approval rules, never the requester's own; the
-    review is an empty commit on the default branch with Jit-Kind: review and Approved-by
-    trailers, which the audit reads. A review after the deadline is recorded and reported late.
+    review is recorded on the default branch with Jit-Kind: review and Approved-by trailers,
+    which the audit reads (and accepts only from a commit proven to be jitctl's).
+
+    --local: ID and --approved-by name the grant and the approvers; the review is an empty
+    commit. A review after the deadline is recorded and reported late.
+
+    --github (as the App, on a schedule): for every break-glass grant merged on GitHub whose
+    review_by is at most a day ago, the approvals given on its merged pull request after the
+    merge and by review_by are judged, and when they meet the rules the App records them by
+    merging a pull request from jit/review/<id> that changes nothing (once per grant).
 
     Example: jitctl review dave-aws-prod-admin-20261124t1200 --local --approved-by erin,carol
     """
+    if on_github:
+        if local or approved_by is not None:
+            raise click.UsageError(
+                "--github reads the approvals from the pull request: no --local, no --approved-by"
+            )
+        _review_github(env, grant_id, remote, default_branch, fmt)
+        return
     if not local:
         raise click.UsageError(
             "review records the after-the-fact approval as a commit on the default branch of a "
-            "plain git repository: give --local"
+            "plain git repository: give --local (on GitHub, the merge workflow runs "
+            "review --github as the App)"
         )
+    if grant_id is None or approved_by is None:
+        raise click.UsageError("review --local needs ID and --approved-by")
+    if fmt == "github":
+        fmt = "text"
     approvers = [a.strip() for a in approved_by.split(",") if a.strip()]
     with env.repo() as repo:
         ctx = _ctx(env, repo, default_branch)
@@ -184,6 +218,96 @@ def review(
                 f"reviewed {grant_id} in {result.commit[:12]}" + (late if result.late else "")
             )
     sys.exit(0 if result.commit is not None else 1)
+
+
+def _review_github(
+    env: Env, grant_id: str | None, remote: str, default_branch: str | None, fmt: str
+) -> None:
+    from controller.cli.github import open_forge
+    from controller.github.breakglass import review_on_github
+
+    forge = open_forge()
+    try:
+        with env.repo() as repo:
+            base = default_branch or forge.default_branch()
+            done = review_on_github(
+                forge, repo, remote=remote, base=base, now=env.now, grant_id=grant_id
+            )
+            catalog = ctx_catalog(env, repo)
+    finally:
+        forge.close()
+    events = [
+        grant_event(
+            "approved", r.grant, actor=login, repository=repository_name_env(), at=env.now,
+            pr=r.merge.pr, detail="break-glass review given on GitHub",
+        )
+        for r in done
+        if r.state == "recorded" and r.grant is not None and r.approval is not None
+        for login in r.approval.approvers
+    ]  # fmt: skip
+    notify(catalog, events)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "grant": r.merge.grant_id,
+                        "pr": r.merge.pr,
+                        "review_by": format_rfc3339(r.merge.review_by),
+                        "state": r.state,
+                        "approvers": list(r.approval.approvers) if r.approval else [],
+                        "missing": (
+                            list(r.approval.missing)
+                            if r.approval and not r.approval.satisfied
+                            else []
+                        ),
+                        "ignored": (
+                            [{"login": w, "why": y} for w, y in r.approval.ignored]
+                            if r.approval
+                            else []
+                        ),
+                        "reviews": [
+                            {
+                                "id": v.id,
+                                "login": v.login,
+                                "submitted_at": format_rfc3339(v.submitted_at),
+                            }
+                            for v in r.reviews
+                            if v.submitted_at is not None
+                        ],
+                        "review_pr": r.review_pr,
+                        "merge_commit": r.merge_commit,
+                        "note": r.note,
+                    }
+                    for r in done
+                ],
+                indent=2,
+            )
+        )
+        return
+    for r in done:
+        gid, by = r.merge.grant_id, format_rfc3339(r.merge.review_by)
+        if r.state == "recorded":
+            line = (
+                f"recorded the review of {gid} ("
+                + ", ".join(r.approval.approvers if r.approval else ())
+                + ")"
+            )
+            line += f": PR #{r.review_pr} merged as {(r.merge_commit or '')[:12]}"
+        elif r.state == "already":
+            line = f"already recorded: {gid}"
+        elif r.state in ("waiting", "unreviewed"):
+            missing = "; ".join(r.approval.missing) if r.approval else ""
+            when = "was due" if r.state == "unreviewed" else "due"
+            line = f"not reviewed yet: {gid} ({when} by {by}; missing {missing})"
+            if r.note:
+                line += f"; {r.note}"
+        else:
+            line = f"cannot review {gid}: {r.note}"
+        warn = r.state in ("unreviewed", "invalid", "no-pr")
+        click.echo(f"::warning::{line}" if fmt == "github" and warn else line)
+    if not done:
+        click.echo("no break-glass grant waits for its review")
 
 
 @main.command()

@@ -44,6 +44,7 @@ PR = "Jit-PR"
 APPROVER_TEAM = "Approver-Team"
 BREAK_GLASS = "Jit-Break-Glass"
 REVIEW_KIND = "review"
+REVIEW = "Jit-Review"  # <review id> <login> <submitted_at>: a GitHub review counted
 
 _TRAILER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s*(.*?)\s*$")
 _SAFE_VALUE = re.compile(r"^[^\x00-\x1f\x7f]*$")
@@ -124,12 +125,25 @@ def request_message(
     )
 
 
-def review_message(grant_id: str, requester: str | None, approvers: Sequence[str]) -> Message:
-    """The after-the-fact approval of a break-glass grant."""
+def review_message(
+    grant_id: str,
+    requester: str | None,
+    approvers: Sequence[str],
+    *,
+    pr: int | None = None,
+    teams: Sequence[tuple[str, str]] = (),
+    reviews: Sequence[tuple[int, str, datetime]] = (),
+) -> Message:
+    """The after-the-fact approval of a break-glass grant. On GitHub also the break-glass PR,
+    the teams the approvers were resolved in, and each counted review (id, login, submitted)."""
     trailers: list[tuple[str, str]] = [(KIND, REVIEW_KIND), (GRANT, grant_id)]
     if requester:
         trailers.append((REQUESTED_BY, requester))
     trailers += [(APPROVED_BY, login) for login in approvers]
+    trailers += [(APPROVER_TEAM, f"{team} {login}") for team, login in teams]
+    if pr is not None:
+        trailers.append((PR, str(pr)))
+    trailers += [(REVIEW, f"{rid} {login} {format_rfc3339(at)}") for rid, login, at in reviews]
     return Message(subject=f"jitctl: review break-glass grant {grant_id}", trailers=tuple(trailers))
 
 

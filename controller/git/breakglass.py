@@ -146,7 +146,7 @@ def review(
     approval = judge_review(catalog, merge, gf.grant.entitlement, approvers)
     if not approval.satisfied:
         return ReviewResult(merge, gf.grant, approval, None, now > merge.review_by)
-    sha = record_review(repo, branch, merge, approval.approvers, env)
+    sha = record_review(repo, branch, merge, approval.approvers, env, catalog)
     return ReviewResult(merge, gf.grant, approval, sha, now > merge.review_by)
 
 
@@ -172,6 +172,7 @@ def record_review(
     merge: BreakGlassMerge,
     approvers: Sequence[str],
     env: dict[str, str],
+    catalog: Catalog,
 ) -> str:
     """An empty commit on ``branch`` recording the review (compare-and-swap on the branch)."""
     base = repo.rev(branch)
@@ -179,6 +180,8 @@ def record_review(
         msg = review_message(merge.grant_id, merge.requester, approvers).text()
     except ValueError as exc:
         raise JitError(f"cannot write the commit message: {exc}", rule="usage") from None
-    sha = repo.commit_tree(base, {}, msg, env=env)
+    # signed like jitctl's other commits on the default branch: the audit accepts a review
+    # only from a commit proven to be jitctl's (lifecycle.signs)
+    sha = repo.commit_tree(base, {}, msg, env=env, sign=catalog.audit.signers is not None)
     txn.advance(repo, branch, base, sha)
     return sha

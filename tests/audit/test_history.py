@@ -336,8 +336,11 @@ def test_fixed_number_of_git_processes(history: tuple[Repo, dict[str, str]]) -> 
     assert len(records) == 9  # the commits on main's first-parent chain that touch grants/
     # cat-file (catalog at the tip), cat-file (the trust files), git log, cat-file --batch
     # (grants and catalogs), cat-file --batch (the raw commits: signatures), git log --no-walk
-    # (sides): a fixed number (OpenPGP-signed commits would add one git log --no-walk)
-    assert reader.processes == 6
+    # (sides), git log (break-glass reviews: none here): a fixed number (OpenPGP-signed commits
+    # would add one git log --no-walk; review records one cat-file for their signatures and one
+    # for their catalogs)
+    assert reader.processes == 7
+    assert reader.reviews == []
     merge = records[0]
     assert len(merge.parents) == 2 and merge.side is not None
     assert merge.side.value("Jit-Kind") == "request"

@@ -150,7 +150,8 @@ def test_clean_when_reviewed_in_time(signed_repo: Repo) -> None:
     assert code == 2 and "already reviewed" in err
 
 
-def test_a_late_review_is_still_an_error(access_repo: Repo) -> None:
+def test_a_late_review_is_still_an_error(signed_repo: Repo) -> None:
+    access_repo = signed_repo
     assert merged(access_repo)[0] == 0
     code, out, _ = run(
         access_repo, "2026-11-24T17:00:00Z", "review", BG_ID, "--local", "--approved-by",
@@ -177,16 +178,64 @@ def test_the_requester_cannot_review_their_own_break_glass(access_repo: Repo) ->
     assert access_repo.rev("main") == head
 
 
-def test_a_forged_review_by_the_requester_does_not_count(access_repo: Repo) -> None:
+def test_a_forged_review_by_the_requester_does_not_count(signed_repo: Repo) -> None:
     """Someone with write access commits a review trailer naming the requester: the audit
     still reports the grant as unreviewed."""
+    access_repo = signed_repo
     assert merged(access_repo)[0] == 0
     access_repo.git(
         "commit", "-q", "--allow-empty", "-m",
-        f"review\n\nJit-Kind: review\nJit-Grant: {BG_ID}\nApproved-by: dave",
+        f"review\n\nJit-Kind: review\nJit-Grant: {BG_ID}\nApproved-by: dave", **IN_TIME,
     )  # fmt: skip
     code, _, rows = audit(access_repo, "2026-11-25T00:00:00Z")
     assert len(rows) == 1 and code == 1
+
+
+FORGED = f"review\n\nJit-Kind: review\nJit-Grant: {BG_ID}\nRequested-by: dave\n"
+# within the review window (the merge was at 12:02, review_by 16:02): a forger sets any date
+IN_TIME = {"GIT_AUTHOR_DATE": "2026-11-24T13:00:00Z", "GIT_COMMITTER_DATE": "2026-11-24T13:00:00Z"}
+
+
+def test_a_forged_review_with_eligible_approvers_does_not_count(
+    signed_repo: Repo, tmp_path: Path
+) -> None:
+    """The attack: someone with write access writes the very trailers jitctl writes, naming
+    eligible approvers, unsigned or signed by a key the audited tree does not list. Only a
+    review proven to be jitctl's clears the finding."""
+    access_repo = signed_repo
+    assert merged(access_repo)[0] == 0
+    message = FORGED + "Approved-by: carol\nApproved-by: erin"
+    access_repo.git("commit", "-q", "--allow-empty", "-m", message, **IN_TIME)
+    mallory = make_signer(tmp_path / "mallory", "mallory@example.com", name="mallory")
+    access_repo.git(
+        "-c", "gpg.format=ssh", "-c", f"user.signingKey={mallory.key}",
+        "commit", "-q", "--allow-empty", "-S", "-m", message, **IN_TIME,
+    )  # fmt: skip
+    code, _, rows = audit(access_repo, "2026-11-25T00:00:00Z")
+    assert code == 1
+    [row] = rows
+    assert "never approved after the fact" in row
+    assert "is not proven to be jitctl's: it is not signed" in row
+    assert "signed by a key the audited tree does not list" in row
+    # the same commit signed with jitctl's own key is a review the audit accepts
+    access_repo.git("commit", "-q", "--allow-empty", "-S", "-m", message, **IN_TIME)
+    code, _, rows = audit(access_repo, "2026-11-25T00:00:00Z")
+    assert (code, rows) == (0, [])
+
+
+def test_a_signed_review_that_does_not_meet_the_rules_does_not_count(signed_repo: Repo) -> None:
+    """The audit judges a review's approvals again (the catalog at its parent), as it judges a
+    merge's: a proven record naming too few approvers, or the requester, is no review."""
+    access_repo = signed_repo
+    assert merged(access_repo)[0] == 0
+    access_repo.git(
+        "commit", "-q", "--allow-empty", "-S", "-m",
+        FORGED + "Approved-by: carol\nApproved-by: dave", **IN_TIME,
+    )  # fmt: skip
+    code, _, rows = audit(access_repo, "2026-11-25T00:00:00Z")
+    assert code == 1
+    [row] = rows
+    assert "does not meet the rules: missing" in row
 
 
 def test_review_of_a_grant_that_was_not_break_glass(access_repo: Repo) -> None:
@@ -195,3 +244,20 @@ def test_review_of_a_grant_that_was_not_break_glass(access_repo: Repo) -> None:
     )
     assert code == 2
     assert "no break-glass grant 'nope'" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--github", "--approved-by", "carol"), "--github reads the approvals from the pull"),
+        (("--github", "--local"), "--github reads the approvals from the pull"),
+        (("--local", "--approved-by", "carol"), "review --local needs ID and --approved-by"),
+        ((BG_ID, "--local"), "review --local needs ID and --approved-by"),
+    ],
+)
+def test_review_usage_errors(access_repo: Repo, args: tuple[str, ...], message: str) -> None:
+    before = access_repo.git("for-each-ref")
+    code, _, err = run(access_repo, "2026-11-24T12:00:00Z", "review", *args)
+    assert code == 2
+    assert message in err
+    assert access_repo.git("for-each-ref") == before

@@ -144,6 +144,21 @@ class GitStore:
             message=parts[9].rstrip("\n"),
         )
 
+    def verified(self, sha: str) -> bool:
+        """What GitHub's ``verification.verified`` says: the commit carries an OpenPGP signature
+        that verifies against GitHub's own (web-flow) key, the only key the emulator knows."""
+        if self.signing is None:
+            return False
+        raw = self.git("cat-file", "commit", sha)
+        if "\ngpgsig " not in raw.partition("\n\n")[0]:
+            return False
+        home, _ = self.signing
+        self.git(
+            "-c", "gpg.program=gpg", "verify-commit", sha,
+            env={"GNUPGHOME": str(home)}, ok_codes=(0, 1),
+        )  # fmt: skip
+        return self.last_returncode == 0
+
     def ls_tree(self, tree: str, recursive: bool = False, path: str = "") -> list[TreeEntry]:
         args = ["ls-tree", "-l", "-z", "--full-tree"]
         if recursive:

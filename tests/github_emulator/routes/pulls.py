@@ -434,7 +434,10 @@ def create_review(ctx: Ctx) -> Response:
         raise ApiError(422, "Unprocessable Entity", [f"Can not {verb} your own pull request"])
     if state in ("CHANGES_REQUESTED", "COMMENTED") and not body:
         raise ApiError(422, "Unprocessable Entity", ["Body is required for this event"])
-    if pr.state != "open" and state != "COMMENTED":
+    # a MERGED pull request can still be approved through the API (cli/cli#5038: "explicitly
+    # allowed by the API"), which is how a break-glass grant is approved after the fact; a
+    # pull request closed without merging cannot
+    if pr.state != "open" and pr.merged_at is None and state != "COMMENTED":
         raise ApiError(422, "Unprocessable Entity", ["Pull request is closed"])
     commit_id = ctx.json("commit_id") or pr.head_sha
     if emu.git.resolve(commit_id) is None:
