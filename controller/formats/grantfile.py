@@ -1,4 +1,4 @@
-"""Read and write one grant file ``grants/<id>.hcl``, strictly: one reader, no fallback.
+"""Read and write one grant file ``grants/<id>.hcl``, strictly: one grammar, one judge.
 
 A grant file holds exactly one unlabelled ``grant`` block whose attributes are plain literal
 strings::
@@ -20,7 +20,10 @@ docs/grant-file.md: a lexer for HCL's tokens (comments ``#``, ``//``, ``/* */``;
 quoted strings with HCL's escapes; the other expression tokens only to name and skip them) and
 HCL's body grammar (an attribute ends at a newline or a line comment; a block's ``{`` is on the
 line of its name, its ``}`` on a line of its own). Within the subset every value is what HCL
-reads; ``tests/formats/test_hcl_differential.py`` holds that against HashiCorp's parser.
+reads; ``tests/formats/test_hcl_differential.py`` holds that against HashiCorp's parser. A file
+in exactly the form jitctl writes is recognised without the lexer (``_read_canonical``, for
+speed) and judged by the same ``_judge``; ``tests/formats/test_grantfile_canonical.py`` holds the
+two ways to the same answers.
 
 Deliberate refusals of text HCL would accept (documented in docs/grant-file.md):
 
@@ -878,14 +881,63 @@ def _invisible_finding(path: str, bad: Invisible) -> Finding:
     )
 
 
+# --------------------------------------------------------------------------- canonical form
+#
+# Nearly every grant file is exactly what jitctl itself writes (``format_grant``: ``jitctl
+# request``, ``jitctl fmt``). For such a file the lexer and parser above are the cost of a cold
+# read of 100,000 grants, so a file in exactly that form is recognised with two regular
+# expressions and its attributes go to the same judge (``_judge``). The form is chosen so that
+# the reading cannot differ from the full reader's: the bytes are printable ASCII and LF only
+# (no BOM, NUL, CR, tab, invisible or non-ASCII character: nothing to decode, normalise or
+# hide), "# " comment lines above the block only, ``grant {`` on a line of its own, one
+# attribute per line with two spaces before it and ``=`` aligned as format_grant aligns it,
+# names in format_grant's order (so each once, none unknown), values quoted without ``"``,
+# ``\``, ``$`` or ``%`` (no escape, no template sequence in any spelling), ``}`` and a final
+# newline with nothing after it. Anything else, however close, goes to the full reader;
+# tests/formats hold the two readers to the same answers (and HashiCorp's parser to both).
+
+_CANONICAL_RE: Final = re.compile(
+    rb"((?:#[ -~]*\n)*)grant \{\n((?:  [a-z_]+ += \"[ !#&-\[\]-~]*\"\n)+)\}\n\Z"
+)
+_CANONICAL_ATTR_RE: Final = re.compile(rb"  ([a-z_]+)( +)= \"([ !#&-\[\]-~]*)\"\n")
+_CANONICAL_RANK: Final = {name.encode(): rank for rank, name in enumerate(_WRITE_ORDER)}
+
+
+def _read_canonical(data: bytes) -> tuple[int, list[_Attr]] | None:
+    """(the block's line, its attributes) when ``data`` is in the canonical form, else None."""
+    m = _CANONICAL_RE.match(data)
+    if m is None:
+        return None
+    comments, body = m.group(1), m.group(2)
+    block_line = comments.count(b"\n") + 1
+    found = _CANONICAL_ATTR_RE.findall(body)
+    width = max(len(name) for name, _, _ in found)
+    attrs: list[_Attr] = []
+    rank = -1
+    for offset, (name, pad, value) in enumerate(found, start=1):
+        here = _CANONICAL_RANK.get(name, -1)
+        if here <= rank or len(name) + len(pad) != width + 1:
+            return None  # out of order, twice, unknown or not aligned: not canonical
+        rank = here
+        attrs.append(_Attr(name.decode("ascii"), block_line + offset, value.decode("ascii")))
+    return block_line, attrs
+
+
 # --------------------------------------------------------------------------- public API
 
 
 def parse_grant_file(path: str, data: bytes, *, mode: int = 0o100644) -> GrantFile:
     """Read one grant file. Never raises; ``grant`` is None whenever there is an ERROR finding.
 
-    ``path`` is the repository-relative POSIX path, ``mode`` the git file mode.
+    ``path`` is the repository-relative POSIX path, ``mode`` the git file mode. A file in the
+    canonical form (``_read_canonical``) skips the lexer and parser; it is judged the same.
     """
+    return _parse(path, data, mode, canonical=True)
+
+
+def _parse(path: str, data: bytes, mode: int, *, canonical: bool) -> GrantFile:
+    """parse_grant_file; with ``canonical=False`` every file goes through the full reader
+    (the tests hold the two ways to the same answers)."""
     findings = _path_findings(path)
     if mode & 0o170000 == SYMLINK_MODE:
         findings.append(
@@ -907,10 +959,13 @@ def parse_grant_file(path: str, data: bytes, *, mode: int = 0o100644) -> GrantFi
             )
         )
         return GrantFile(path, None, tuple(findings))
-    text = _decode(path, data, findings)
-    if text is None:
-        return GrantFile(path, None, tuple(findings))
     try:
+        fast = _read_canonical(data) if canonical else None
+        if fast is not None:
+            return _judge(path, fast[0], fast[1], findings)
+        text = _decode(path, data, findings)
+        if text is None:
+            return GrantFile(path, None, tuple(findings))
         return _parse_text(path, text, findings)
     except Exception as exc:  # a bug here must not take down a listing of 10,000 grants
         findings.append(
