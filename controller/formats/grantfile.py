@@ -107,8 +107,8 @@ def grant_id_from_path(path: str) -> str | None:
     return gid if GRANT_ID_RE.fullmatch(gid) else None
 
 
-def _path_findings(path: str) -> list[Finding]:
-    if grant_id_from_path(path) is not None:
+def _path_findings(path: str, gid: str | None) -> list[Finding]:
+    if gid is not None:
         return []
     return [
         Finding(
@@ -158,8 +158,11 @@ def _judge(
     block_line: int | None,
     attrs: Sequence[_Attr],
     findings: list[Finding],
+    gid: str | None = None,
 ) -> GrantFile:
-    """Check the attributes of the grant block and build the grant if nothing is wrong."""
+    """Check the attributes of the grant block and build the grant if nothing is wrong.
+
+    ``gid``: the grant id of ``path`` when the caller has it (None: worked out here)."""
     first: dict[str, _Attr] = {}
     for attr in attrs:
         if attr.name not in KNOWN:
@@ -245,9 +248,10 @@ def _judge(
             )
         )
 
-    gid = grant_id_from_path(path)
+    if gid is None:
+        gid = grant_id_from_path(path)
     if (
-        any(f.severity is Severity.ERROR for f in findings)
+        (findings and any(f.severity is Severity.ERROR for f in findings))
         or gid is None
         or block_line is None
         or expires is None
@@ -851,7 +855,7 @@ def _syntax(path: str, exc: _SyntaxError) -> Finding:
     )
 
 
-def _parse_text(path: str, text: str, findings: list[Finding]) -> GrantFile:
+def _parse_text(path: str, text: str, findings: list[Finding], gid: str | None = None) -> GrantFile:
     invisible = first_invisible(text, "\n\t")
     if invisible is not None:
         findings.append(_invisible_finding(path, invisible))
@@ -862,7 +866,7 @@ def _parse_text(path: str, text: str, findings: list[Finding]) -> GrantFile:
         return GrantFile(path, None, tuple(findings))
     block = reading.block
     attrs = [] if block is None else [_Attr(a.name, a.line, a.value) for a in block.attrs]
-    return _judge(path, None if block is None else block.line, attrs, findings)
+    return _judge(path, None if block is None else block.line, attrs, findings, gid)
 
 
 def _invisible_finding(path: str, bad: Invisible) -> Finding:
@@ -885,8 +889,8 @@ def _invisible_finding(path: str, bad: Invisible) -> Finding:
 #
 # Nearly every grant file is exactly what jitctl itself writes (``format_grant``: ``jitctl
 # request``, ``jitctl fmt``). For such a file the lexer and parser above are the cost of a cold
-# read of 100,000 grants, so a file in exactly that form is recognised with two regular
-# expressions and its attributes go to the same judge (``_judge``). The form is chosen so that
+# read of 100,000 grants, so a file in exactly that form is recognised with one regular
+# expression and its attributes go to the same judge (``_judge``). The form is chosen so that
 # the reading cannot differ from the full reader's: the bytes are printable ASCII and LF only
 # (no BOM, NUL, CR, tab, invisible or non-ASCII character: nothing to decode, normalise or
 # hide), "# " comment lines above the block only, ``grant {`` on a line of its own, one
@@ -896,30 +900,40 @@ def _invisible_finding(path: str, bad: Invisible) -> Finding:
 # newline with nothing after it. Anything else, however close, goes to the full reader;
 # tests/formats hold the two readers to the same answers (and HashiCorp's parser to both).
 
+_CANONICAL_VALUE: Final = r'"([ !#&-\[\]-~]*)"\n'
+# one optional line per attribute, in format_grant's order: (padding, value) groups per name
 _CANONICAL_RE: Final = re.compile(
-    rb"((?:#[ -~]*\n)*)grant \{\n((?:  [a-z_]+ += \"[ !#&-\[\]-~]*\"\n)+)\}\n\Z"
+    r"((?:#[ -~]*\n)*)grant \{\n"
+    + "".join(f"(?:  {name}( +)= {_CANONICAL_VALUE})?" for name in _WRITE_ORDER)
+    + r"\}\n\Z"
 )
-_CANONICAL_ATTR_RE: Final = re.compile(rb"  ([a-z_]+)( +)= \"([ !#&-\[\]-~]*)\"\n")
-_CANONICAL_RANK: Final = {name.encode(): rank for rank, name in enumerate(_WRITE_ORDER)}
 
 
 def _read_canonical(data: bytes) -> tuple[int, list[_Attr]] | None:
     """(the block's line, its attributes) when ``data`` is in the canonical form, else None."""
-    m = _CANONICAL_RE.match(data)
+    if not data.isascii():
+        return None
+    m = _CANONICAL_RE.match(data.decode("ascii"))
     if m is None:
         return None
-    comments, body = m.group(1), m.group(2)
-    block_line = comments.count(b"\n") + 1
-    found = _CANONICAL_ATTR_RE.findall(body)
-    width = max(len(name) for name, _, _ in found)
+    groups = m.groups()
+    line = block_line = groups[0].count("\n") + 1
     attrs: list[_Attr] = []
-    rank = -1
-    for offset, (name, pad, value) in enumerate(found, start=1):
-        here = _CANONICAL_RANK.get(name, -1)
-        if here <= rank or len(name) + len(pad) != width + 1:
-            return None  # out of order, twice, unknown or not aligned: not canonical
-        rank = here
-        attrs.append(_Attr(name.decode("ascii"), block_line + offset, value.decode("ascii")))
+    column = aligned = 0
+    for i, name in enumerate(_WRITE_ORDER):
+        pad = groups[1 + 2 * i]
+        if pad is None:
+            continue
+        line += 1
+        attrs.append(_Attr(name, line, groups[2 + 2 * i]))
+        # '=' in one column, one space after the longest name (as format_grant aligns it)
+        here = len(name) + len(pad)
+        if column and here != column:
+            return None
+        column = here
+        aligned |= len(pad) == 1
+    if not attrs or not aligned:
+        return None
     return block_line, attrs
 
 
@@ -938,7 +952,8 @@ def parse_grant_file(path: str, data: bytes, *, mode: int = 0o100644) -> GrantFi
 def _parse(path: str, data: bytes, mode: int, *, canonical: bool) -> GrantFile:
     """parse_grant_file; with ``canonical=False`` every file goes through the full reader
     (the tests hold the two ways to the same answers)."""
-    findings = _path_findings(path)
+    gid = grant_id_from_path(path)
+    findings = _path_findings(path, gid)
     if mode & 0o170000 == SYMLINK_MODE:
         findings.append(
             Finding(
@@ -962,11 +977,11 @@ def _parse(path: str, data: bytes, mode: int, *, canonical: bool) -> GrantFile:
     try:
         fast = _read_canonical(data) if canonical else None
         if fast is not None:
-            return _judge(path, fast[0], fast[1], findings)
+            return _judge(path, fast[0], fast[1], findings, gid)
         text = _decode(path, data, findings)
         if text is None:
             return GrantFile(path, None, tuple(findings))
-        return _parse_text(path, text, findings)
+        return _parse_text(path, text, findings, gid)
     except Exception as exc:  # a bug here must not take down a listing of 10,000 grants
         findings.append(
             Finding(
