@@ -657,3 +657,20 @@ def test_pre_commit_hooks_run_real_commands(
         '  reason      = "INC-1: debugging"\n'
         "}\n"
     )
+
+
+def test_indented_json_in_pieces_is_the_one_piece_text() -> None:
+    """check --format json writes findings 2,000 at a time: the text is json.dumps(indent=2)'s
+    of the whole document (UTF-8, non-ASCII characters as themselves)."""
+    from controller.cli.output import indented_json
+
+    head = {"ok": True, "kind": "none", "needs_approval": False, "approval_rules": []}
+    for n in (0, 1, 1999, 2000, 2001, 4501):
+        items = [
+            {"rule": f"r{i}", "line": i or None, "message": "caf\u00e9 \u2028"} for i in range(n)
+        ]
+        whole = json.dumps({**head, "findings": items}, indent=2, ensure_ascii=False)
+        assert "".join(indented_json(head, "findings", iter(items))) == whole, n
+    huge = [{"n": 2**70}]
+    text = "".join(indented_json(head, "findings", huge))
+    assert text == json.dumps({**head, "findings": huge}, indent=2)
