@@ -127,7 +127,8 @@ def _path_findings(path: str, gid: str | None) -> list[Finding]:
 
 def _value_problem(name: str, value: str) -> str | None:
     """Why ``value`` cannot be written to PR comments, logs and tags, or None."""
-    bad = first_invisible(value)
+    # printable ASCII (the common case, checked in C) holds no invisible character
+    bad = None if value.isascii() and value.isprintable() else first_invisible(value)
     if bad is not None:
         return (
             f"attribute {name!r} contains the control or invisible character "
@@ -920,12 +921,11 @@ def _read_canonical(data: bytes) -> tuple[int, list[_Attr]] | None:
     line = block_line = groups[0].count("\n") + 1
     attrs: list[_Attr] = []
     column = aligned = 0
-    for i, name in enumerate(_WRITE_ORDER):
-        pad = groups[1 + 2 * i]
+    for name, pad, value in zip(_WRITE_ORDER, groups[1::2], groups[2::2], strict=True):
         if pad is None:
             continue
         line += 1
-        attrs.append(_Attr(name, line, groups[2 + 2 * i]))
+        attrs.append(_Attr(name, line, value))
         # '=' in one column, one space after the longest name (as format_grant aligns it)
         here = len(name) + len(pad)
         if column and here != column:
