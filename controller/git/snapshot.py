@@ -354,6 +354,11 @@ class _Damaged(Exception):
 _NoneType = type(None)
 
 
+def _same(value: Any, writer: _Writer) -> Any:
+    """The encoding of a str or an int: itself (a column of them is written as it is)."""
+    return value
+
+
 def _leaf(
     tp: Any,
 ) -> tuple[Callable[[Any, _Writer], Any], Callable[[list[Any], _Reader], list[Any]]] | None:
@@ -369,7 +374,7 @@ def _leaf(
         return column
 
     if base in (str, int):
-        return (lambda v, w: v), (lambda col, r: checked(col, allowed))
+        return _same, (lambda col, r: checked(col, allowed))
     if base is datetime:
 
         def enc_time(v: Any, w: _Writer) -> Any:
@@ -491,7 +496,7 @@ class _Layout:
         for (key, kind, codec), name in zip(self.parts, self.names, strict=True):
             values = [getattr(o, name) for o in objs]
             if kind == "leaf":
-                out[key] = [codec[0](v, w) for v in values]
+                out[key] = values if codec[0] is _same else [codec[0](v, w) for v in values]
             elif kind == "value":
                 out[key] = [codec[0](v) for v in values]
             else:
