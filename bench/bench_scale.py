@@ -112,6 +112,11 @@ def line(what: str, r: Run, extra: str = "") -> None:
     )
 
 
+def load() -> str:
+    """The 1, 5 and 15 minute load averages (as ``uptime`` prints them)."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     expiring = len(range(0, n, 10))
@@ -125,6 +130,7 @@ def main() -> int:
             f"repository: {n} grants ({expiring} expired at {NOW}), built in "
             f"{time.perf_counter() - started:.1f} s with git fast-import"
         )
+        print(f"load average before: {load()} ({os.cpu_count()} CPUs); wall times grow with it")
 
         shutil.rmtree(repo / ".git" / "jitctl", ignore_errors=True)  # as in a fresh clone
         cold = jitctl(repo, traces, "list-cold", "list", "--format", "json")
@@ -160,6 +166,7 @@ def main() -> int:
             f"expire / cold list = {expire.seconds / cold.seconds:.2f} wall, "
             f"{expire.cpu / cold.cpu:.2f} cpu (budget: at most 3)"
         )
+        print(f"load average after: {load()}")
         if not (same and ok):
             print("FAIL: outputs disagree (see above)")
             return 1

@@ -20,6 +20,7 @@ from controller.cli.output import (
     decision_json,
     decision_text,
     finding_text,
+    indented_json,
 )
 from controller.core.model import ChangeKind, Severity
 from controller.core.policy import check_change, check_tree
@@ -84,18 +85,10 @@ def check(
             findings = check_tree(catalog, files.values(), now, open_requests=bool(paths))
             ok = not any(f.severity is Severity.ERROR for f in findings)
             if fmt == "json":
-                click.echo(
-                    json.dumps(
-                        {
-                            "ok": ok,
-                            "kind": "none",
-                            "needs_approval": False,
-                            "approval_rules": [],
-                            "findings": [f.as_dict() for f in findings],
-                        },
-                        indent=2,
-                    )
-                )
+                top = {"ok": ok, "kind": "none", "needs_approval": False, "approval_rules": []}
+                for piece in indented_json(top, "findings", (f.as_dict() for f in findings)):
+                    click.echo(piece, nl=False)
+                click.echo()
             elif fmt == "github":
                 _github(findings, ["Every grant at HEAD checked."])
             else:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import orjson
 
 from controller.cli.app import (
     Env,
@@ -91,7 +92,7 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
             yield {
                 "id": g.id,
                 "path": g.path,
-                "state": st.value,
+                "state": _STATE_TEXT[st],
                 "principal": g.principal,
                 "entitlement": g.entitlement,
                 "starts_at": rfc3339(g.starts_at) if g.starts_at else None,
@@ -101,12 +102,11 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
             }
 
     if fmt == "json":
-        # the same text as json.dumps({"now", "grants": [...]}) on one line (the C encoder;
-        # indent falls back to a pure-Python one, 10x slower), written 2,000 rows at a time so
-        # that 100,000 grants never sit in memory as one list of dicts and one string
-        click.echo(f'{{"now": {json.dumps(rfc3339(now))}, "grants": [', nl=False)
+        # {"now", "grants": [...]} on one line with no spaces (UTF-8), written 2,000 rows at a
+        # time so that 100,000 grants never sit in memory as one list of dicts and one string
+        click.echo(f'{{"now":{_compact(rfc3339(now))},"grants":[', nl=False)
         for i, chunk in enumerate(_chunks(rows(), 2000)):
-            click.echo((", " if i else "") + json.dumps(chunk)[1:-1], nl=False)
+            click.echo(("," if i else "") + _compact(chunk, sort_keys=False)[1:-1], nl=False)
         click.echo("]}")
     else:
         for picked in _chunks(chosen(), 2000):
@@ -126,10 +126,10 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
 
 
 def _render_text(document: dict[str, Any]) -> Iterator[str]:
-    """``json.dumps(document, separators=(",", ":"), sort_keys=True)`` and a newline, in pieces
-    of 2,000 grants: compact (no indentation: a third of the bytes at 100,000 grants, and the C
-    encoder, which ``indent=`` replaces by the pure-Python one), keys sorted (the same grants
-    give the same bytes), and never the whole text in memory at once."""
+    """``json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False)`` and a
+    newline, in pieces of 2,000 grants: compact (no indentation: a third of the bytes at 100,000
+    grants), keys sorted (the same grants give the same bytes), UTF-8, and never the whole text
+    in memory at once."""
     grants = document["grants"]
     rest = {k: v for k, v in document.items() if k != "grants"}
     if not rest or min(rest) < "grants":
@@ -143,8 +143,14 @@ def _render_text(document: dict[str, Any]) -> Iterator[str]:
     yield "}," + _compact(rest)[1:] + "\n"
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+def _compact(value: Any, *, sort_keys: bool = True) -> str:
+    """``json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)``, written
+    by orjson (at 100,000 grants, 10x faster than the json module's C encoder). A value orjson
+    cannot write (an integer beyond 64 bits in a catalog target) goes to the json module."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=False)
 
 
 def _text_row(g: Grant, st: GrantState, now: datetime, rfc3339: Callable[[datetime], str]) -> str:
@@ -160,6 +166,7 @@ def _text_row(g: Grant, st: GrantState, now: datetime, rfc3339: Callable[[dateti
     )
 
 
+_STATE_TEXT = {st: st.value for st in GrantState}
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 

@@ -5,10 +5,13 @@ Pure but for ``append_step_summary``, which appends to ``$GITHUB_STEP_SUMMARY`` 
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from controller.core.errors import JitError
 from controller.core.model import Finding, Severity
@@ -111,3 +114,35 @@ def atomic_write(path: Path, text: str | Iterable[str]) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise JitError(f"cannot write {path}: {exc.strerror}", rule="io") from None
+
+
+def _indent2(value: Any) -> str:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: the json module
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def indented_json(head: Mapping[str, Any], key: str, items: Iterable[Any]) -> Iterator[str]:
+    """``json.dumps({**head, key: [*items]}, indent=2, ensure_ascii=False)`` in pieces of 2,000
+    items: 100,000 findings are never one list of dicts and one string in memory at once."""
+    text = _indent2({**head, key: []})
+    if not text.endswith("[]\n}"):  # pragma: no cover - key is the last key by construction
+        raise AssertionError("indented_json: unexpected layout")
+    yield text[: -len("[]\n}")] + "["
+    chunk: list[Any] = []
+    first = True
+
+    def flush() -> str:
+        body = _indent2(chunk)[2:-2]  # without "[\n" and "\n]"
+        return ("\n" if first else ",\n") + "  " + body.replace("\n", "\n  ")
+
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == 2000:
+            yield flush()
+            chunk, first = [], False
+    if chunk:
+        yield flush()
+        first = False
+    yield "]\n}" if first else "\n  ]\n}"

@@ -111,10 +111,14 @@ class GrantState(enum.StrEnum):
 
 def grant_state(grant: Grant, now: datetime) -> GrantState:
     if grant.expires_at <= now:
-        return GrantState.EXPIRED
+        return _EXPIRED
     if grant.starts_at is not None and grant.starts_at > now:
-        return GrantState.PENDING
-    return GrantState.ACTIVE
+        return _PENDING
+    return _ACTIVE
+
+
+# the members, looked up once (an enum member lookup is a descriptor call: a list of 100,000)
+_EXPIRED, _PENDING, _ACTIVE = GrantState.EXPIRED, GrantState.PENDING, GrantState.ACTIVE
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 # re.ASCII: \d is 0-9 only (without it, Arabic-Indic and other digits match and int() reads them)
 _RFC3339 = re.compile(
@@ -28,20 +28,24 @@ def parse_rfc3339(text: str) -> datetime:
         raise ValueError(
             f"{text!r} is not an RFC 3339 timestamp with a zone (e.g. 2026-11-25T18:00:00Z)"
         )
-    frac = m.group(7) or ""
+    year, month, day, hour, minute, second, frac, zone = m.groups()
     micro = int((frac[1:] + "000000")[:6]) if frac else 0
-    zone = m.group(8).upper()
-    if zone == "Z":
-        zone = "+00:00"
-    if int(zone[1:3]) > 23 or int(zone[4:6]) > 59:
-        raise ValueError(f"{text!r} has an invalid zone offset")
-    base = f"{m.group(1)}-{m.group(2)}-{m.group(3)}T{m.group(4)}:{m.group(5)}:{m.group(6)}{zone}"
+    tz = UTC
+    if zone not in ("Z", "z"):
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"{text!r} has an invalid zone offset")
+        offset = timedelta(hours=hours, minutes=minutes)
+        tz = timezone(-offset if zone[0] == "-" else offset)  # +00:00 and -00:00: UTC itself
     try:
-        value = datetime.fromisoformat(base).replace(microsecond=micro)
+        # the constructor checks each field as datetime.fromisoformat does, with its messages
+        value = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz
+        )
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a valid date and time: {exc}") from None
     try:
-        utc = value.astimezone(UTC)
+        utc = value if tz is UTC else value.astimezone(UTC)
     except (ValueError, OverflowError):
         utc = MIN_TIME - timedelta(days=1)
     if not MIN_TIME <= utc <= MAX_TIME:

@@ -1,4 +1,4 @@
-"""Read and write one grant file ``grants/<id>.hcl``, strictly: one reader, no fallback.
+"""Read and write one grant file ``grants/<id>.hcl``, strictly: one grammar, one judge.
 
 A grant file holds exactly one unlabelled ``grant`` block whose attributes are plain literal
 strings::
@@ -25,7 +25,10 @@ docs/grant-file.md: a lexer for HCL's tokens (comments ``#``, ``//``, ``/* */``;
 quoted strings with HCL's escapes; the other expression tokens only to name and skip them) and
 HCL's body grammar (an attribute ends at a newline or a line comment; a block's ``{`` is on the
 line of its name, its ``}`` on a line of its own). Within the subset every value is what HCL
-reads; ``tests/formats/test_hcl_differential.py`` holds that against HashiCorp's parser.
+reads; ``tests/formats/test_hcl_differential.py`` holds that against HashiCorp's parser. A file
+in exactly the form jitctl writes is recognised without the lexer (``_read_canonical``, for
+speed) and judged by the same ``_judge``; ``tests/formats/test_grantfile_canonical.py`` holds the
+two ways to the same answers.
 
 Deliberate refusals of text HCL would accept (documented in docs/grant-file.md):
 
@@ -129,8 +132,8 @@ def grant_id_from_path(path: str) -> str | None:
     return gid if GRANT_ID_RE.fullmatch(gid) else None
 
 
-def _path_findings(path: str) -> list[Finding]:
-    if grant_id_from_path(path) is not None:
+def _path_findings(path: str, gid: str | None) -> list[Finding]:
+    if gid is not None:
         return []
     return [
         Finding(
@@ -149,7 +152,8 @@ def _path_findings(path: str) -> list[Finding]:
 
 def _value_problem(name: str, value: str) -> str | None:
     """Why ``value`` cannot be written to PR comments, logs and tags, or None."""
-    bad = first_invisible(value)
+    # printable ASCII (the common case, checked in C) holds no invisible character
+    bad = None if value.isascii() and value.isprintable() else first_invisible(value)
     if bad is not None:
         return (
             f"attribute {name!r} contains the control or invisible character "
@@ -180,8 +184,11 @@ def _judge(
     block_line: int | None,
     attrs: Sequence[_Attr],
     findings: list[Finding],
+    gid: str | None = None,
 ) -> GrantFile:
-    """Check the attributes of the grant block and build the grant if nothing is wrong."""
+    """Check the attributes of the grant block and build the grant if nothing is wrong.
+
+    ``gid``: the grant id of ``path`` when the caller has it (None: worked out here)."""
     first: dict[str, _Attr] = {}
     for attr in attrs:
         if attr.name not in KNOWN:
@@ -287,9 +294,10 @@ def _judge(
             )
         )
 
-    gid = grant_id_from_path(path)
+    if gid is None:
+        gid = grant_id_from_path(path)
     if (
-        any(f.severity is Severity.ERROR for f in findings)
+        (findings and any(f.severity is Severity.ERROR for f in findings))
         or gid is None
         or block_line is None
         or (expires is None and duration is None)
@@ -917,7 +925,7 @@ def _syntax(path: str, exc: _SyntaxError) -> Finding:
     )
 
 
-def _parse_text(path: str, text: str, findings: list[Finding]) -> GrantFile:
+def _parse_text(path: str, text: str, findings: list[Finding], gid: str | None = None) -> GrantFile:
     invisible = first_invisible(text, "\n\t")
     if invisible is not None:
         findings.append(_invisible_finding(path, invisible))
@@ -928,7 +936,7 @@ def _parse_text(path: str, text: str, findings: list[Finding]) -> GrantFile:
         return GrantFile(path, None, tuple(findings))
     block = reading.block
     attrs = [] if block is None else [_Attr(a.name, a.line, a.value) for a in block.attrs]
-    return _judge(path, None if block is None else block.line, attrs, findings)
+    return _judge(path, None if block is None else block.line, attrs, findings, gid)
 
 
 def _invisible_finding(path: str, bad: Invisible) -> Finding:
@@ -947,15 +955,74 @@ def _invisible_finding(path: str, bad: Invisible) -> Finding:
     )
 
 
+# --------------------------------------------------------------------------- canonical form
+#
+# Nearly every grant file is exactly what jitctl itself writes (``format_grant``: ``jitctl
+# request``, ``jitctl fmt``). For such a file the lexer and parser above are the cost of a cold
+# read of 100,000 grants, so a file in exactly that form is recognised with one regular
+# expression and its attributes go to the same judge (``_judge``). The form is chosen so that
+# the reading cannot differ from the full reader's: the bytes are printable ASCII and LF only
+# (no BOM, NUL, CR, tab, invisible or non-ASCII character: nothing to decode, normalise or
+# hide), "# " comment lines above the block only, ``grant {`` on a line of its own, one
+# attribute per line with two spaces before it and ``=`` aligned as format_grant aligns it,
+# names in format_grant's order (so each once, none unknown), values quoted without ``"``,
+# ``\``, ``$`` or ``%`` (no escape, no template sequence in any spelling), ``}`` and a final
+# newline with nothing after it. Anything else, however close, goes to the full reader;
+# tests/formats hold the two readers to the same answers (and HashiCorp's parser to both).
+
+_CANONICAL_VALUE: Final = r'"([ !#&-\[\]-~]*)"\n'
+# one optional line per attribute, in format_grant's order: (padding, value) groups per name
+_CANONICAL_RE: Final = re.compile(
+    r"((?:#[ -~]*\n)*)grant \{\n"
+    + "".join(f"(?:  {name}( +)= {_CANONICAL_VALUE})?" for name in _WRITE_ORDER)
+    + r"\}\n\Z"
+)
+
+
+def _read_canonical(data: bytes) -> tuple[int, list[_Attr]] | None:
+    """(the block's line, its attributes) when ``data`` is in the canonical form, else None."""
+    if not data.isascii():
+        return None
+    m = _CANONICAL_RE.match(data.decode("ascii"))
+    if m is None:
+        return None
+    groups = m.groups()
+    line = block_line = groups[0].count("\n") + 1
+    attrs: list[_Attr] = []
+    column = aligned = 0
+    for name, pad, value in zip(_WRITE_ORDER, groups[1::2], groups[2::2], strict=True):
+        if pad is None:
+            continue
+        line += 1
+        attrs.append(_Attr(name, line, value))
+        # '=' in one column, one space after the longest name (as format_grant aligns it)
+        here = len(name) + len(pad)
+        if column and here != column:
+            return None
+        column = here
+        aligned |= len(pad) == 1
+    if not attrs or not aligned:
+        return None
+    return block_line, attrs
+
+
 # --------------------------------------------------------------------------- public API
 
 
 def parse_grant_file(path: str, data: bytes, *, mode: int = 0o100644) -> GrantFile:
     """Read one grant file. Never raises; ``grant`` is None whenever there is an ERROR finding.
 
-    ``path`` is the repository-relative POSIX path, ``mode`` the git file mode.
+    ``path`` is the repository-relative POSIX path, ``mode`` the git file mode. A file in the
+    canonical form (``_read_canonical``) skips the lexer and parser; it is judged the same.
     """
-    findings = _path_findings(path)
+    return _parse(path, data, mode, canonical=True)
+
+
+def _parse(path: str, data: bytes, mode: int, *, canonical: bool) -> GrantFile:
+    """parse_grant_file; with ``canonical=False`` every file goes through the full reader
+    (the tests hold the two ways to the same answers)."""
+    gid = grant_id_from_path(path)
+    findings = _path_findings(path, gid)
     if mode & 0o170000 == SYMLINK_MODE:
         findings.append(
             Finding(
@@ -976,11 +1043,14 @@ def parse_grant_file(path: str, data: bytes, *, mode: int = 0o100644) -> GrantFi
             )
         )
         return GrantFile(path, None, tuple(findings))
-    text = _decode(path, data, findings)
-    if text is None:
-        return GrantFile(path, None, tuple(findings))
     try:
-        return _parse_text(path, text, findings)
+        fast = _read_canonical(data) if canonical else None
+        if fast is not None:
+            return _judge(path, fast[0], fast[1], findings, gid)
+        text = _decode(path, data, findings)
+        if text is None:
+            return GrantFile(path, None, tuple(findings))
+        return _parse_text(path, text, findings, gid)
     except Exception as exc:  # a bug here must not take down a listing of 10,000 grants
         findings.append(
             Finding(

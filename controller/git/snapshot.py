@@ -9,18 +9,21 @@ mode, blob id) still match, since a blob id names the exact bytes that were pars
 from __future__ import annotations
 
 import dataclasses
+import enum
 import gc
 import json
 import os
 import stat
 import tempfile
-import zlib
+import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+import orjson
 
 from controller import __version__
 from controller.core.errors import JitError
@@ -32,21 +35,14 @@ from controller.core.model import (
     Finding,
     Grant,
     GrantFile,
-    OpenRequest,
-    Severity,
 )
-from controller.core.policy import (
-    ChangeSet,
-    azure_siblings,
-    expired_by_text,
-    is_grant_path,
-    mode_finding,
-)
+from controller.core.policy import ChangeSet, azure_siblings, is_grant_path, mode_finding
 from controller.formats.catalog import load_catalog
 from controller.formats.grantfile import MAX_FILE_BYTES, parse_grant_file
 from controller.git.repo import Entry, GitRepo
 
 DEFAULT_CATALOG = "catalog.yaml"
+_CACHE_FORMAT = f"grants-v3-{__version__}"
 
 
 def read_catalog(repo: GitRepo, ref: str, path: str | None = None) -> Catalog:
@@ -281,14 +277,11 @@ def tree_diff(repo: GitRepo, a: str, b: str) -> dict[str, FileChange]:
 
 
 # Overlap notices need only to know that another live grant exists (and name a few), so for a
-# principal holding thousands of grants of one entitlement, related_grants reads them in batches
-# that grow fourfold (32, 128, 512, ...: a handful of git calls, whatever the count) and stops at
-# the first live ones; a file whose text proves it expired is set aside unparsed
-# (policy.expired_by_text), so thousands of expired grants cost a blob read each, not a parse.
-# Azure's gap rule needs every live window of the assignment's grants: those are read in full.
+# principal holding thousands of grants of one entitlement, related_grants reads them in small
+# batches and stops at the first live ones: check stays O(changed files). Azure's gap rule needs
+# every window of the assignment's grants, so those are read in full.
 OVERLAP_SAMPLE = 3
 _BATCH = 32
-_GROWTH = 4
 
 
 def related_grants(
@@ -301,8 +294,7 @@ def related_grants(
     """Other grants at ``ref`` for the same principal and entitlement (and, on Azure, the
     entitlements sharing its PIM assignment), found by git grep, and how many files name each
     (principal, entitlement) pair. Only enough of a large set is read to find a few live ones;
-    Azure sets are read in full. Grants that have certainly expired at ``now`` may be left out
-    (every user of the result keeps only live ones)."""
+    Azure sets are read in full."""
     out: list[Grant] = []
     counts: dict[tuple[str, str], int] = {}
     read: set[str] = set()
@@ -319,168 +311,271 @@ def related_grants(
                 continue
             paths = sorted(p for p in repo.grep(ref, g.principal, also=entitlement) if p != gf.path)
             counts[key] = len(paths)
-            # one ls-tree for them all; only regular files and symlinks can be read (a
-            # symlink, an executable or a gitlink holds no grant: the reader refuses it)
-            found = repo.entries_at(ref, [p for p in paths if p not in read])
-            entries = [found[p] for p in paths if p in found and found[p].mode in _READABLE]
             live = 0
-            start, step = 0, _BATCH
-            while start < len(entries):
-                stop = len(entries) if azure else start + step
-                read.update(e.path for e in entries[start:stop])
-                for other in _unexpired_grants(repo, entries[start:stop], now):
-                    out.append(other)
-                    live += other.expires_at > now
+            step = max(len(paths), 1) if azure else _BATCH
+            for start in range(0, len(paths), step):
+                batch = [p for p in paths[start : start + step] if p not in read]
+                read.update(batch)
+                for other in read_grant_files(repo, ref, batch).values():
+                    if other.grant is not None:
+                        out.append(other.grant)
+                        live += other.grant.expires_at > now
                 if not azure and live >= OVERLAP_SAMPLE:
                     break
-                start, step = stop, step * _GROWTH
     return out, counts
-
-
-_READABLE = (0o100644, 0o120000)
-
-
-def _unexpired_grants(repo: GitRepo, entries: list[Entry], now: datetime) -> list[Grant]:
-    """The grants of ``entries`` (one cat-file), less the files whose text proves them
-    expired."""
-    blobs = repo.blobs(e.sha for e in entries)
-    out: list[Grant] = []
-    for e in entries:
-        data = blobs[e.sha]
-        if expired_by_text(data, now):
-            continue
-        grant = parse_grant_file(e.path, data, mode=e.mode).grant
-        if grant is not None:
-            out.append(grant)
-    return out
 
 
 # --- the parse cache -----------------------------------------------------------------------
 #
-# One JSON file for one tree of grants/: {"format", "tree", "lines", "rows"}, one row per file:
-#   [path, mode, blob, <the Grant's fields in declaration order but path and lines>, L]
-#   (+ [findings] when the grant has warnings); [path, mode, blob, findings] for a file that is
-#   not a valid grant; [path, mode, blob, findings, [<the OpenRequest's fields>], L] for an open
-#   request (a duration, no expires_at yet). Times are in Python's isoformat (it round-trips the
-#   offset and the fraction), durations in whole microseconds; L indexes "lines", the distinct
-#   attribute -> line maps (nearly every grant file has the same layout, so they share one).
-#   About 200 bytes a grant, decoded by the C JSON decoder. The cache is bounded: it holds the
-#   last tree read in full, nothing else.
+# One JSON file for one tree of grants/, in columns: {"format", "tree", "count", "entries":
+# {"path", "mode", "blob"}, "columns": {...}, "tables": [...]}. The columns are made from the
+# fields of GrantFile, generically (``_layout``): a plain field (str, int, a time, a duration,
+# a line map) is one column of one value per file; an optional dataclass field (GrantFile.grant)
+# is a presence column "grant" (0/1) and one column per field of that dataclass ("grant.id",
+# ...) holding values for the files that have one; any other field (the findings) is one column
+# of JSON values per file. Times are in Python's isoformat (it round-trips the offset and the
+# fraction), each distinct text decoded once; line maps are indexes into "tables" (nearly every
+# grant file has the same layout, so they share one map). Decoding a column is one C-level pass
+# (a type check by set(map(type, column)), a dict look-up by map), so a warm read of 100,000
+# grants is mostly the JSON decoder and the dataclass constructors.
 #
-# The rows are generic over the dataclass fields: each field is carried by its declared type
-# (_KINDS), so a field added to Grant or OpenRequest is cached with no change here, and the
-# cache file's name includes the field layout, so rows written for another layout are never
-# read. A field of a type the codec does not know, or a new GrantFile field (the row's shape),
-# turns the cache off (every read parses) rather than dropping the field; the cache tests fail
-# until the codec learns it.
+# A field whose type the layout does not know turns the cache off (every read parses) rather
+# than dropping the field; tests/git/test_snapshot.py fails until the layout learns it, and
+# round-trips every field of every dataclass in GrantFile. The cache is bounded: it holds the
+# last tree read in full, nothing else.
 
 _PENDING = GrantFile("", None)
-_CONTEXT = ("path", "lines")  # from the row's path and its line-map index, not stored per field
-# declared type -> (may be None, the value's kind)
-_KINDS: Mapping[str, tuple[bool, str]] = {
-    "str": (False, "str"),
-    "str | None": (True, "str"),
-    "datetime": (False, "time"),
-    "datetime | None": (True, "time"),
-    "timedelta": (False, "span"),
-    "timedelta | None": (True, "span"),
-}
-_FILE_FIELDS = ("path", "grant", "findings", "open")
 
 
-def _layout(cls: type) -> tuple[tuple[str, bool, str], ...] | None:
-    """(name, may be None, kind) of each field a row carries for ``cls``, in declaration order
-    (``path`` and ``lines`` excepted); None if a field has a type the codec does not know."""
-    out = []
-    for f in dataclasses.fields(cls):
-        if f.name in _CONTEXT:
-            continue
-        kind = _KINDS.get(str(f.type))
-        if kind is None:
+class _Damaged(Exception):
+    """A cache value that jitctl did not write: the cache is not used."""
+
+
+_NoneType = type(None)
+
+
+def _same(value: Any, writer: _Writer) -> Any:
+    """The encoding of a str or an int: itself (a column of them is written as it is)."""
+    return value
+
+
+def _leaf(
+    tp: Any,
+) -> tuple[Callable[[Any, _Writer], Any], Callable[[list[Any], _Reader], list[Any]]] | None:
+    """(encode one value, decode a column) for a plain field type, or None if not plain."""
+    args = typing.get_args(tp)
+    optional = _NoneType in args and len(args) == 2
+    base = next(a for a in args if a is not _NoneType) if optional else tp
+    allowed = {base, _NoneType} if optional else {base}
+
+    def checked(column: list[Any], kinds: set[type]) -> list[Any]:
+        if not set(map(type, column)) <= kinds:
+            raise _Damaged
+        return column
+
+    if base in (str, int):
+        return _same, (lambda col, r: checked(col, allowed))
+    if base is datetime:
+
+        def enc_time(v: Any, w: _Writer) -> Any:
+            return None if v is None else w.iso(v)
+
+        def dec_time(col: list[Any], r: _Reader) -> list[Any]:
+            checked(col, {str, _NoneType} if optional else {str})
+            return list(map(r.times(col).__getitem__, col))
+
+        return enc_time, dec_time
+    if base is timedelta:
+
+        def enc_delta(v: Any, w: _Writer) -> Any:
+            return None if v is None else [v.days, v.seconds, v.microseconds]
+
+        def dec_delta(col: list[Any], r: _Reader) -> list[Any]:
+            out: list[timedelta | None] = []
+            for v in col:
+                if v is None and optional:
+                    out.append(None)
+                elif type(v) is list and len(v) == 3 and {type(x) for x in v} == {int}:
+                    out.append(timedelta(v[0], v[1], v[2]))
+                else:
+                    raise _Damaged
+            return out
+
+        return enc_delta, dec_delta
+    if typing.get_origin(base) in (Mapping, dict) and typing.get_args(base) == (str, int):
+
+        def enc_map(v: Any, w: _Writer) -> Any:
+            return None if v is None else w.table(v)
+
+        def dec_map(col: list[Any], r: _Reader) -> list[Any]:
+            checked(col, {int, _NoneType} if optional else {int})
+            try:
+                return [None if i is None else r.tables[i] for i in col]
+            except IndexError:
+                raise _Damaged from None
+
+        return enc_map, dec_map
+    return None
+
+
+def _value(tp: Any) -> tuple[Callable[[Any], Any], Callable[[Any], Any]] | None:
+    """(encode, decode) of one JSON value per file, for a tuple of small dataclasses (the
+    findings) whose fields are each a str, an int, a str enum, or one of these or None."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if not (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
+        return None
+    cls = args[0]
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        return None
+    kinds: list[tuple[type, bool]] = []  # (the type, whether None is allowed) per field
+    for name, ftp in typing.get_type_hints(cls).items():
+        fargs = typing.get_args(ftp)
+        optional = _NoneType in fargs and len(fargs) == 2
+        base = next(a for a in fargs if a is not _NoneType) if optional else ftp
+        if not (base in (str, int) or (isinstance(base, type) and issubclass(base, enum.StrEnum))):
+            raise TypeError(f"the parse cache cannot carry {cls.__name__}.{name}: {ftp}")
+        kinds.append((base, optional))
+    names = [f.name for f in dataclasses.fields(cls)]
+
+    def enc(v: Any) -> Any:
+        return [[getattr(item, n) for n in names] for item in v]
+
+    def field(value: Any, kind: type, optional: bool) -> Any:
+        if value is None and optional:
             return None
-        out.append((f.name, *kind))
-    return tuple(out)
+        if kind in (str, int):
+            if type(value) is not kind:
+                raise _Damaged
+            return value
+        if type(value) is not str:
+            raise _Damaged
+        return kind(value)  # a str enum: ValueError if not one of its values
+
+    def dec(v: Any) -> Any:
+        if type(v) is not list:
+            raise _Damaged
+        out = []
+        for item in v:
+            if type(item) is not list or len(item) != len(kinds):
+                raise _Damaged
+            out.append(cls(*(field(x, *k) for x, k in zip(item, kinds, strict=True))))
+        return tuple(out)
+
+    return enc, dec
 
 
-def _usable(cls: type) -> bool:
-    names = tuple(f.name for f in dataclasses.fields(cls))
-    # path and lines are passed in their declared places (positional construction)
-    return set(_CONTEXT) <= set(names) and _layout(cls) is not None
+class _Layout:
+    """The columns of one dataclass (GrantFile, or a dataclass inside it), from its fields."""
+
+    def __init__(self, cls: type, prefix: str = "") -> None:
+        self.cls = cls
+        self.names = [f.name for f in dataclasses.fields(cls)]
+        hints = typing.get_type_hints(cls)
+        self.parts: list[tuple[str, str, Any]] = []  # (field, kind, codec) in field order
+        for name in self.names:
+            tp = hints[name]
+            key = prefix + name
+            leaf = _leaf(tp)
+            if leaf is not None:
+                self.parts.append((key, "leaf", leaf))
+                continue
+            inner = [a for a in typing.get_args(tp) if a is not _NoneType] or [tp]
+            if (
+                len(inner) == 1
+                and isinstance(inner[0], type)
+                and dataclasses.is_dataclass(inner[0])
+            ):
+                self.parts.append((key, "nested", _Layout(inner[0], key + ".")))
+                continue
+            value = _value(tp)
+            if value is None:
+                raise TypeError(f"the parse cache cannot carry {cls.__name__}.{name}: {tp}")
+            self.parts.append((key, "value", value))
+
+    def encode(self, objs: list[Any], w: _Writer, out: dict[str, list[Any]]) -> None:
+        for (key, kind, codec), name in zip(self.parts, self.names, strict=True):
+            values = [getattr(o, name) for o in objs]
+            if kind == "leaf":
+                out[key] = values if codec[0] is _same else [codec[0](v, w) for v in values]
+            elif kind == "value":
+                out[key] = [codec[0](v) for v in values]
+            else:
+                out[key] = [0 if v is None else 1 for v in values]
+                codec.encode([v for v in values if v is not None], w, out)
+
+    def decode(self, count: int, columns: Mapping[str, Any], r: _Reader) -> list[Any]:
+        fields: list[list[Any]] = []
+        for key, kind, codec in self.parts:
+            col = columns.get(key)
+            if type(col) is not list or len(col) != count:
+                raise _Damaged
+            if kind == "leaf":
+                fields.append(codec[1](col, r))
+            elif kind == "value":
+                fields.append(list(map(codec[1], col)))
+            else:
+                if not set(col) <= {0, 1} or not set(map(type, col)) <= {int}:
+                    raise _Damaged
+                present = codec.decode(sum(col), columns, r)
+                it = iter(present)
+                fields.append([next(it) if here else None for here in col])
+        # positional: a third faster than keywords
+        return list(map(self.cls, *fields)) if fields else []
 
 
-_GRANT = _layout(Grant) or ()
-_OPEN = _layout(OpenRequest) or ()
-_MICROSECOND = timedelta(microseconds=1)
-CACHE_USABLE = (
-    _usable(Grant)
-    and _usable(OpenRequest)
-    and tuple(f.name for f in dataclasses.fields(GrantFile)) == _FILE_FIELDS
-)
-_LAYOUT_ID = zlib.crc32(repr((_GRANT, _OPEN, _FILE_FIELDS)).encode())
-_CACHE_FORMAT = f"grants-v3-{__version__}-{_LAYOUT_ID:08x}"
+class _Writer:
+    def __init__(self) -> None:
+        self.tables: list[dict[str, int]] = []
+        self._index: dict[tuple[tuple[str, int], ...], int] = {}
+        # equal instants in two offsets are equal datetimes: the offset is part of the key
+        self._times: dict[tuple[datetime, Any], str] = {}
+
+    def iso(self, value: datetime) -> str:
+        key = (value, value.utcoffset())
+        text = self._times.get(key)
+        if text is None:
+            text = self._times[key] = value.isoformat()
+        return text
+
+    def table(self, value: Mapping[str, int]) -> int:
+        layout = tuple(value.items())
+        at = self._index.get(layout)
+        if at is None:
+            at = self._index[layout] = len(self.tables)
+            self.tables.append(dict(layout))
+        return at
 
 
-def _compile(
-    cls: type, layout: tuple[tuple[str, bool, str], ...], nested: bool
-) -> Callable[..., Any]:
-    """A decoder for one row of ``cls``, generated from its layout (as ``dataclasses`` generates
-    ``__init__``): each field checked or converted by its kind, the constructor called with
-    positional arguments in declaration order (a third faster than keywords, 100,000 grants on
-    a warm list). Grant rows hold the values inline from column 3, the line-map index after
-    them; open-request rows hold a list of values in column 4 and the index in column 5. The
-    decoder answers None, or raises TypeError/ValueError/IndexError, for a row jitctl did not
-    write."""
-    n = len(layout)
-    if nested:
-        src = [
-            "    vals = row[4]",
-            f"    if type(vals) is not list or len(vals) != {n}:",
-            "        return None",
-        ]
-        value, at = "vals[{}]", "row[5]"
-    else:
-        src, value, at = [], "row[{}]", f"row[{3 + n}]"
-    for i, (_, optional, kind) in enumerate(layout):
-        v = f"v{i}"
-        src.append(f"    {v} = {value.format(i if nested else 3 + i)}")
-        guard = f"{v} is not None and " if optional else ""
-        if kind == "str":
-            src += [f"    if {guard}type({v}) is not str:", "        return None"]
-        elif kind == "time":
-            src.append(f"    if {v} is not None:" if optional else "    if True:")
-            src.append(f"        {v} = time({v})")
-        else:  # span: whole microseconds
-            src += [f"    if {guard}type({v}) is not int:", "        return None"]
-            src.append(f"    if {v} is not None:" if optional else "    if True:")
-            src.append(f"        {v} = span(microseconds={v})")
-    src += [
-        f"    at = {at}",
-        "    if type(at) is not int or at < 0 or lines[at] is None:",
-        "        return None",
-    ]
-    stored = iter(f"v{i}" for i in range(n))
-    args = [
-        {"path": "path", "lines": "lines[at]"}.get(f.name) or next(stored)
-        for f in dataclasses.fields(cls)
-    ]
-    src.append(f"    return cls({', '.join(args)})")
-    code = "def decode(row, path, lines, time):\n" + "\n".join(src) + "\n"
-    space: dict[str, Any] = {"cls": cls, "span": timedelta}
-    exec(code, space)  # generated from the dataclass fields above: no input in it
-    decode: Callable[..., Any] = space["decode"]
-    return decode
+class _Reader:
+    def __init__(self, tables: Any) -> None:
+        if type(tables) is not list:
+            raise _Damaged
+        self.tables: list[Mapping[str, int]] = []
+        for t in tables:
+            if type(t) is not dict or not all(
+                type(k) is str and type(v) is int for k, v in t.items()
+            ):
+                raise _Damaged
+            self.tables.append(MappingProxyType(t))
+        self._times: dict[str, datetime] = {}
+
+    def times(self, column: list[Any]) -> dict[Any, Any]:
+        """Each distinct time text of ``column`` decoded once (None stays None)."""
+        for text in set(column):
+            if text is None or text in self._times:
+                continue
+            value = datetime.fromisoformat(text)
+            if value.tzinfo is None:
+                raise _Damaged
+            self._times[text] = value
+        return {**self._times, None: None}
 
 
-def _unusable(*_: Any) -> None:
-    return None  # the cache is off (CACHE_USABLE): no row is ever decoded
-
-
-_DECODE_GRANT: Callable[..., Any] = (
-    _compile(Grant, _GRANT, nested=False) if CACHE_USABLE else _unusable
-)
-_DECODE_OPEN: Callable[..., Any] = (
-    _compile(OpenRequest, _OPEN, nested=True) if CACHE_USABLE else _unusable
-)
+try:
+    _LAYOUT: _Layout | None = _Layout(GrantFile)
+except TypeError:  # a field the cache cannot carry: no cache (tests fail until it can)
+    _LAYOUT = None
+CACHE_USABLE = _LAYOUT is not None
 
 
 @contextmanager
@@ -498,12 +593,16 @@ def _bulk() -> Iterator[None]:
 
 class _Cache:
     def __init__(
-        self, repo: GitRepo, tree: str, rows: list[list[Any]], lines: list[dict[str, int]]
+        self,
+        repo: GitRepo,
+        tree: str,
+        entries: list[tuple[str, int, str]],
+        data: dict[str, Any],
     ) -> None:
         self.repo = repo
         self.tree = tree
-        self.rows = rows
-        self.lines = lines
+        self.entries = entries  # (path, mode, blob) per file
+        self.data = data  # the "columns" and "tables" as loaded or built
 
     @staticmethod
     def file(repo: GitRepo) -> Path:
@@ -515,154 +614,82 @@ class _Cache:
             data = json.loads(cls.file(repo).read_bytes())
         except (OSError, ValueError, RecursionError):
             return None  # unreadable, not JSON, or nested too deep: no cache
-        if (
-            not isinstance(data, dict)
-            or data.get("format") != _CACHE_FORMAT
-            or not isinstance(data.get("tree"), str)
-            or not isinstance(data.get("rows"), list)
-            or not isinstance(data.get("lines"), list)
-        ):
+        try:
+            if type(data) is not dict or data.get("format") != _CACHE_FORMAT:
+                raise _Damaged
+            tree, count, entries = data.get("tree"), data.get("count"), data.get("entries")
+            if type(tree) is not str or type(count) is not int or type(entries) is not dict:
+                raise _Damaged
+            paths: Any = entries.get("path")
+            modes: Any = entries.get("mode")
+            blobs: Any = entries.get("blob")
+            for col, kind in ((paths, str), (modes, int), (blobs, str)):
+                if type(col) is not list or len(col) != count or not set(map(type, col)) <= {kind}:
+                    raise _Damaged
+            if type(data.get("columns")) is not dict:
+                raise _Damaged
+        except _Damaged:
             return None
-        return cls(repo, data["tree"], data["rows"], data["lines"])
+        return cls(repo, tree, list(zip(paths, modes, blobs, strict=True)), data)
 
     @classmethod
     def build(cls, repo: GitRepo, tree: str, files: list[tuple[Entry, GrantFile]]) -> _Cache:
-        index: dict[tuple[tuple[str, int], ...], int] = {}
-        lines: list[dict[str, int]] = []
-        rows = []
-        # equal instants in two offsets are equal datetimes: the offset is part of the key
-        times: dict[tuple[datetime, Any], str] = {}
+        assert _LAYOUT is not None
+        writer = _Writer()
+        columns: dict[str, list[Any]] = {}
+        _LAYOUT.encode([gf for _, gf in files], writer, columns)
+        entries = [(e.path, e.mode, e.sha) for e, _ in files]
+        return cls(repo, tree, entries, {"columns": columns, "tables": writer.tables})
 
-        def iso(value: datetime) -> str:
-            key = (value, value.utcoffset())
-            text = times.get(key)
-            if text is None:
-                text = times[key] = value.isoformat()
-            return text
-
-        def encode(obj: object, layout: tuple[tuple[str, bool, str], ...]) -> list[Any]:
-            out: list[Any] = []
-            for name, _, kind in layout:
-                value = getattr(obj, name)
-                if value is None or kind == "str":
-                    out.append(value)
-                elif kind == "time":
-                    out.append(iso(value))
-                else:  # span: exact, in whole microseconds
-                    out.append(value // _MICROSECOND)
-            return out
-
-        def line_map(value: Mapping[str, int]) -> int:
-            layout = tuple(value.items())
-            at = index.get(layout)
-            if at is None:
-                at = index[layout] = len(lines)
-                lines.append(dict(layout))
-            return at
-
-        for e, gf in files:
-            findings = [[f.rule, f.line, f.message, f.severity.value] for f in gf.findings]
-            g = gf.grant
-            if g is None:
-                request = gf.open
-                if request is None:
-                    rows.append([e.path, e.mode, e.sha, findings])
-                else:
-                    rows.append(
-                        [e.path, e.mode, e.sha, findings, encode(request, _OPEN),
-                         line_map(request.lines)]
-                    )  # fmt: skip
-                continue
-            row = [e.path, e.mode, e.sha, *encode(g, _GRANT), line_map(g.lines)]
-            rows.append([*row, findings] if findings else row)
-        return cls(repo, tree, rows, lines)
+    def _decode(self) -> list[GrantFile] | None:
+        if _LAYOUT is None:
+            return None
+        try:
+            reader = _Reader(self.data.get("tables"))
+            return _LAYOUT.decode(len(self.entries), self.data["columns"], reader)
+        except (_Damaged, TypeError, ValueError, KeyError, IndexError, StopIteration):
+            return None
 
     def decode_all(self) -> dict[str, GrantFile] | None:
-        """Every row decoded, or None if any row is damaged (then the cache is not used)."""
-        decode = _Decoder(self.lines)
-        out: dict[str, GrantFile] = {}
-        for row in self.rows:
-            gf = decode(row)
-            if gf is None:
-                return None
-            out[gf.path] = gf
+        """Every file decoded, or None if anything is damaged (then the cache is not used)."""
+        files = self._decode()
+        if files is None:
+            return None
+        out = {gf.path: gf for gf in files}
+        if len(out) != len(files) or any(
+            gf.path != path for gf, (path, _, _) in zip(files, self.entries, strict=True)
+        ):
+            return None
         return out
 
     def known(self) -> dict[tuple[str, int, str], GrantFile]:
-        """The decodable rows by (path, mode, blob id)."""
-        decode = _Decoder(self.lines)
-        out: dict[tuple[str, int, str], GrantFile] = {}
-        for row in self.rows:
-            gf = decode(row)
-            if gf is not None:
-                out[(row[0], row[1], row[2])] = gf
-        return out
+        """The cached files by (path, mode, blob id); nothing if the cache is damaged."""
+        files = self._decode()
+        if files is None:
+            return {}
+        return {key: gf for key, gf in zip(self.entries, files, strict=True) if gf.path == key[0]}
 
     def save(self) -> None:
         try:
             target = self.file(self.repo)
             target.parent.mkdir(parents=True, exist_ok=True)
-            head = json.dumps({"format": _CACHE_FORMAT, "tree": self.tree, "lines": self.lines})
+            paths = [path for path, _, _ in self.entries]
+            modes = [mode for _, mode, _ in self.entries]
+            blobs = [blob for _, _, blob in self.entries]
+            head = {
+                "format": _CACHE_FORMAT,
+                "tree": self.tree,
+                "count": len(self.entries),
+                "entries": {"path": paths, "mode": modes, "blob": blobs},
+                "tables": self.data["tables"],
+            }
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".cache-")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                # json.dumps of 2,000 rows at a time: the C encoder (json.dump to a file is the
-                # pure-Python one, 10x slower), without the whole file in memory as one string
-                fh.write(head[:-1] + ', "rows": [')
-                for start in range(0, len(self.rows), 2000):
-                    chunk = json.dumps(self.rows[start : start + 2000])[1:-1]
-                    fh.write((", " if start else "") + chunk)
-                fh.write("]}")
+            with os.fdopen(fd, "wb") as fh:
+                # one column at a time (orjson: the whole file is never one string in memory)
+                fh.write(orjson.dumps(head)[:-1] + b',"columns":{')
+                for i, (key, col) in enumerate(self.data["columns"].items()):
+                    fh.write((b"," if i else b"") + orjson.dumps(key) + b":" + orjson.dumps(col))
+                fh.write(b"}}")
             os.replace(tmp, target)
-        except OSError:
+        except (OSError, orjson.JSONEncodeError):
             pass  # a cache that cannot be written only costs time
-
-
-class _Decoder:
-    """Cached rows back to parse results; times and line maps shared between grants."""
-
-    def __init__(self, lines: list[Any]) -> None:
-        self.lines = [MappingProxyType(dict(m)) if isinstance(m, dict) else None for m in lines]
-        self.times: dict[str, datetime] = {}
-
-    def time(self, text: str) -> datetime:
-        value = self.times.get(text)
-        if value is None:
-            value = datetime.fromisoformat(text)
-            if value.tzinfo is None:
-                raise ValueError("a cached time without a zone")
-            self.times[text] = value
-        return value
-
-    def __call__(self, row: Any) -> GrantFile | None:
-        """None if the row is not one jitctl wrote."""
-        try:
-            path = row[0]
-            if not isinstance(path, str):
-                return None
-            size = len(row)
-            if size in (4, 6):
-                findings = tuple(
-                    Finding(rule, path, line, text, Severity(sev))
-                    for rule, line, text, sev in row[3]
-                )
-                if size == 4:
-                    return GrantFile(path, None, findings)
-                request = _DECODE_OPEN(row, path, self.lines, self.time)
-                if request is None:
-                    return None
-                return GrantFile(path, None, findings, request)
-            n = len(_GRANT)
-            if size not in (n + 4, n + 5):
-                return None
-            findings = ()
-            if size == n + 5:
-                findings = tuple(
-                    Finding(rule, path, line, text, Severity(sev))
-                    for rule, line, text, sev in row[-1]
-                )
-            grant = _DECODE_GRANT(row, path, self.lines, self.time)
-            if grant is None:
-                return None
-            return GrantFile(path, grant, findings)
-        except (TypeError, ValueError, KeyError, IndexError):
-            return None

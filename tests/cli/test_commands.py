@@ -499,7 +499,9 @@ def test_list_from_inside_grants(access_repo: Repo, monkeypatch: pytest.MonkeyPa
 
 
 def test_render_text_in_pieces_is_the_one_piece_text() -> None:
-    """Render writes 2,000 grants at a time: the bytes are json.dumps' of the whole document."""
+    """Render writes 2,000 grants at a time (orjson): the text is json.dumps' of the whole
+    document (UTF-8, non-ASCII characters as themselves); an integer orjson cannot write goes
+    through the json module, in the same form."""
     from controller.cli.grants import _render_text
 
     for n in (0, 1, 1999, 2000, 4501):
@@ -507,11 +509,18 @@ def test_render_text_in_pieces_is_the_one_piece_text() -> None:
             "jitctl_render_version": 1,
             "now": "2026-11-24T12:00:00Z",
             "grants": {
-                f"g{i:05d}": {"principal": f"p{i}", "target": {"b": 1, "a": [i]}} for i in range(n)
+                f"g{i:05d}": {"principal": f"p{i}\u00e9\u2028", "target": {"b": 1, "a": [i]}}
+                for i in range(n)
             },
         }
-        whole = json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n"
+        whole = json.dumps(doc, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        whole += "\n"
         assert "".join(_render_text(doc)) == whole
+    huge = {"jitctl_render_version": 1, "now": "x", "grants": {"g": {"target": {"n": 2**70}}}}
+    assert (
+        "".join(_render_text(huge))
+        == json.dumps(huge, separators=(",", ":"), sort_keys=True) + "\n"
+    )
 
 
 def test_check_refuses_a_gitlink_and_an_executable_under_grants(access_repo: Repo) -> None:
@@ -705,3 +714,20 @@ def test_pre_commit_hooks_run_real_commands(
         '  reason      = "INC-1: debugging"\n'
         "}\n"
     )
+
+
+def test_indented_json_in_pieces_is_the_one_piece_text() -> None:
+    """check --format json writes findings 2,000 at a time: the text is json.dumps(indent=2)'s
+    of the whole document (UTF-8, non-ASCII characters as themselves)."""
+    from controller.cli.output import indented_json
+
+    head = {"ok": True, "kind": "none", "needs_approval": False, "approval_rules": []}
+    for n in (0, 1, 1999, 2000, 2001, 4501):
+        items = [
+            {"rule": f"r{i}", "line": i or None, "message": "caf\u00e9 \u2028"} for i in range(n)
+        ]
+        whole = json.dumps({**head, "findings": items}, indent=2, ensure_ascii=False)
+        assert "".join(indented_json(head, "findings", iter(items))) == whole, n
+    huge = [{"n": 2**70}]
+    text = "".join(indented_json(head, "findings", huge))
+    assert text == json.dumps({**head, "findings": huge}, indent=2)

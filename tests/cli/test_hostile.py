@@ -311,8 +311,8 @@ def cache_wrong_entry(repo: Repo, tmp: Path) -> list[str]:
     jitctl(repo.path, "list")  # fill the cache, then break every entry's shape
     cache = repo.path / ".git" / "jitctl" / f"{CACHE_FORMAT}.json"
     data = json.loads(cache.read_text())
-    data["rows"] = [[row] for row in data["rows"]]
-    data["lines"] = {"not": "a list"}
+    data["columns"] = {key: [[value] for value in col] for key, col in data["columns"].items()}
+    data["tables"] = {"not": "a list"}
     cache.write_text(json.dumps(data))
     return ["list", "--state", "all"]
 

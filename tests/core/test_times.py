@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controller.core.times import format_duration, format_rfc3339, parse_duration, parse_rfc3339
 
@@ -66,3 +71,110 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
 def test_parse_duration_refuses(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def _parse_via_fromisoformat(text: str) -> datetime:
+    """The former parse_rfc3339 (through datetime.fromisoformat): the reference the faster
+    constructor-based one must match, value, offset and error message alike."""
+    import re
+
+    m = re.match(
+        r"\A(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z",
+        text,
+        re.ASCII,
+    )
+    if not m:
+        raise ValueError("no match")
+    frac = m.group(7) or ""
+    micro = int((frac[1:] + "000000")[:6]) if frac else 0
+    zone = m.group(8).upper()
+    if zone == "Z":
+        zone = "+00:00"
+    if int(zone[1:3]) > 23 or int(zone[4:6]) > 59:
+        raise ValueError(f"{text!r} has an invalid zone offset")
+    base = f"{m.group(1)}-{m.group(2)}-{m.group(3)}T{m.group(4)}:{m.group(5)}:{m.group(6)}{zone}"
+    try:
+        value = datetime.fromisoformat(base).replace(microsecond=micro)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid date and time: {exc}") from None
+    try:
+        utc = value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        utc = datetime(1969, 12, 31, tzinfo=UTC)
+    if not datetime(1970, 1, 1, tzinfo=UTC) <= utc <= datetime(9000, 1, 1, tzinfo=UTC):
+        raise ValueError("outside the years")
+    return value
+
+
+def _d2(valid_max: int, valid_min: int = 0) -> st.SearchStrategy[str]:
+    """Two digits, mostly in the valid range (so that most texts are times), sometimes not."""
+    valid = st.integers(valid_min, valid_max)
+    return st.one_of(valid, valid, valid, st.integers(0, 99)).map(lambda n: f"{n:02d}")
+
+
+_D2 = _d2(99)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.sampled_from(["0000", "0001", "1969", "1970", "2024", "2026", "8999", "9000", "9999"]),
+    _d2(12, 1),
+    _d2(31, 1),
+    _d2(23),
+    _d2(59),
+    _d2(59),
+    st.sampled_from(["", ".5", ".123456789", ".000001"]),
+    st.one_of(
+        st.sampled_from(["Z", "z", "+00:00", "-00:00"]),
+        st.tuples(st.sampled_from("+-"), _d2(23), _d2(59)).map(lambda t: f"{t[0]}{t[1]}:{t[2]}"),
+    ),
+)
+def test_parse_rfc3339_matches_fromisoformat(
+    year: str, month: str, day: str, hour: str, minute: str, second: str, frac: str, zone: str
+) -> None:
+    text = f"{year}-{month}-{day}T{hour}:{minute}:{second}{frac}{zone}"
+    try:
+        expected: datetime | str = _parse_via_fromisoformat(text)
+    except ValueError as exc:
+        expected = str(exc)
+    try:
+        got: datetime | str = parse_rfc3339(text)
+    except ValueError as exc:
+        got = str(exc)
+    if isinstance(expected, datetime):
+        assert isinstance(got, datetime), got
+        assert (got, got.utcoffset(), got.isoformat()) == (
+            expected,
+            expected.utcoffset(),
+            expected.isoformat(),
+        )
+    elif expected != "outside the years":
+        assert got == expected
+    else:
+        assert isinstance(got, str) and "outside the years" in got
+
+
+def _outcome(parse: Any, text: str) -> tuple[Any, ...]:
+    try:
+        value = parse(text)
+    except ValueError as exc:
+        return ("refused", "outside the years" if "outside the years" in str(exc) else str(exc))
+    return ("time", value, value.utcoffset(), value.isoformat())
+
+
+def test_parse_rfc3339_matches_fromisoformat_on_a_grid() -> None:
+    seen: Counter[str] = Counter()
+    for parts in itertools.product(
+        ["0001", "1970", "2024", "2026", "9000", "9999"],
+        ["00", "02", "12", "13"],
+        ["00", "28", "29", "30", "31", "32"],
+        ["00", "23", "24"],
+        ["59", "60"],
+        ["", ".5"],
+        ["Z", "+00:00", "-00:00", "+23:59", "-01:30", "+24:00", "+01:60"],
+    ):
+        text = "{}-{}-{}T{}:00:{}{}{}".format(*parts)
+        expected = _outcome(_parse_via_fromisoformat, text)
+        assert _outcome(parse_rfc3339, text) == expected, text
+        seen[expected[0]] += 1
+    assert seen["time"] >= 300 and seen["refused"] >= 300, seen

@@ -26,12 +26,15 @@ from controller.formats.grantfile import (
     KNOWN,
     _Attr,
     _judge,
+    _parse,
     _read,
+    _read_canonical,
     format_grant_file,
     parse_grant_file,
 )
 from tests.formats.hcl_corpus import REGRESSION, Case, generate
 from tests.formats.hcl_oracle import HclReading, read_with_hcl
+from tests.formats.test_grantfile_canonical import both_ways
 
 PATH = "grants/diff-1.hcl"
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,7 +132,7 @@ def run(texts: Sequence[str]) -> tuple[Counter[str], dict[str, list[str]]]:
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
     for text, hcl in zip(texts, readings, strict=True):
-        jit = parse_grant_file(PATH, text.encode("utf-8"))
+        jit, _ = both_ways(text.encode("utf-8"), PATH)  # the canonical path and the full reader
         category, detail = compare(text, jit, hcl)
         counts[category] += 1
         if category in FAILURES and len(examples.setdefault(category, [])) < 5:
@@ -146,7 +149,7 @@ def regression_readings() -> dict[str, HclReading]:
 @pytest.mark.parametrize("case", REGRESSION, ids=[c.id for c in REGRESSION])
 def test_regression_case(case: Case, regression_readings: dict[str, HclReading]) -> None:
     hcl = regression_readings[case.id]
-    jit = parse_grant_file(PATH, case.text.encode("utf-8"))
+    jit, _ = both_ways(case.text.encode("utf-8"), PATH)
     assert tuple(f.rule for f in jit.findings) == case.rules, jit.findings
     assert hcl.ok == case.hcl_ok, hcl.error
     category, detail = compare(case.text, jit, hcl)
@@ -188,7 +191,19 @@ def test_fmt_output_reads_the_same_in_hcl() -> None:
         assert parse_grant_file(PATH, out.encode()).grant == before
         formatted.append(out)
     readings = read_with_hcl(formatted)
+    canonical = 0
     for text, out, hcl in zip(accepted, formatted, readings, strict=True):
         assert hcl.ok, (text, out, hcl.error)
         assert hcl_grant_values(hcl.value) == jitctl_values(text), (text, out)
+        # fmt's output is mostly in the form the canonical recogniser takes: read both ways,
+        # the same grant, and HashiCorp's reading of the same values
+        result, took = both_ways(out.encode(), PATH)
+        canonical += took
+        if took:
+            fast = _read_canonical(out.encode())
+            assert fast is not None
+            assert {a.name: a.value for a in fast[1]} == hcl_grant_values(hcl.value), out
+        assert result.grant == _parse(PATH, text.encode(), 0o100644, canonical=False).grant
+    print(f"\nfmt output of {len(accepted)} accepted files: {canonical} in the canonical form")
     assert len(accepted) >= COUNT // 10
+    assert canonical >= len(accepted) // 4, (canonical, len(accepted))

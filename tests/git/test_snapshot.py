@@ -7,13 +7,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import typing
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from controller.core.model import Grant, GrantFile, OpenRequest
+from controller.core.model import GrantFile, Severity
 from controller.git import snapshot
-from controller.git.repo import GitRepo
+from controller.git.repo import Entry, GitRepo
 from controller.git.snapshot import read_grant_files
 from tests.factories import grant_text
 from tests.gitutil import Repo, new_access_repo
@@ -64,6 +68,12 @@ def same(a: dict[str, GrantFile], b: dict[str, GrantFile]) -> None:
                     assert tx.utcoffset() == ty.utcoffset() and tx.microsecond == ty.microsecond
 
 
+def grant_row(data: dict[str, Any], path: str) -> int:
+    """Where the grant of ``path`` sits in the cache's grant.* columns."""
+    at = data["entries"]["path"].index(path)
+    return sum(data["columns"]["grant"][:at])
+
+
 def git_processes(trace: Path) -> list[str]:
     """The git commands started since the trace file was made (trace2 ``cmd_name`` events)."""
     if not trace.exists():
@@ -103,28 +113,6 @@ def test_warm_read_equals_cold_read_field_by_field(varied: Repo) -> None:
     same(cold, second)
 
 
-def test_the_rows_are_generic_over_the_dataclass_fields() -> None:
-    """Every field of Grant and OpenRequest is carried (path and lines by the row itself), by
-    its declared type: a new field of a known type needs no codec change, one of another type
-    turns the cache off instead of being dropped; the cache file is named by the layout."""
-    for cls, layout in ((Grant, snapshot._GRANT), (OpenRequest, snapshot._OPEN)):
-        names = [f.name for f in dataclasses.fields(cls) if f.name not in ("path", "lines")]
-        assert [name for name, _, _ in layout] == names
-
-    @dataclasses.dataclass(frozen=True)
-    class Later(Grant):
-        approved_by: str | None = None  # a field added later, of a type the rows know
-
-    @dataclasses.dataclass(frozen=True)
-    class Odd(Grant):
-        weights: tuple[int, ...] = ()  # a type the rows do not know
-
-    later = snapshot._layout(Later)
-    assert later is not None and later[-1] == ("approved_by", True, "str")
-    assert snapshot._layout(Odd) is None
-    assert f"{snapshot._LAYOUT_ID:08x}" in snapshot._CACHE_FORMAT
-
-
 def test_a_warm_read_of_the_same_tree_reads_no_blob(
     varied: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -146,9 +134,9 @@ def test_a_new_tree_reuses_rows_by_path_mode_and_blob(varied: Repo) -> None:
         # mark a cached row: if the next read returns the mark, the row was reused, not parsed
         cache = snapshot._Cache.file(repo)
         data = json.loads(cache.read_text())
-        for row in data["rows"]:
-            if row[0] == "grants/plain.hcl":
-                row[7] = "reused from the cache"
+        columns = data["columns"]
+        at = grant_row(data, "grants/plain.hcl")
+        columns["grant.reason"][at] = "reused from the cache"
         cache.write_text(json.dumps(data))
         varied.commit({"grants/new.hcl": grant_text(principal="dave@example.com")}, "one more")
         files = read_grant_files(repo, "HEAD")
@@ -158,7 +146,7 @@ def test_a_new_tree_reuses_rows_by_path_mode_and_blob(varied: Repo) -> None:
     new = files["grants/new.hcl"].grant
     assert new is not None and new.principal == "dave@example.com"
     # bounded: the cache now holds exactly the new tree
-    assert sorted(row[0] for row in data["rows"]) == sorted([*VARIED, "grants/new.hcl"])
+    assert sorted(data["entries"]["path"]) == sorted([*VARIED, "grants/new.hcl"])
 
 
 def test_a_symlink_with_a_cached_grants_bytes_is_parsed_again(varied: Repo) -> None:
@@ -202,9 +190,15 @@ def test_a_grant_moved_to_another_path_is_parsed_again(varied: Repo) -> None:
         "lines index out of range",
         "principal a number",
         "findings not a list",
-        "duration not whole microseconds",
+        "finding of another severity",
+        "a column too short",
+        "a column missing",
+        "presence not 0/1",
+        "entries shorter than the columns",
+        "tables not maps",
+        "duration not three integers",
         "open request's duration missing",
-        "open request's values not a list",
+        "open request's column too short",
     ],
 )
 def test_a_damaged_cache_is_no_cache(varied: Repo, damage: bytes | str) -> None:
@@ -218,27 +212,40 @@ def test_a_damaged_cache_is_no_cache(varied: Repo, damage: bytes | str) -> None:
             cache.write_bytes(cache.read_bytes()[:-100])
         else:
             data = json.loads(cache.read_text())
-            row = next(r for r in data["rows"] if r[0] == "grants/plain.hcl")
+            columns = data["columns"]
+            at = grant_row(data, "grants/plain.hcl")
+            broken = data["entries"]["path"].index("grants/broken.hcl")
             if damage == "row not a list":
-                data["rows"][data["rows"].index(row)] = "grants/plain.hcl"
+                columns["grant.id"] = "grants/plain.hcl"
             elif damage == "time without a zone":
-                row[6] = "2026-11-24T16:00:00"
+                columns["grant.expires_at"][at] = "2026-11-24T16:00:00"
             elif damage == "lines index out of range":
-                row[-1] = 99  # the last field of a grant without findings: its line map
+                columns["grant.lines"][at] = 99
             elif damage == "principal a number":
-                row[4] = 7
-            elif damage == "duration not whole microseconds":
-                asked = next(r for r in data["rows"] if r[0] == "grants/asked.hcl")
-                asked[-2] = 1.5  # duration, just before the line map
+                columns["grant.principal"][at] = 7
+            elif damage == "duration not three integers":
+                columns["grant.duration"][grant_row(data, "grants/asked.hcl")] = [0, 1.5, 0]
             elif damage == "open request's duration missing":
-                opened = next(r for r in data["rows"] if r[0] == "grants/open.hcl")
-                opened[4][3] = None  # (id, principal, entitlement, duration, ...)
-            elif damage == "open request's values not a list":
-                opened = next(r for r in data["rows"] if r[0] == "grants/open.hcl")
-                opened[4] = "grants/open.hcl"
+                at_open = data["entries"]["path"].index("grants/open.hcl")
+                columns["open.duration"][sum(columns["open"][:at_open])] = None
+            elif damage == "open request's column too short":
+                columns["open.id"].pop()
             elif damage == "findings not a list":
-                bad = next(r for r in data["rows"] if r[0] == "grants/broken.hcl")
-                bad[3] = 7
+                columns["findings"][broken] = 7
+            elif damage == "finding of another severity":
+                columns["findings"][broken][0][-1] = "fatal"
+            elif damage == "a column too short":
+                columns["grant.reason"].pop()
+            elif damage == "a column missing":
+                del columns["grant.ticket"]
+            elif damage == "presence not 0/1":
+                columns["grant"][broken] = 2
+            elif damage == "entries shorter than the columns":
+                for col in data["entries"].values():
+                    col.pop()
+                data["count"] -= 1
+            elif damage == "tables not maps":
+                data["tables"] = [["grant", 1]]
             cache.write_text(json.dumps(data))
         same(cold, read_grant_files(repo, "HEAD"))
 
@@ -255,3 +262,74 @@ def test_no_grants_folder(tmp_path: Path) -> None:
     repo.commit({"README": "x"}, "no grants")
     with GitRepo(repo.path) as r:
         assert read_grant_files(r, "HEAD") == {}
+
+
+def every_field_set() -> GrantFile:
+    """A GrantFile in which every field of every dataclass it holds is set, to a value unlike
+    the default, found by walking the dataclasses' fields (a field added later is covered)."""
+    samples: dict[Any, Any] = {
+        str: "x-value",
+        int: 7,
+        datetime: datetime(2026, 11, 24, 18, 30, 0, 250000, tzinfo=timezone(timedelta(hours=2))),
+        timedelta: timedelta(hours=1, minutes=30),
+        Severity: Severity.WARNING,
+    }
+
+    def value(tp: Any) -> Any:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if typing.get_origin(tp) is tuple:
+            return (value(args[0]), value(args[0]))
+        if typing.get_origin(tp) in (Mapping, dict):
+            return {"grant": 3, "principal": 4}
+        if len(args) == 1 and typing.get_origin(tp) is not None:
+            return value(args[0])  # X | None: an X
+        if dataclasses.is_dataclass(tp):
+            hints = typing.get_type_hints(tp)
+            return tp(**{f.name: value(hints[f.name]) for f in dataclasses.fields(tp)})
+        return samples[tp]
+
+    return value(GrantFile)  # type: ignore[no-any-return]
+
+
+def fields_of(obj: Any) -> Any:
+    """Every field, nested dataclasses and compare=False fields (the line map) included."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: fields_of(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple):
+        return [fields_of(x) for x in obj]
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if isinstance(obj, datetime):
+        return (obj, obj.utcoffset(), obj.isoformat())
+    return obj
+
+
+def test_the_cache_round_trips_every_field(tmp_path: Path) -> None:
+    """A field added to GrantFile or to a dataclass inside it (Grant, Finding, ...) must come
+    back from the cache: it fails here if the layout drops it or cannot carry it."""
+    assert snapshot.CACHE_USABLE, "a field of GrantFile (or inside it) the cache cannot carry"
+    repo_dir = Repo(tmp_path)
+    repo_dir.commit({"README": "x"}, "init")
+    gf = every_field_set()
+    with GitRepo(repo_dir.path) as repo:
+        entry = Entry(gf.path, 0o100644, "0" * 40)
+        snapshot._Cache.build(repo, "t" * 40, [(entry, gf), (entry, GrantFile("b", None))]).save()
+        store = snapshot._Cache.load(repo)
+        assert store is not None
+        back = store._decode()
+    assert back is not None
+    assert fields_of(back[0]) == fields_of(gf)
+    assert fields_of(back[1]) == fields_of(GrantFile("b", None))
+
+    # not vacuous: every field of every dataclass was set away from its default
+    def unset(obj: Any) -> list[str]:
+        out = []
+        for f in dataclasses.fields(obj):
+            v = getattr(obj, f.name)
+            if v is None or v == () or v == {}:
+                out.append(f.name)
+            elif dataclasses.is_dataclass(v):
+                out += unset(v)
+        return out
+
+    assert unset(gf) == []
