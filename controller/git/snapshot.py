@@ -36,7 +36,13 @@ from controller.core.model import (
     Grant,
     GrantFile,
 )
-from controller.core.policy import ChangeSet, azure_siblings, is_grant_path, mode_finding
+from controller.core.policy import (
+    ChangeSet,
+    azure_siblings,
+    expired_by_text,
+    is_grant_path,
+    mode_finding,
+)
 from controller.formats.catalog import load_catalog
 from controller.formats.grantfile import MAX_FILE_BYTES, parse_grant_file
 from controller.git.repo import Entry, GitRepo
@@ -277,11 +283,14 @@ def tree_diff(repo: GitRepo, a: str, b: str) -> dict[str, FileChange]:
 
 
 # Overlap notices need only to know that another live grant exists (and name a few), so for a
-# principal holding thousands of grants of one entitlement, related_grants reads them in small
-# batches and stops at the first live ones: check stays O(changed files). Azure's gap rule needs
-# every window of the assignment's grants, so those are read in full.
+# principal holding thousands of grants of one entitlement, related_grants reads them in batches
+# that grow fourfold (32, 128, 512, ...: a handful of git calls, whatever the count) and stops at
+# the first live ones; a file whose text proves it expired is set aside unparsed
+# (policy.expired_by_text), so thousands of expired grants cost a blob read each, not a parse.
+# Azure's gap rule needs every live window of the assignment's grants: those are read in full.
 OVERLAP_SAMPLE = 3
 _BATCH = 32
+_GROWTH = 4
 
 
 def related_grants(
@@ -294,7 +303,8 @@ def related_grants(
     """Other grants at ``ref`` for the same principal and entitlement (and, on Azure, the
     entitlements sharing its PIM assignment), found by git grep, and how many files name each
     (principal, entitlement) pair. Only enough of a large set is read to find a few live ones;
-    Azure sets are read in full."""
+    Azure sets are read in full. Grants that have certainly expired at ``now`` may be left out
+    (every user of the result keeps only live ones)."""
     out: list[Grant] = []
     counts: dict[tuple[str, str], int] = {}
     read: set[str] = set()
@@ -311,18 +321,40 @@ def related_grants(
                 continue
             paths = sorted(p for p in repo.grep(ref, g.principal, also=entitlement) if p != gf.path)
             counts[key] = len(paths)
+            # one ls-tree for them all; only regular files and symlinks can be read (a
+            # symlink, an executable or a gitlink holds no grant: the reader refuses it)
+            found = repo.entries_at(ref, [p for p in paths if p not in read])
+            entries = [found[p] for p in paths if p in found and found[p].mode in _READABLE]
             live = 0
-            step = max(len(paths), 1) if azure else _BATCH
-            for start in range(0, len(paths), step):
-                batch = [p for p in paths[start : start + step] if p not in read]
-                read.update(batch)
-                for other in read_grant_files(repo, ref, batch).values():
-                    if other.grant is not None:
-                        out.append(other.grant)
-                        live += other.grant.expires_at > now
+            start, step = 0, _BATCH
+            while start < len(entries):
+                stop = len(entries) if azure else start + step
+                read.update(e.path for e in entries[start:stop])
+                for other in _unexpired_grants(repo, entries[start:stop], now):
+                    out.append(other)
+                    live += other.expires_at > now
                 if not azure and live >= OVERLAP_SAMPLE:
                     break
+                start, step = stop, step * _GROWTH
     return out, counts
+
+
+_READABLE = (0o100644, 0o120000)
+
+
+def _unexpired_grants(repo: GitRepo, entries: list[Entry], now: datetime) -> list[Grant]:
+    """The grants of ``entries`` (one cat-file), less the files whose text proves them
+    expired."""
+    blobs = repo.blobs(e.sha for e in entries)
+    out: list[Grant] = []
+    for e in entries:
+        data = blobs[e.sha]
+        if expired_by_text(data, now):
+            continue
+        grant = parse_grant_file(e.path, data, mode=e.mode).grant
+        if grant is not None:
+            out.append(grant)
+    return out
 
 
 # --- the parse cache -----------------------------------------------------------------------
