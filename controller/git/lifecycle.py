@@ -534,18 +534,10 @@ def revoke(
     """Delete a grant now, on the default branch (lowers privilege: no approval needed)."""
     repo = ctx.repo
     catalog = ctx.catalog()
-    who = whoami(repo, catalog, login)
-    base_sha = repo.rev(ctx.branch)
-    path = grant_path(grant_id)
-    gf = read_grant_files(repo, base_sha, [path]).get(path)
-    if gf is None:
-        raise JitError(f"no grant {grant_id!r} on {ctx.branch}", rule="usage")
-    grant = gf.grant or Grant(
-        id=grant_id, path=path, principal="?", entitlement="?", expires_at=ctx.now, reason=""
-    )
+    who, base_sha, grant = _to_revoke(ctx, catalog, grant_id, login)
     txn.checked_out_here(repo, ctx.branch)  # refuse early what advance() would refuse
     msg = _message(lambda: revocation_message(grant, who, reason).text())
-    sha = repo.commit_tree(base_sha, {path: None}, msg, env=ctx.env, sign=signs(catalog))
+    sha = repo.commit_tree(base_sha, {grant.path: None}, msg, env=ctx.env, sign=signs(catalog))
     txn.advance(repo, ctx.branch, base_sha, sha)
     return grant, sha
 
@@ -558,22 +550,30 @@ def revoke_branch(
     Returns the grant, the branch, its commit, and how it is judged here (with the catalog's
     own teams: whether it needs approval, see ``policy.may_revoke``)."""
     repo = ctx.repo
-    catalog = ctx.catalog()
-    who = whoami(repo, catalog, login)
-    base_sha = repo.rev(ctx.branch)
-    path = grant_path(grant_id)
-    gf = read_grant_files(repo, base_sha, [path]).get(path)
-    if gf is None:
-        raise JitError(f"no grant {grant_id!r} on {ctx.branch}", rule="usage")
-    grant = gf.grant or Grant(
-        id=grant_id, path=path, principal="?", entitlement="?", expires_at=ctx.now, reason=""
-    )
+    who, base_sha, grant = _to_revoke(ctx, ctx.catalog(), grant_id, login)
     branch = f"jit/revoke/{grant_id}-{ctx.now.strftime('%Y%m%dt%H%M%S')}"
     msg = _message(lambda: revocation_message(grant, who, reason).text())
-    sha = repo.commit_tree(base_sha, {path: None}, msg, env=ctx.env)
+    sha = repo.commit_tree(base_sha, {grant.path: None}, msg, env=ctx.env)
     cs = gather_change(
         repo, base=base_sha, head=sha, author=who, now=ctx.now, catalog_path=ctx.catalog_path
     )
     decision = check_change(cs)
     repo.update_ref(f"refs/heads/{branch}", sha, None)
     return grant, branch, sha, decision
+
+
+def _to_revoke(
+    ctx: Ctx, catalog: Catalog, grant_id: str, login: str | None
+) -> tuple[str, str, Grant]:
+    """Who revokes, the default branch's commit, and the grant ``grant_id`` there (a file that
+    is no valid grant is still revoked, under a placeholder: deleting lowers privilege)."""
+    who = whoami(ctx.repo, catalog, login)
+    base_sha = ctx.repo.rev(ctx.branch)
+    path = grant_path(grant_id)
+    gf = read_grant_files(ctx.repo, base_sha, [path]).get(path)
+    if gf is None:
+        raise JitError(f"no grant {grant_id!r} on {ctx.branch}", rule="usage")
+    grant = gf.grant or Grant(
+        id=grant_id, path=path, principal="?", entitlement="?", expires_at=ctx.now, reason=""
+    )
+    return who, base_sha, grant
