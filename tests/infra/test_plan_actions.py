@@ -81,7 +81,7 @@ class Stack:
         return self.tf("apply", "-input=false", "-auto-approve")
 
     def actions(self) -> dict[str, list[str]]:
-        """address -> the actions of its planned change, from the saved plan as JSON."""
+        """address -> the actions of its planned change (no-ops left out), from the saved plan."""
         r = self.tf("plan", "-input=false", "-out=plan.bin")
         assert r.returncode == 0, r.stdout + r.stderr
         r = self.tf("show", "-json", "plan.bin")
@@ -90,7 +90,7 @@ class Stack:
         return {
             c["address"]: c["change"]["actions"]
             for c in plan.get("resource_changes", [])
-            if c["mode"] == "managed"
+            if c["mode"] == "managed" and c["change"]["actions"] != ["no-op"]
         }
 
     def world(self) -> dict[str, Any]:
@@ -117,6 +117,115 @@ def test_gcp_first_apply_creates_the_binding(gcp: Stack) -> None:
     assert gcp.actions() == {BINDING: ["create"]}
     r = gcp.apply()
     assert r.returncode == 0, r.stdout + r.stderr
-    assert gcp.actions() == {BINDING: ["no-op"]}
+    assert gcp.actions() == {}
     [binding] = gcp.world()["objects"]["google_project_iam_member"].values()
     assert "2026-11-24T20:00:00Z" in binding["condition"][0]["expression"]
+
+
+def _extended(grant: dict[str, Any]) -> dict[str, Any]:
+    return {**grant, "expires_at": "2026-11-25T04:00:00Z"}
+
+
+def _apply(stack: Stack) -> None:
+    r = stack.apply()
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def assert_gcp_extension_never_gaps(gcp: Stack) -> None:
+    """Defect 3 on GCP: an extension creates the new binding before it deletes the old one."""
+    gcp.init()
+    gcp.grants({"a": GCP})
+    _apply(gcp)
+    gcp.grants({"a": _extended(GCP)})
+    assert gcp.actions() == {BINDING: ["create", "delete"]}, "extension must create before delete"
+    _apply(gcp)
+    world = gcp.world()
+    [binding] = world["objects"]["google_project_iam_member"].values()
+    assert "2026-11-25T04:00:00Z" in binding["condition"][0]["expression"]
+    # what the cloud saw, in order: the old binding, the new one, and only then the old one gone
+    events = [(e[0], "2026-11-24T20:00:00Z" in e[2]) for e in world["events"]]
+    assert events == [("create", True), ("create", False), ("delete", True)]
+
+
+def test_defect_3_gcp_extension_creates_before_destroying(gcp: Stack) -> None:
+    assert_gcp_extension_never_gaps(gcp)
+
+
+def test_defect_3_gcp_check_fails_without_create_before_destroy(gcp: Stack) -> None:
+    main = gcp.module / "main.tf"
+    text = main.read_text()
+    assert "create_before_destroy = true" in text
+    main.write_text(text.replace("create_before_destroy = true", "create_before_destroy = false"))
+    with pytest.raises(AssertionError, match="extension must create before delete"):
+        assert_gcp_extension_never_gaps(gcp)
+    assert gcp.actions() == {BINDING: ["delete", "create"]}
+
+
+def test_gcp_revoke_deletes_the_binding(gcp: Stack) -> None:
+    gcp.init()
+    gcp.grants({"a": GCP, "b": {**GCP, "grant_id": "bob-2", "role": "roles/browser"}})
+    _apply(gcp)
+    gcp.grants({"b": {**GCP, "grant_id": "bob-2", "role": "roles/browser"}})
+    assert gcp.actions() == {BINDING: ["delete"]}
+    _apply(gcp)
+    [left] = gcp.world()["objects"]["google_project_iam_member"].values()
+    assert left["role"] == "roles/browser"
+
+
+def test_azure_extension_recreates_the_assignment_as_documented(azure: Stack) -> None:
+    """The documented Azure gap (modules/azure-pim/README.md, README "Known gap"): an extension
+    is destroy-then-create, in one apply."""
+    doc = (ROOT / "modules" / "azure-pim" / "README.md").read_text()
+    assert "destroy-then-create" in doc
+    azure.init()
+    azure.grants({"a": AZ})
+    assert azure.actions() == {ASSIGNMENT: ["create"]}
+    _apply(azure)
+    azure.grants({"a": _extended(AZ)})
+    assert azure.actions() == {ASSIGNMENT: ["delete", "create"]}
+    _apply(azure)
+    [assignment] = azure.world()["objects"]["azurerm_pim_active_role_assignment"].values()
+    assert assignment["schedule"][0]["expiration"][0]["end_date_time"] == "2026-11-25T04:00:00Z"
+    assert [e[0] for e in azure.world()["events"]] == ["create", "delete", "create"]
+
+
+def test_azure_justification_and_ticket_never_recreate(azure: Stack) -> None:
+    azure.init()
+    azure.grants({"a": AZ})
+    _apply(azure)
+    azure.grants({"a": {**AZ, "reason": "another reason", "ticket": "INC-43"}})
+    assert azure.actions() == {}
+
+
+def test_azure_create_before_destroy_would_collide(azure: Stack) -> None:
+    """Why the module keeps destroy-then-create: with create_before_destroy the new assignment is
+    created while the old one exists, and Azure refuses the same scope|role|principal."""
+    main = azure.module / "main.tf"
+    text = main.read_text()
+    main.write_text(
+        text.replace(
+            "ignore_changes = [justification, ticket]",
+            "ignore_changes        = [justification, ticket]\n    create_before_destroy = true",
+        )
+    )
+    azure.init()
+    azure.grants({"a": AZ})
+    _apply(azure)
+    azure.grants({"a": _extended(AZ)})
+    assert azure.actions() == {ASSIGNMENT: ["create", "delete"]}
+    r = azure.apply()
+    assert r.returncode != 0
+    assert "needs to be imported" in r.stdout + r.stderr
+
+
+def test_defect_1_azure_two_assignments_of_one_identity_collide(azure: Stack) -> None:
+    """Defect 1 at the provider: two assignments of one principal, role and scope (two grants
+    rendered separately) cannot both exist; `jitctl check` (azure.disjoint) and the dispatcher's
+    merge into one assignment are what prevent this (tests/core, tests/infra/test_dispatch.py)."""
+    azure.init()
+    second = {**AZ, "grant_ids": ["carol-azure-reader-2"], "expires_at": "2026-11-24T22:00:00Z"}
+    azure.grants({"a": AZ, "b": second})
+    r = azure.apply()
+    assert r.returncode != 0
+    assert "needs to be imported" in r.stdout + r.stderr
+    assert len(azure.world()["objects"]["azurerm_pim_active_role_assignment"]) == 1

@@ -44,6 +44,7 @@ from tf.iface import (
     Resource,
     State,
     UpdateContext,
+    UpgradeContext,
 )
 from tf.schema import Attribute, Block, Schema
 from tf.types import String
@@ -153,6 +154,12 @@ def _resource_class(type_name: str, spec: dict[str, Any]) -> type:
             key = current.get("id")
             found = CLOUD.change(lambda d: key in d["objects"].get(type_name, {}))
             return current if found else None
+
+        def upgrade(self, ctx: UpgradeContext, version: int, old: State) -> State | None:
+            # One schema version, nothing to upgrade. (tf's default adds a warning, and Terraform
+            # 1.11 returns early on any diagnostic when it reads a deposed object: the deposed
+            # binding of a create_before_destroy replacement would never be destroyed.)
+            return old
 
         def update(self, ctx: UpdateContext, current: State, planned: State) -> State | None:
             # Every argument in the modules is in REPLACE, so Terraform never asks for an update
