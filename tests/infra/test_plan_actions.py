@@ -7,6 +7,7 @@ a new resource is our cited table (tests/infra/standin/provider.py, REPLACE)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -16,8 +17,6 @@ import pytest
 
 from .conftest import BOOTSTRAP_HINT, ROOT, run
 from .standin.install import PACKAGES, install
-
-pytest.importorskip("tf", reason=f"PyPI tf is missing: {BOOTSTRAP_HINT}")
 
 GCP = {
     "grant_id": "bob-gcp-prod-logs-viewer-20261124t1200",
@@ -50,6 +49,8 @@ class Stack:
     """A root module in tmp_path calling one copied module once per entry of var.grants."""
 
     def __init__(self, terraform: str, tmp: Path, module: str, provider: str) -> None:
+        if importlib.util.find_spec("tf") is None:
+            pytest.fail(f"the PyPI package tf is missing: {BOOTSTRAP_HINT}", pytrace=False)
         self.terraform = terraform
         self.dir = tmp / "root"
         self.dir.mkdir()

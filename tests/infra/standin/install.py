@@ -40,8 +40,10 @@ def install(tmp: Path, package_dir: dict[str, Path]) -> dict[str, str]:
     overrides = []
     for name in package_dir:
         launcher = bindir / f"terraform-provider-{name}"
+        # HOME: tf caches its self-signed plugin certificate under ~/.cache; keep it in tmp
         launcher.write_text(
-            f'#!/bin/sh\nSTANDIN_PROVIDER={name} exec "{sys.executable}" "{PROVIDER}" "$@"\n'
+            f'#!/bin/sh\nexport HOME="{tmp / "standin-home"}" STANDIN_PROVIDER={name}\n'
+            f'exec "{sys.executable}" "{PROVIDER}" "$@"\n'
         )
         launcher.chmod(0o755)
         overrides.append(f'    "hashicorp/{name}" = "{bindir}"')
