@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -46,25 +47,51 @@ def _package(alias: str) -> Path:
 
 
 class Stack:
-    """A root module in tmp_path calling one copied module once per entry of var.grants."""
+    """A Terraform root in tmp_path, copied from the repository, planned and applied through the
+    stand-in."""
 
-    def __init__(self, terraform: str, tmp: Path, module: str, provider: str) -> None:
+    module: Path
+
+    def __init__(self, terraform: str, tmp: Path, providers: list[str], root: Path) -> None:
         if importlib.util.find_spec("tf") is None:
             pytest.fail(f"the PyPI package tf is missing: {BOOTSTRAP_HINT}", pytrace=False)
         self.terraform = terraform
-        self.dir = tmp / "root"
-        self.dir.mkdir()
-        shutil.copytree(ROOT / "modules" / module, self.dir / module)
-        self.module = self.dir / module
-        self.env = install(tmp, {provider: _package(PACKAGES[provider])})
+        self.dir = root
+        self.env = install(tmp, {p: _package(PACKAGES[p]) for p in providers})
         self.env["TF_DATA_DIR"] = str(tmp / "tfdata")
         self.cloud = Path(self.env["STANDIN_CLOUD"])
-        (self.dir / "main.tf").write_text(
+
+    @classmethod
+    def one_module(cls, terraform: str, tmp: Path, module: str, provider: str) -> Stack:
+        """A root calling a copy of modules/<module> once per entry of var.grants."""
+        root = tmp / "root"
+        root.mkdir()
+        shutil.copytree(ROOT / "modules" / module, root / module)
+        (root / "main.tf").write_text(
             'variable "grants" {\n  type = map(any)\n}\n\n'
             f'module "grant" {{\n  for_each = var.grants\n  source   = "./{module}"\n'
             + "".join(f"  {k} = each.value.{k}\n" for k in (GCP if provider == "google" else AZ))
             + "}\n"
         )
+        stack = cls(terraform, tmp, [provider], root)
+        stack.module = root / module
+        return stack
+
+    @classmethod
+    def dispatcher(cls, terraform: str, tmp: Path) -> Stack:
+        """A copy of terraform/ (the root jitctl's workflows apply) with its GCP and Azure module
+        blocks and the dispatcher, fed `jitctl render` output; the AWS blocks are left out (the
+        stand-in serves no aws provider yet)."""
+        shutil.copytree(ROOT / "modules", tmp / "modules")
+        root = tmp / "terraform"
+        root.mkdir()
+        shutil.copy(ROOT / "terraform" / "variables.tf", root)
+        main = (ROOT / "terraform" / "main.tf").read_text()
+        for name in ("aws_iam_role", "aws_identity_center"):
+            main, n = re.subn(rf'(?ms)^module "{name}" \{{.*?^\}}\n', "", main)
+            assert n == 1, name
+        (root / "main.tf").write_text(main)
+        return cls(terraform, tmp, ["google", "azurerm"], root)
 
     def tf(self, *args: str) -> Any:
         result = run([self.terraform, *args, "-no-color"], cwd=self.dir, env=self.env, timeout=300)
@@ -75,8 +102,8 @@ class Stack:
         r = self.tf("get")
         assert r.returncode == 0, r.stdout + r.stderr
 
-    def grants(self, grants: dict[str, dict[str, Any]]) -> None:
-        (self.dir / "terraform.tfvars.json").write_text(json.dumps({"grants": grants}))
+    def grants(self, grants: dict[str, dict[str, Any]], **more: Any) -> None:
+        (self.dir / "terraform.tfvars.json").write_text(json.dumps({"grants": grants, **more}))
 
     def apply(self) -> Any:
         return self.tf("apply", "-input=false", "-auto-approve")
@@ -94,18 +121,22 @@ class Stack:
             if c["mode"] == "managed" and c["change"]["actions"] != ["no-op"]
         }
 
+    def render(self, grants: dict[str, dict[str, Any]]) -> None:
+        """`jitctl render`'s output (docs/render-schema.md) as the variables of terraform/."""
+        self.grants(grants, now=NOW, jitctl_render_version=1)
+
     def world(self) -> dict[str, Any]:
         return json.loads(self.cloud.read_text())
 
 
 @pytest.fixture
 def gcp(terraform: str, tmp_path: Path) -> Stack:
-    return Stack(terraform, tmp_path, "gcp-iam", "google")
+    return Stack.one_module(terraform, tmp_path, "gcp-iam", "google")
 
 
 @pytest.fixture
 def azure(terraform: str, tmp_path: Path) -> Stack:
-    return Stack(terraform, tmp_path, "azure-pim", "azurerm")
+    return Stack.one_module(terraform, tmp_path, "azure-pim", "azurerm")
 
 
 BINDING = 'module.grant["a"].google_project_iam_member.grant'
@@ -230,3 +261,62 @@ def test_defect_1_azure_two_assignments_of_one_identity_collide(azure: Stack) ->
     assert r.returncode != 0
     assert "needs to be imported" in r.stdout + r.stderr
     assert len(azure.world()["objects"]["azurerm_pim_active_role_assignment"]) == 1
+
+
+NOW = "2026-11-24T12:00:00Z"
+AZ_TARGET = {"scope": AZ["scope"], "role_definition_name": "Contributor"}
+
+
+def _render_grant(module: str, principal: str, target: dict[str, str], **kw: Any) -> dict:
+    return {
+        "principal": principal,
+        "entitlement": f"e-{module}",
+        "module": module,
+        "target": target,
+        "starts_at": None,
+        "reason": "r",
+        "ticket": None,
+        **kw,
+    }
+
+
+def test_dispatcher_overlapping_azure_grants_share_one_assignment(
+    terraform: str, tmp_path: Path
+) -> None:
+    """Through terraform/ and modules/grants: two overlapping grants of one principal, role and
+    scope become ONE assignment (defect 1), revoking the earlier-ending one changes nothing in
+    Azure, and revoking the one holding the latest end re-creates it (the documented gap)."""
+    stack = Stack.dispatcher(terraform, tmp_path)
+    stack.init()
+    first = _render_grant(
+        "azure-pim", AZ["principal"], AZ_TARGET, expires_at="2026-11-24T15:30:00Z"
+    )
+    second = _render_grant(
+        "azure-pim", AZ["principal"], AZ_TARGET, expires_at="2026-11-24T18:00:00Z"
+    )
+    logs = _render_grant(
+        "gcp-iam",
+        "bob@example.com",
+        {"project": "acme-prod", "role": "roles/logging.viewer"},
+        expires_at="2026-11-24T19:30:00Z",
+    )
+    stack.render({"alice-1": first, "alice-2": second, "bob-1": logs})
+    actions = stack.actions()
+    assert sorted(actions.values()) == [["create"], ["create"]], actions
+    _apply(stack)
+    world = stack.world()["objects"]
+    [assignment] = world["azurerm_pim_active_role_assignment"].values()
+    assert assignment["schedule"][0]["expiration"][0]["end_date_time"] == "2026-11-24T18:00:00Z"
+    assert len(world["google_project_iam_member"]) == 1
+
+    # revoke the grant that ends first: the union is unchanged, so Azure is not touched
+    stack.render({"alice-2": second, "bob-1": logs})
+    assert stack.actions() == {}
+
+    # extend the GCP grant through the dispatcher: create the new binding, then delete the old
+    stack.render({"alice-2": second, "bob-1": {**logs, "expires_at": "2026-11-24T23:00:00Z"}})
+    assert list(stack.actions().values()) == [["create", "delete"]]
+
+    # revoke the grant holding the latest end: the union shrinks, destroy-then-create
+    stack.render({"alice-1": first, "bob-1": logs})
+    assert list(stack.actions().values()) == [["delete", "create"]]
