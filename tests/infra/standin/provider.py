@@ -7,7 +7,9 @@ What is the provider's and what is ours:
   resource and data source types it needs to a JSON file named by STANDIN_SCHEMA. The assembly
   does not say which arguments are computed or what their types are beyond what the modules use,
   so every leaf is served as an optional string (every argument the modules set is a string) and
-  `id` as optional + computed; data source leaves are optional + computed.
+  `id` as optional + computed; data source leaves are optional + computed. Nested blocks are
+  served as sets (`tf` implements set nesting only; google's `condition` and azurerm's `schedule`
+  are lists of at most one in the real schemas, which changes nothing for one block).
 - Which arguments force a new resource is OURS: the assemblies carry no ForceNew (0 mentions in
   azurerm and aws, none for google_project_iam_member), so REPLACE below is a hand-written table,
   each entry citing the Terraform Registry documentation of the resource (or, where the Registry
@@ -100,7 +102,7 @@ class Cloud:
             return out
 
 
-CLOUD = Cloud(Path(os.environ.get("STANDIN_CLOUD", "standin-cloud.json")))
+CLOUD = Cloud(Path(os.environ.get("STANDIN_CLOUD", "")))  # main() requires it
 
 
 def _block(spec: dict[str, Any], data: bool) -> tuple[list[Attribute], list[SetNestedBlock]]:
@@ -260,6 +262,9 @@ class Servicer(tf.provider.ProviderServicer):
 
 
 def main() -> None:
+    for var in ("STANDIN_PROVIDER", "STANDIN_SCHEMA", "STANDIN_CLOUD"):
+        if not os.environ.get(var):
+            sys.exit(f"stand-in provider: {var} is not set (standin/install.py sets it)")
     name = os.environ["STANDIN_PROVIDER"]
     schema = json.loads(Path(os.environ["STANDIN_SCHEMA"]).read_text())[name]
     tf.provider.ProviderServicer = Servicer  # type: ignore[misc]
