@@ -25,7 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import CATALOG, ENV, git, principal
+from bench.common import CATALOG, ENV, git
+from bench.common import grant_bytes as common_grant_bytes
 
 NOW = "2026-11-24T12:00:00Z"
 EXPIRED_AT = "2026-11-24T00:00:00Z"  # before NOW
@@ -33,15 +34,8 @@ ACTIVE_UNTIL = "2026-11-25T00:00:00Z"  # 12 h after NOW: within aws-prod-readonl
 
 
 def grant_bytes(i: int) -> bytes:
-    expires = EXPIRED_AT if i % 10 == 0 else ACTIVE_UNTIL
-    return (
-        "grant {\n"
-        f'  principal   = "{principal(i)}"\n'
-        '  entitlement = "aws-prod-readonly"\n'
-        f'  expires_at  = "{expires}"\n'
-        f'  reason      = "INC-{i}: benchmark grant"\n'
-        "}\n"
-    ).encode()
+    """bench.common's grant, every 10th one expired."""
+    return common_grant_bytes(i, EXPIRED_AT if i % 10 == 0 else ACTIVE_UNTIL)
 
 
 def make_repo(path: Path, n: int) -> Path:
