@@ -125,6 +125,24 @@ def request_message(
     )
 
 
+def _approval(
+    requester: str | None,
+    approvers: Sequence[str],
+    teams: Sequence[tuple[str, str]],
+    pr: int | None,
+) -> list[tuple[str, str]]:
+    """The trailers of an approval, in this order: who asked, who approved, the teams they were
+    resolved in, the pull request (a merge and a break-glass review record alike)."""
+    out: list[tuple[str, str]] = []
+    if requester:
+        out.append((REQUESTED_BY, requester))
+    out += [(APPROVED_BY, login) for login in approvers]
+    out += [(APPROVER_TEAM, f"{team} {login}") for team, login in teams]
+    if pr is not None:
+        out.append((PR, str(pr)))
+    return out
+
+
 def review_message(
     grant_id: str,
     requester: str | None,
@@ -136,13 +154,8 @@ def review_message(
 ) -> Message:
     """The after-the-fact approval of a break-glass grant. On GitHub also the break-glass PR,
     the teams the approvers were resolved in, and each counted review (id, login, submitted)."""
-    trailers: list[tuple[str, str]] = [(KIND, REVIEW_KIND), (GRANT, grant_id)]
-    if requester:
-        trailers.append((REQUESTED_BY, requester))
-    trailers += [(APPROVED_BY, login) for login in approvers]
-    trailers += [(APPROVER_TEAM, f"{team} {login}") for team, login in teams]
-    if pr is not None:
-        trailers.append((PR, str(pr)))
+    trailers = [(KIND, REVIEW_KIND), (GRANT, grant_id)]
+    trailers += _approval(requester, approvers, teams, pr)
     trailers += [(REVIEW, f"{rid} {login} {format_rfc3339(at)}") for rid, login, at in reviews]
     return Message(subject=f"jitctl: review break-glass grant {grant_id}", trailers=tuple(trailers))
 
@@ -159,12 +172,7 @@ def merge_message(
 ) -> Message:
     trailers: list[tuple[str, str]] = [(KIND, kind.value)]
     trailers += [(GRANT, gid) for gid in grant_ids]
-    if requester:
-        trailers.append((REQUESTED_BY, requester))
-    trailers += [(APPROVED_BY, login) for login in approvers]
-    trailers += [(APPROVER_TEAM, f"{team} {login}") for team, login in teams]
-    if pr is not None:
-        trailers.append((PR, str(pr)))
+    trailers += _approval(requester, approvers, teams, pr)
     trailers += [(BREAK_GLASS, f"{gid} {format_rfc3339(by)}") for gid, by in break_glass]
     what = ", ".join(grant_ids) or "no grant"
     head = f"#{pr}" if pr is not None else branch
