@@ -383,20 +383,13 @@ def write_new_file(repo: GitRepo, rel: str, data: bytes) -> None:
     target = repo.path / rel
     tmp = _tmp_name(target, secrets.token_hex(8), 0)
     try:
-        _mkdir_in(repo, target.parent)
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        _write_synced(repo, target, tmp, data)
         try:
             os.link(tmp, target)
         except FileExistsError:
             raise JitError(f"{rel}: already exists; nothing written", rule="io") from None
     except OSError as exc:
-        raise JitError(
-            f"{_rel(repo, exc.filename) or rel}: cannot write: {exc.strerror}; nothing written",
-            rule="io",
-        ) from None
+        raise _cannot_write(repo, rel, exc) from None
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -429,19 +422,29 @@ def replace_file(repo: GitRepo, rel: str, expected: bytes, data: bytes) -> None:
             )
     tmp = _tmp_name(target, secrets.token_hex(8), 0)
     try:
-        _mkdir_in(repo, target.parent)
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        _write_synced(repo, target, tmp, data)
         os.replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise JitError(
-            f"{_rel(repo, exc.filename) or rel}: cannot write: {exc.strerror}; nothing written",
-            rule="io",
-        ) from None
+        raise _cannot_write(repo, rel, exc) from None
+
+
+def _write_synced(repo: GitRepo, target: Path, tmp: Path, data: bytes) -> None:
+    """Write ``data`` to the new file ``tmp`` beside ``target`` (its folder made if need be)
+    and flush it to disk, before it is linked or renamed into place."""
+    _mkdir_in(repo, target.parent)
+    with open(tmp, "xb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _cannot_write(repo: GitRepo, rel: str, exc: OSError) -> JitError:
+    return JitError(
+        f"{_rel(repo, exc.filename) or rel}: cannot write: {exc.strerror}; nothing written",
+        rule="io",
+    )
 
 
 def _mkdir_in(repo: GitRepo, d: Path) -> None:
