@@ -5,13 +5,16 @@ Everything the core needs from git comes through here, as plain values. Errors b
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
@@ -132,24 +135,48 @@ class GitRepo:
 
     def blobs(self, shas: Iterable[str]) -> dict[str, bytes]:
         """Blob contents by id, all through one ``git cat-file --batch`` run."""
+        return dict(self.stream_blobs(shas))
+
+    def stream_blobs(self, shas: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        """(id, contents) of each blob, in the order asked (each id once), as ``git cat-file
+        --batch --buffer`` writes them: the caller works on one blob while git reads the next,
+        and never holds them all. One git process, fed by a thread (no pipe dead-lock). An id
+        that is missing or not a blob raises JitError; stopping early stops git."""
         wanted = list(dict.fromkeys(shas))
         if not wanted:
-            return {}
-        proc = subprocess.run(
-            ["git", "cat-file", "--batch"],
-            cwd=self.repo.git_dir,
-            input="".join(f"{s}\n" for s in wanted).encode(),
-            capture_output=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise JitError(f"git cat-file: {proc.stderr.decode(errors='replace')}", rule="git")
-        out: dict[str, bytes] = {}
-        for sha, (kind, data) in parse_cat_file_batch(proc.stdout, wanted).items():
-            if kind != "blob":
-                raise JitError(f"git object {sha} is not a blob", rule="git")
-            out[sha] = data
-        return out
+            return
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(
+                ["git", "cat-file", "--batch", "--buffer"],
+                cwd=self.repo.git_dir,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+            )
+            assert proc.stdin is not None and proc.stdout is not None
+            feed = threading.Thread(target=_feed, args=(proc.stdin, wanted), daemon=True)
+            feed.start()
+            done = False
+            try:
+                out = proc.stdout
+                for sha in wanted:
+                    header = out.readline().split()
+                    if len(header) != 3 or header[1] != b"blob":
+                        raise _cat_file_error(proc, err, sha, header)
+                    size = int(header[2])
+                    data = out.read(size + 1)
+                    if len(data) != size + 1:
+                        raise _cat_file_error(proc, err, sha, header)
+                    yield sha, data[:size]
+                done = True
+            finally:
+                if not done:
+                    proc.kill()
+                proc.stdout.close()
+                proc.wait()
+                feed.join()
+            if proc.returncode != 0:
+                raise _cat_file_error(proc, err, None, [])
 
     def has_commit(self, sha: str) -> bool:
         try:
@@ -472,6 +499,32 @@ def _ls_tree_files(out: str) -> Iterator[Entry]:
             mode, kind, sha = meta.split()
             if kind in ("blob", "commit"):
                 yield Entry(path, int(mode, 8), sha)
+
+
+def _feed(stdin: IO[bytes], shas: list[str]) -> None:
+    """Write the ids to ``git cat-file --batch`` and close its input (in a thread)."""
+    try:
+        for start in range(0, len(shas), 4096):
+            stdin.write("".join(f"{s}\n" for s in shas[start : start + 4096]).encode())
+    except (BrokenPipeError, ValueError, OSError):
+        pass  # git stopped (killed, or failed): the reader says why
+    finally:
+        with contextlib.suppress(OSError):
+            stdin.close()
+
+
+def _cat_file_error(
+    proc: subprocess.Popen[bytes], err: IO[bytes], sha: str | None, header: Sequence[bytes]
+) -> JitError:
+    if len(header) == 2 and header[1] == b"missing":
+        return JitError(f"git object {sha} is missing", rule="git")
+    if len(header) == 3 and header[1] != b"blob":
+        return JitError(f"git object {sha} is not a blob", rule="git")
+    proc.kill()
+    proc.wait()
+    err.seek(0)
+    reason = _first_lines(err.read().decode(errors="replace"))
+    return JitError(f"git cat-file: {reason or 'output ended early'}", rule="git")
 
 
 def parse_cat_file_batch(out: bytes, wanted: Iterable[str]) -> dict[str, tuple[str, bytes]]:

@@ -175,15 +175,20 @@ def _grant_entries(repo: GitRepo, ref: str) -> list[Entry]:
 
 def _parse_entries(repo: GitRepo, entries: list[Entry]) -> dict[str, GrantFile]:
     """Parse regular files and symlinks; an executable or a gitlink is refused unread."""
-    readable = [e for e in entries if e.mode in (0o100644, 0o120000)]
-    blobs = repo.blobs(e.sha for e in readable)
+    readable: dict[str, list[Entry]] = {}  # blob id -> the files that hold it
     out: dict[str, GrantFile] = {}
     for e in entries:
         if e.mode in (0o100644, 0o120000):
-            out[e.path] = parse_grant_file(e.path, blobs[e.sha], mode=e.mode)
+            readable.setdefault(e.sha, []).append(e)
+            out[e.path] = _PENDING  # keeps the order of ``entries``; replaced below
         else:
             kind = "commit" if e.mode == 0o160000 else "blob"
             out[e.path] = GrantFile(e.path, None, (mode_finding(e.path, f"{e.mode:06o}", kind),))
+    # each blob is parsed as git hands it over (git reads the next one meanwhile on its own
+    # CPU), and is dropped once parsed: the blobs are never all in memory together
+    for sha, data in repo.stream_blobs(readable):
+        for e in readable[sha]:
+            out[e.path] = parse_grant_file(e.path, data, mode=e.mode)
     return out
 
 

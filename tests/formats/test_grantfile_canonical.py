@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from controller.core.model import GrantFile
-from controller.formats.grantfile import _parse, _read_canonical, format_grant
+from controller.formats.grantfile import _parse, _plain_grant, _read_canonical, format_grant
 
 PATH = "grants/canon-1.hcl"
 EXAMPLES = int(os.environ.get("JITCTL_FUZZ_EXAMPLES", "400"))
@@ -327,3 +327,75 @@ def test_written_files_read_the_same_both_ways(
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_read_the_same_both_ways(data: bytes) -> None:
     both_ways(data)
+
+
+# --- the plain path (``_plain_grant``): the commonest file, read without the judge ----------
+
+GID = "canon-1"  # PATH's grant id
+
+
+def test_what_jitctl_writes_takes_the_plain_path() -> None:
+    """format_grant's output with and without starts_at, ticket and comments: the plain path
+    answers it, with the judge's grant, lines included."""
+    for text in (
+        CANONICAL,
+        format_grant(
+            principal="bob@example.com",
+            entitlement="gcp-viewer",
+            expires_at=datetime(2026, 11, 25, 18, 30, tzinfo=UTC),
+            reason="",
+            comment="one\ntwo\nthree",
+        ).encode(),
+    ):
+        plain = _plain_grant(PATH, GID, text)
+        assert plain is not None, text
+        assert as_tuple(plain) == as_tuple(_parse(PATH, text, 0o100644, canonical=False))
+
+
+@pytest.mark.parametrize(
+    "old,new,taken",
+    [
+        (b"2026-11-25T18:00:00Z", b"2026-11-25T10:00:00Z", False),  # starts_at == expires_at
+        (b"2026-11-25T18:00:00Z", b"2026-11-25T09:59:59Z", False),  # before starts_at
+        (b"2026-11-25T18:00:00Z", b"2026-11-25 18:00:00Z", False),  # not RFC 3339
+        (b'"INC-1234: 5xx spike in checkout"', b'"' + b"x" * 1024 + b'"', True),  # the limit
+        (b'"INC-1234: 5xx spike in checkout"', b'"' + b"x" * 1025 + b'"', False),  # over it
+        (b'"OPS-1"', b'"' + b"y" * 256 + b'"', True),  # the limit
+        (b'"OPS-1"', b'"' + b"y" * 257 + b'"', False),  # over it
+        (b'"OPS-1"', b'""', True),  # an empty ticket is a ticket
+        (b'"INC-1234: 5xx spike in checkout"', b'"  "', True),  # a blank reason is allowed
+        (b'"aws-prod-readonly"', b'" "', False),  # a blank entitlement is not
+        (b'"alice@example.com"', b'"' + b"a" * 257 + b'"', False),
+        (b"  principal   =", b"  principal    =", False),  # '=' out of line
+        (b"  ticket      =", b"  ticket     =", False),  # '=' out of line
+        (b'  ticket      = "OPS-1"\n', b"", True),  # no ticket
+        (b'  starts_at   = "2026-11-25T10:00:00Z"\n', b"", True),  # no starts_at
+        (b'  expires_at  = "2026-11-25T18:00:00Z"\n', b'  duration    = "8h"\n', False),
+        (b'  reason      = "INC-1234: 5xx spike in checkout"\n', b"", False),  # missing
+        (b"alice@example.com", b"alice@exa\xc3\xa9mple.com", False),  # not ASCII
+    ],
+)
+def test_the_plain_path_answers_as_the_judge_or_not_at_all(
+    old: bytes, new: bytes, taken: bool
+) -> None:
+    """Each edit: the plain path answers exactly the full reader's grant, or leaves the file to
+    the judge; it never answers a file the judge finds anything wrong with."""
+    data = CANONICAL.replace(old, new, 1)
+    assert data != CANONICAL
+    full = _parse(PATH, data, 0o100644, canonical=False)
+    both_ways(data)  # and the canonical path as a whole answers the same
+    plain = _plain_grant(PATH, GID, data)
+    assert (plain is not None) is taken, data
+    if plain is not None:
+        assert full.grant is not None and full.findings == ()
+        assert as_tuple(plain) == as_tuple(full)
+
+
+def test_the_plain_path_shares_its_lines_maps_read_only() -> None:
+    """Grants of one shape share one map of lines, and nobody can change it."""
+    a = _plain_grant(PATH, GID, CANONICAL)
+    b = _plain_grant("grants/h.hcl", "h", CANONICAL.replace(b"alice", b"bob"))
+    assert a is not None and a.grant is not None and b is not None and b.grant is not None
+    assert a.grant.lines is b.grant.lines
+    with pytest.raises(TypeError):
+        a.grant.lines["grant"] = 9  # type: ignore[index]
