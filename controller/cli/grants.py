@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,10 +23,10 @@ from controller.cli.output import (
     atomic_write,
     finding_text,
 )
-from controller.core.model import Finding, Grant, GrantState, Severity, grant_state
+from controller.core.model import Finding, GrantState, Severity, grant_states
 from controller.core.render import changed_stacks, render, render_stacks, stack_fingerprints
 from controller.core.times import format_duration, format_rfc3339
-from controller.git.snapshot import read_catalog, read_grant_files
+from controller.git.snapshot import read_catalog, read_grant_columns, read_grant_files
 
 
 @main.command(name="list")
@@ -65,52 +65,76 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
         list_requested(now=now, catalog_path=env.catalog_path, fmt=fmt)
         return
     with env.repo() as repo:
-        files = read_grant_files(repo, ref)
-    ordered = [files[p] for p in sorted(files)]
-    del files
-    bad: list[Finding] = [f for gf in ordered if gf.grant is None for f in gf.findings]
-    grants = [gf.grant for gf in ordered]
+        table = read_grant_columns(repo, ref)
+    bad = table.bad
+    # every grant's state, then the rows asked for: column by column, no object per grant
+    states = grant_states(table.expires_at, table.starts_at, now)
+    if state == "all":
+        picked: Sequence[int] = range(len(states))
+    elif state == "overdue":
+        picked = [
+            i
+            for i, (st, at) in enumerate(zip(states, table.expires_at, strict=True))
+            if st is GrantState.EXPIRED and now - at >= grace
+        ]
+    else:
+        wanted = GrantState(state)
+        picked = [i for i, st in enumerate(states) if st is wanted]
+    listed = len(picked)
     rfc3339 = _memo(format_rfc3339)
-    listed = 0
 
-    def chosen() -> Iterator[tuple[Grant, GrantState]]:
-        nonlocal listed
-        for g in grants:
-            if g is None:
-                continue
-            st = grant_state(g, now)
-            if state == "overdue":
-                if st is not GrantState.EXPIRED or now - g.expires_at < grace:
-                    continue
-            elif state != "all" and st.value != state:
-                continue
-            listed += 1
-            yield g, st
+    def column(values: list[_V]) -> list[_V]:
+        return values if state == "all" else [values[i] for i in picked]
 
-    def rows() -> Iterator[dict[str, Any]]:
-        for g, st in chosen():
-            yield {
-                "id": g.id,
-                "path": g.path,
-                "state": _STATE_TEXT[st],
-                "principal": g.principal,
-                "entitlement": g.entitlement,
-                "starts_at": rfc3339(g.starts_at) if g.starts_at else None,
-                "expires_at": rfc3339(g.expires_at),
-                "reason": g.reason,
-                "ticket": g.ticket,
-            }
-
+    expires = column(table.expires_at)
+    starts = column(table.starts_at)
+    chosen_states = column(states)
     if fmt == "json":
         # {"now", "grants": [...]} on one line with no spaces (UTF-8), written 2,000 rows at a
-        # time so that 100,000 grants never sit in memory as one list of dicts and one string
+        # time so that 100,000 grants never sit in memory as one string
+        columns = (
+            column(table.id),
+            column(table.path),
+            [_STATE_TEXT[st] for st in chosen_states],
+            column(table.principal),
+            column(table.entitlement),
+            [None if t is None else rfc3339(t) for t in starts],
+            list(map(rfc3339, expires)),
+            column(table.reason),
+            column(table.ticket),
+        )
         click.echo(f'{{"now":{_compact(rfc3339(now))},"grants":[', nl=False)
-        for i, chunk in enumerate(_chunks(rows(), 2000)):
-            click.echo(("," if i else "") + _compact(chunk, sort_keys=False)[1:-1], nl=False)
+        for at in range(0, listed, 2000):
+            rows = [
+                {
+                    "id": gid,
+                    "path": path,
+                    "state": st,
+                    "principal": who,
+                    "entitlement": what,
+                    "starts_at": start,
+                    "expires_at": end,
+                    "reason": why,
+                    "ticket": ticket,
+                }
+                for gid, path, st, who, what, start, end, why, ticket in zip(
+                    *(c[at : at + 2000] for c in columns), strict=True
+                )
+            ]
+            click.echo(("," if at else "") + _compact(rows, sort_keys=False)[1:-1], nl=False)
         click.echo("]}")
     else:
-        for picked in _chunks(chosen(), 2000):
-            click.echo("\n".join(_text_row(g, st, now, rfc3339) for g, st in picked))
+        text = zip(
+            chosen_states,
+            column(table.id),
+            column(table.principal),
+            column(table.entitlement),
+            expires,
+            starts,
+            strict=True,
+        )
+        for lines in _chunks(text, 2000):
+            click.echo("\n".join(_text_row(*row, now=now, rfc3339=rfc3339) for row in lines))
         if not listed:
             click.echo("no grants" if state == "all" else f"no {state} grants")
     for f in bad:
@@ -153,17 +177,25 @@ def _compact(value: Any, *, sort_keys: bool = True) -> str:
         return json.dumps(value, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=False)
 
 
-def _text_row(g: Grant, st: GrantState, now: datetime, rfc3339: Callable[[datetime], str]) -> str:
+def _text_row(
+    st: GrantState,
+    gid: str,
+    principal: str,
+    entitlement: str,
+    expires_at: datetime,
+    starts_at: datetime | None,
+    *,
+    now: datetime,
+    rfc3339: Callable[[datetime], str],
+) -> str:
     if st is GrantState.EXPIRED:
-        when = f"expired {format_duration(now - g.expires_at)} ago"
-    elif st is GrantState.PENDING and g.starts_at is not None:
-        when = f"starts in {format_duration(g.starts_at - now)}"
+        when = f"expired {format_duration(now - expires_at)} ago"
+    elif st is GrantState.PENDING and starts_at is not None:
+        when = f"starts in {format_duration(starts_at - now)}"
     else:
-        when = f"{format_duration(g.expires_at - now)} left"
-    return (
-        f"{st.value:<8} {g.id}  {g.principal} -> {g.entitlement}  "
-        f"until {rfc3339(g.expires_at)} ({when})"
-    )
+        when = f"{format_duration(expires_at - now)} left"
+    until = rfc3339(expires_at)
+    return f"{st.value:<8} {gid}  {principal} -> {entitlement}  until {until} ({when})"
 
 
 _STATE_TEXT = {st: st.value for st in GrantState}

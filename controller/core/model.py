@@ -6,7 +6,7 @@ Everything here is a frozen dataclass or an enum; nothing here does I/O.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -115,6 +115,16 @@ def grant_state(grant: Grant, now: datetime) -> GrantState:
     if grant.starts_at is not None and grant.starts_at > now:
         return _PENDING
     return _ACTIVE
+
+
+def grant_states(
+    expires_at: Sequence[datetime], starts_at: Sequence[datetime | None], now: datetime
+) -> list[GrantState]:
+    """``grant_state`` of each grant given as columns (its expires_at and starts_at)."""
+    return [
+        _EXPIRED if e <= now else _PENDING if s is not None and s > now else _ACTIVE
+        for e, s in zip(expires_at, starts_at, strict=True)
+    ]
 
 
 # the members, looked up once (an enum member lookup is a descriptor call: a list of 100,000)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import gc
-import json
 import os
 import stat
 import tempfile
@@ -140,16 +139,20 @@ def read_grant_files(
         return _read_all(repo, ref)
 
 
-def _read_all(repo: GitRepo, ref: str) -> dict[str, GrantFile]:
+def _read_all(
+    repo: GitRepo, ref: str, hit: Callable[[_Cache], Any] | None = None
+) -> dict[str, GrantFile] | Any:
+    """Every grant file at ``ref``. With ``hit``: when the cache holds that very tree (and is
+    whole), ``hit(cache)`` is the answer instead (None from it: read the usual way)."""
     commit = repo.rev(ref)
     tree = repo.tree_id(commit, GRANTS_DIR)
     if tree is None:
         return {}
     store = _Cache.load(repo)
     if store is not None and store.tree == tree:
-        hit = store.decode_all()
-        if hit is not None:
-            return hit
+        answer = (hit or _Cache.decode_all)(store)
+        if answer is not None:
+            return answer
     entries = _grant_entries(repo, commit)
     known = store.known() if store is not None else {}
     del store
@@ -167,6 +170,56 @@ def _read_all(repo: GitRepo, ref: str) -> dict[str, GrantFile]:
         out.update(_parse_entries(repo, missing))
     _Cache.build(repo, tree, [(e, out[e.path]) for e in entries]).save()
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class GrantColumns:
+    """Every grant file at a ref, as columns: row i of each list is one grant (in path order),
+    and ``bad`` holds the findings of the files that are not grants (in path order too).
+
+    For a command that reads every grant and needs no Grant object (``jitctl list``): from a
+    warm cache it costs no object per grant, only the columns it names."""
+
+    id: list[str]
+    path: list[str]
+    principal: list[str]
+    entitlement: list[str]
+    expires_at: list[datetime]
+    starts_at: list[datetime | None]
+    reason: list[str]
+    ticket: list[str | None]
+    bad: list[Finding]
+
+    @classmethod
+    def of(cls, files: Iterable[GrantFile]) -> GrantColumns:
+        """The columns of parsed grant files."""
+        ordered = sorted(files, key=lambda gf: gf.path)
+        grants = [gf.grant for gf in ordered if gf.grant is not None]
+        bad = [f for gf in ordered if gf.grant is None for f in gf.findings]
+        return cls(
+            id=[g.id for g in grants],
+            path=[g.path for g in grants],
+            principal=[g.principal for g in grants],
+            entitlement=[g.entitlement for g in grants],
+            expires_at=[g.expires_at for g in grants],
+            starts_at=[g.starts_at for g in grants],
+            reason=[g.reason for g in grants],
+            ticket=[g.ticket for g in grants],
+            bad=bad,
+        )
+
+
+_COLUMNS = ("id", "path", "principal", "entitlement", "expires_at", "starts_at", "reason", "ticket")
+
+
+def read_grant_columns(repo: GitRepo, ref: str) -> GrantColumns:
+    """``read_grant_files(repo, ref)`` as columns (GrantColumns): the same answer; a warm
+    cache of that tree is read without building a GrantFile or a Grant."""
+    with _bulk():
+        if not CACHE_USABLE:
+            return GrantColumns.of(_parse_entries(repo, _grant_entries(repo, ref)).values())
+        got = _read_all(repo, ref, _Cache.grant_columns)
+        return got if isinstance(got, GrantColumns) else GrantColumns.of(got.values())
 
 
 def _grant_entries(repo: GitRepo, ref: str) -> list[Entry]:
@@ -648,7 +701,7 @@ class _Cache:
     @classmethod
     def load(cls, repo: GitRepo) -> _Cache | None:
         try:
-            data = json.loads(cls.file(repo).read_bytes())
+            data = orjson.loads(cls.file(repo).read_bytes())
         except (OSError, ValueError, RecursionError):
             return None  # unreadable, not JSON, or nested too deep: no cache
         try:
@@ -698,6 +751,51 @@ class _Cache:
         ):
             return None
         return out
+
+    def grant_columns(self) -> GrantColumns | None:
+        """The grants as columns, decoded column by column with the layout's own codecs (the
+        same checks: anything damaged is None), building no object per file."""
+        layout = _LAYOUT
+        if layout is None:
+            return None
+        try:
+            parts = {key: (kind, codec) for key, kind, codec in layout.parts}
+            columns, count = self.data["columns"], len(self.entries)
+            reader = _Reader(self.data.get("tables"))
+            paths = columns["path"]
+            if paths != [path for path, _, _ in self.entries]:
+                return None
+            present = columns["grant"]
+            if type(present) is not list or len(present) != count:
+                return None
+            if not set(present) <= {0, 1} or not set(map(type, present)) <= {int}:
+                return None
+            kind, nested = parts["grant"]
+            assert kind == "nested" and isinstance(nested, _Layout)
+            inner = {key: codec for key, kind, codec in nested.parts if kind == "leaf"}
+            have = sum(present)
+            values: dict[str, list[Any]] = {}
+            for name in _COLUMNS:
+                col = columns[f"grant.{name}"]
+                if type(col) is not list or len(col) != have:
+                    return None
+                values[name] = inner[f"grant.{name}"][1](col, reader)
+            kind, findings = parts["findings"]
+            col = columns["findings"]
+            if kind != "value" or type(col) is not list or len(col) != count:
+                return None
+            bad = [
+                (p, findings[1](v))
+                for p, v, here in zip(paths, col, present, strict=True)
+                if not here
+            ]
+            order = sorted(range(have), key=values["path"].__getitem__)
+            if order != list(range(have)):
+                values = {name: list(map(col.__getitem__, order)) for name, col in values.items()}
+            bad.sort(key=lambda pair: pair[0])
+            return GrantColumns(**values, bad=[f for _, found in bad for f in found])
+        except (_Damaged, TypeError, ValueError, KeyError, IndexError, AttributeError):
+            return None
 
     def known(self) -> dict[tuple[str, int, str], GrantFile]:
         """The cached files by (path, mode, blob id); nothing if the cache is damaged."""

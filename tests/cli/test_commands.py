@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from controller.cli import main
+from controller.core.model import grant_state
+from controller.core.times import format_rfc3339
+from controller.git.repo import GitRepo
+from controller.git.snapshot import read_grant_files
 from tests.factories import EXAMPLE_CATALOG_TEXT, grant_text
 from tests.gitutil import Repo
 
@@ -369,6 +375,61 @@ def test_list_states(access_repo: Repo) -> None:
     code, out, _ = run(access_repo, "list")
     assert "pending  pending  alice@example.com -> aws-prod-readonly" in out
     assert "(starts in 1h)" in out
+
+
+def test_list_cold_warm_and_per_state_is_what_the_grants_say(access_repo: Repo) -> None:
+    """list reads columns (no Grant objects from a warm cache): for every --state, cold and
+    warm, its rows are what read_grant_files and grant_state say of each grant, in path order,
+    with the bad files' findings on stderr."""
+
+    access_repo.commit(
+        {
+            "grants/b-active.hcl": grant_text(ticket="OPS-1"),
+            "grants/a-expired.hcl": grant_text(expires_at="2026-11-24T11:00:00+01:00"),
+            "grants/c-pending.hcl": grant_text(starts_at="2026-11-24T13:00:00Z"),
+            "grants/d-old.hcl": grant_text(expires_at="2026-11-24T10:00:00.5Z"),
+            "grants/e-unicode.hcl": grant_text(reason="INC-9: Zürich outage"),
+            "grants/nested/x.hcl": grant_text(),
+            "grants/bad.hcl": "grant {",
+        }
+    )
+    now = datetime.fromisoformat("2026-11-24T12:00:00+00:00")
+    with GitRepo(access_repo.path) as repo:
+        files = read_grant_files(repo, "HEAD", cache=False)
+    grants = [files[p].grant for p in sorted(files) if files[p].grant is not None]
+    for state in ("all", "active", "expired", "pending", "overdue"):
+        want = [
+            {
+                "id": g.id,
+                "path": g.path,
+                "state": grant_state(g, now).value,
+                "principal": g.principal,
+                "entitlement": g.entitlement,
+                "starts_at": format_rfc3339(g.starts_at) if g.starts_at else None,
+                "expires_at": format_rfc3339(g.expires_at),
+                "reason": g.reason,
+                "ticket": g.ticket,
+            }
+            for g in grants
+            if state == "all"
+            or (state == "overdue" and now - g.expires_at >= timedelta(minutes=30))
+            or grant_state(g, now).value == state
+        ]
+        assert want or state == "overdue"
+        outputs = []
+        for fmt in ("json", "text"):
+            for warm in (False, True):
+                if not warm:
+                    shutil.rmtree(access_repo.path / ".git" / "jitctl", ignore_errors=True)
+                code, out, err = run(access_repo, "list", "--state", state, "--format", fmt)
+                assert code == 1, err  # the bad file (and overdue grants)
+                assert "grants/bad.hcl" in err and "grant.syntax" in err
+                outputs.append(out)
+                if fmt == "json":
+                    assert json.loads(out) == {"now": NOW, "grants": want}
+                else:
+                    assert [ln.split()[1] for ln in out.splitlines()] == [r["id"] for r in want]
+        assert outputs[0] == outputs[1] and outputs[2] == outputs[3]
 
 
 def test_list_reports_invalid_files(access_repo: Repo) -> None:

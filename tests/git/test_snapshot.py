@@ -18,7 +18,7 @@ import pytest
 from controller.core.model import GrantFile, Severity
 from controller.git import snapshot
 from controller.git.repo import Entry, GitRepo
-from controller.git.snapshot import read_grant_files
+from controller.git.snapshot import GrantColumns, read_grant_columns, read_grant_files
 from tests.factories import grant_text
 from tests.gitutil import Repo, new_access_repo
 
@@ -111,6 +111,51 @@ def test_warm_read_equals_cold_read_field_by_field(varied: Repo) -> None:
     assert request is not None and request.starts_at is not None
     same(cold, first)
     same(cold, second)
+
+
+def columns_equal(a: GrantColumns, b: GrantColumns) -> bool:
+    """Equal, and every time with its own offset and fraction."""
+    for name in ("expires_at", "starts_at"):
+        for x, y in zip(getattr(a, name), getattr(b, name), strict=True):
+            if (x is None) != (y is None):
+                return False
+            if x is not None and (x.utcoffset(), x.microsecond) != (y.utcoffset(), y.microsecond):
+                return False
+    return a == b
+
+
+def test_the_columns_are_the_files_warm_and_cold(varied: Repo) -> None:
+    """read_grant_columns: the same answer as read_grant_files, in path order, bad files'
+    findings included, from a cold read, a warm one, and without the cache."""
+    with GitRepo(varied.path) as repo:
+        files = read_grant_files(repo, "HEAD", cache=False)
+        want = GrantColumns.of(files.values())
+        assert want.path == sorted(want.path) and len(want.path) == 6
+        assert {f.file for f in want.bad} == {
+            "grants/broken.hcl",
+            "grants/nested/deep.hcl",
+            "grants/unknown.hcl",
+            "grants/open.hcl",
+        }
+        assert [f.file for f in want.bad] == sorted(f.file for f in want.bad)
+        cold = read_grant_columns(repo, "HEAD")  # parses, writes the cache
+        assert snapshot._Cache.file(repo).exists()
+        warm = read_grant_columns(repo, "HEAD")  # from the cache's columns
+        assert columns_equal(cold, want) and columns_equal(warm, want)
+        same(files, read_grant_files(repo, "HEAD"))  # the cache still serves whole files
+
+
+def test_the_columns_from_the_cache_follow_a_new_tree(varied: Repo) -> None:
+    with GitRepo(varied.path) as repo:
+        read_grant_columns(repo, "HEAD")
+    varied.commit({"grants/plain.hcl": None, "grants/aa.hcl": grant_text()}, "change")
+    with GitRepo(varied.path) as repo:
+        got = read_grant_columns(repo, "HEAD")
+        assert columns_equal(
+            got, GrantColumns.of(read_grant_files(repo, "HEAD", cache=False).values())
+        )
+        assert "grants/aa.hcl" in got.path and "grants/plain.hcl" not in got.path
+        assert columns_equal(read_grant_columns(repo, "HEAD"), got)
 
 
 def test_a_warm_read_of_the_same_tree_reads_no_blob(
@@ -247,7 +292,10 @@ def test_a_damaged_cache_is_no_cache(varied: Repo, damage: bytes | str) -> None:
             elif damage == "tables not maps":
                 data["tables"] = [["grant", 1]]
             cache.write_text(json.dumps(data))
+        damaged = cache.read_bytes()
         same(cold, read_grant_files(repo, "HEAD"))
+        cache.write_bytes(damaged)  # and the columnar read of the same damage
+        assert columns_equal(read_grant_columns(repo, "HEAD"), GrantColumns.of(cold.values()))
 
 
 def test_reading_named_paths_leaves_the_cache_alone(varied: Repo) -> None:
