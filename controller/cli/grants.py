@@ -26,7 +26,13 @@ from controller.cli.output import (
 from controller.core.model import Finding, GrantState, Severity, grant_states
 from controller.core.render import changed_stacks, render, render_stacks, stack_fingerprints
 from controller.core.times import format_duration, format_rfc3339
-from controller.git.snapshot import read_catalog, read_grant_columns, read_grant_files
+from controller.git.snapshot import (
+    GrantColumns,
+    bulk,
+    read_catalog,
+    read_grant_columns,
+    read_grant_files,
+)
 
 
 @main.command(name="list")
@@ -64,8 +70,14 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
 
         list_requested(now=now, catalog_path=env.catalog_path, fmt=fmt)
         return
-    with env.repo() as repo:
+    with env.repo() as repo, bulk():
         table = read_grant_columns(repo, ref)
+        _list_grants(table, state, grace, now, fmt)
+
+
+def _list_grants(
+    table: GrantColumns, state: str, grace: timedelta, now: datetime, fmt: str
+) -> None:
     bad = table.bad
     # every grant's state, then the rows asked for: column by column, no object per grant
     states = grant_states(table.expires_at, table.starts_at, now)

@@ -6,6 +6,7 @@ Everything the core needs from git comes through here, as plain values. Errors b
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -21,6 +22,8 @@ from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from controller.core.errors import JitError
 from controller.core.model import GRANTS_DIR, FileChange
+
+_READ_SIZE = 1 << 20  # bytes read from ``git cat-file`` at a time
 
 _STATUS = {"A": FileChange.ADDED, "M": FileChange.MODIFIED, "D": FileChange.DELETED}
 
@@ -154,20 +157,36 @@ class GitRepo:
                 stderr=err,
             )
             assert proc.stdin is not None and proc.stdout is not None
+            with contextlib.suppress(OSError, AttributeError):  # Linux: let git run ahead
+                fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, _READ_SIZE)
             feed = threading.Thread(target=_feed, args=(proc.stdin, wanted), daemon=True)
             feed.start()
             done = False
             try:
-                out = proc.stdout
+                # read in large pieces and cut the records out of them: a read call per blob
+                # costs more than parsing the blob
+                fd, buf, pos = proc.stdout.fileno(), b"", 0
                 for sha in wanted:
-                    header = out.readline().split()
+                    eol = buf.find(b"\n", pos)
+                    while eol < 0:
+                        more = os.read(fd, _READ_SIZE)
+                        if not more:
+                            raise _cat_file_error(proc, err, sha, [])
+                        buf, pos = buf[pos:] + more, 0
+                        eol = buf.find(b"\n")
+                    header = buf[pos:eol].split()
                     if len(header) != 3 or header[1] != b"blob":
                         raise _cat_file_error(proc, err, sha, header)
-                    size = int(header[2])
-                    data = out.read(size + 1)
-                    if len(data) != size + 1:
-                        raise _cat_file_error(proc, err, sha, header)
-                    yield sha, data[:size]
+                    start = eol + 1
+                    end = start + int(header[2])
+                    while len(buf) <= end:  # the blob and the newline after it
+                        more = os.read(fd, max(_READ_SIZE, end + 1 - len(buf)))
+                        if not more:
+                            raise _cat_file_error(proc, err, sha, [])
+                        buf, start, end = buf[pos:] + more, start - pos, end - pos
+                        pos = 0
+                    yield sha, buf[start:end]
+                    pos = end + 1
                 done = True
             finally:
                 if not done:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import gc
+import json
+import operator
 import os
 import stat
 import tempfile
@@ -47,7 +49,7 @@ from controller.formats.grantfile import MAX_FILE_BYTES, parse_grant_file
 from controller.git.repo import Entry, GitRepo
 
 DEFAULT_CATALOG = "catalog.yaml"
-_CACHE_FORMAT = f"grants-v3-{__version__}"
+_CACHE_FORMAT = f"grants-v4-{__version__}"
 
 
 def read_catalog(repo: GitRepo, ref: str, path: str | None = None) -> Catalog:
@@ -133,7 +135,7 @@ def read_grant_files(
     if paths is not None:
         entries = list(repo.entries_at(ref, paths).values())
         return _parse_entries(repo, entries)
-    with _bulk():
+    with bulk():
         if not (cache and CACHE_USABLE):
             return _parse_entries(repo, _grant_entries(repo, ref))
         return _read_all(repo, ref)
@@ -215,7 +217,7 @@ _COLUMNS = ("id", "path", "principal", "entitlement", "expires_at", "starts_at",
 def read_grant_columns(repo: GitRepo, ref: str) -> GrantColumns:
     """``read_grant_files(repo, ref)`` as columns (GrantColumns): the same answer; a warm
     cache of that tree is read without building a GrantFile or a Grant."""
-    with _bulk():
+    with bulk():
         if not CACHE_USABLE:
             return GrantColumns.of(_parse_entries(repo, _grant_entries(repo, ref)).values())
         got = _read_all(repo, ref, _Cache.grant_columns)
@@ -584,7 +586,7 @@ class _Layout:
 
     def encode(self, objs: list[Any], w: _Writer, out: dict[str, list[Any]]) -> None:
         for (key, kind, codec), name in zip(self.parts, self.names, strict=True):
-            values = [getattr(o, name) for o in objs]
+            values = list(map(operator.attrgetter(name), objs))
             if kind == "leaf":
                 out[key] = values if codec[0] is _same else [codec[0](v, w) for v in values]
             elif kind == "value":
@@ -619,20 +621,30 @@ class _Writer:
         self._index: dict[tuple[tuple[str, int], ...], int] = {}
         # equal instants in two offsets are equal datetimes: the offset is part of the key
         self._times: dict[tuple[datetime, Any], str] = {}
+        # by identity, for values met again as the very same object (kept alive here)
+        self._same: dict[int, tuple[object, str | int]] = {}
 
     def iso(self, value: datetime) -> str:
+        seen = self._same.get(id(value))  # the reader hands out one object per time text
+        if seen is not None and seen[0] is value:
+            return typing.cast(str, seen[1])
         key = (value, value.utcoffset())
         text = self._times.get(key)
         if text is None:
             text = self._times[key] = value.isoformat()
+        self._same[id(value)] = (value, text)  # holds the value: its id is not reused
         return text
 
     def table(self, value: Mapping[str, int]) -> int:
+        seen = self._same.get(id(value))  # grants of one shape share one map of lines
+        if seen is not None and seen[0] is value:
+            return typing.cast(int, seen[1])
         layout = tuple(value.items())
         at = self._index.get(layout)
         if at is None:
             at = self._index[layout] = len(self.tables)
             self.tables.append(dict(layout))
+        self._same[id(value)] = (value, at)
         return at
 
 
@@ -669,9 +681,11 @@ CACHE_USABLE = _LAYOUT is not None
 
 
 @contextmanager
-def _bulk() -> Iterator[None]:
+def bulk() -> Iterator[None]:
     """Allocating 100,000s of objects that live on: the cyclic GC would scan them again and
-    again (half the time of decoding the cache) and find nothing to free. Off meanwhile."""
+    again (half the time of decoding the cache) and find nothing to free. Off meanwhile.
+    (Also for a command that writes 100,000 rows: each allocation would count towards the
+    next scan of everything already read.)"""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -681,18 +695,51 @@ def _bulk() -> Iterator[None]:
             gc.enable()
 
 
+class _Columns(Mapping[str, Any]):
+    """The columns of a cache file, each decoded from its own stretch of JSON when first asked
+    for: a command decodes only the columns it reads (``list`` no blob ids, no line maps)."""
+
+    def __init__(self, raw: bytes, spans: dict[str, tuple[int, int]]) -> None:
+        self._raw, self._spans = raw, spans
+        self._done: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._done.get(key, _MISSING)
+        if value is _MISSING:
+            start, end = self._spans[key]
+            try:
+                value = json.loads(self._raw[start:end])
+            except (ValueError, RecursionError):
+                raise _Damaged from None
+            self._done[key] = value
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+
+_MISSING = object()
+_FOOTER = 17  # the index's offset: 16 decimal digits and a newline, the file's last bytes
+
+
 class _Cache:
     def __init__(
         self,
         repo: GitRepo,
         tree: str,
-        entries: list[tuple[str, int, str]],
-        data: dict[str, Any],
+        count: int,
+        tables: Any,
+        columns: Mapping[str, Any],
     ) -> None:
         self.repo = repo
         self.tree = tree
-        self.entries = entries  # (path, mode, blob) per file
-        self.data = data  # the "columns" and "tables" as loaded or built
+        self.count = count  # files
+        self.tables = tables  # the line maps, as loaded or built
+        # the layout's columns, and "@mode" and "@blob" (each file's git mode and blob id)
+        self.columns = columns
 
     @staticmethod
     def file(repo: GitRepo) -> Path:
@@ -700,27 +747,34 @@ class _Cache:
 
     @classmethod
     def load(cls, repo: GitRepo) -> _Cache | None:
+        """The cache file: the columns' JSON texts one after another, then an index (JSON:
+        format, tree, count, tables, and where each column's text is), then the index's
+        offset. Only the index is decoded here."""
         try:
-            data = orjson.loads(cls.file(repo).read_bytes())
-        except (OSError, ValueError, RecursionError):
-            return None  # unreadable, not JSON, or nested too deep: no cache
-        try:
-            if type(data) is not dict or data.get("format") != _CACHE_FORMAT:
-                raise _Damaged
-            tree, count, entries = data.get("tree"), data.get("count"), data.get("entries")
-            if type(tree) is not str or type(count) is not int or type(entries) is not dict:
-                raise _Damaged
-            paths: Any = entries.get("path")
-            modes: Any = entries.get("mode")
-            blobs: Any = entries.get("blob")
-            for col, kind in ((paths, str), (modes, int), (blobs, str)):
-                if type(col) is not list or len(col) != count or not set(map(type, col)) <= {kind}:
-                    raise _Damaged
-            if type(data.get("columns")) is not dict:
-                raise _Damaged
-        except _Damaged:
+            raw = cls.file(repo).read_bytes()
+        except OSError:
             return None
-        return cls(repo, tree, list(zip(paths, modes, blobs, strict=True)), data)
+        try:
+            footer = raw[-_FOOTER:]
+            if len(raw) < _FOOTER or not footer[:-1].isdigit() or footer[-1:] != b"\n":
+                raise _Damaged
+            at = int(footer[:-1])
+            index = json.loads(raw[at:-_FOOTER])
+            if type(index) is not dict or index.get("format") != _CACHE_FORMAT:
+                raise _Damaged
+            tree, count, spans = index.get("tree"), index.get("count"), index.get("columns")
+            if type(tree) is not str or type(count) is not int or type(spans) is not dict:
+                raise _Damaged
+            checked: dict[str, tuple[int, int]] = {}
+            for key, span in spans.items():
+                if not (type(span) is list and len(span) == 2 and set(map(type, span)) == {int}):
+                    raise _Damaged
+                if not 0 <= span[0] <= span[1] <= at:
+                    raise _Damaged
+                checked[key] = (span[0], span[1])
+        except (_Damaged, ValueError, RecursionError):
+            return None  # not a cache jitctl wrote: no cache
+        return cls(repo, tree, count, index.get("tables"), _Columns(raw, checked))
 
     @classmethod
     def build(cls, repo: GitRepo, tree: str, files: list[tuple[Entry, GrantFile]]) -> _Cache:
@@ -728,17 +782,19 @@ class _Cache:
         writer = _Writer()
         columns: dict[str, list[Any]] = {}
         _LAYOUT.encode([gf for _, gf in files], writer, columns)
-        entries = [(e.path, e.mode, e.sha) for e, _ in files]
-        return cls(repo, tree, entries, {"columns": columns, "tables": writer.tables})
+        columns["@mode"] = [e.mode for e, _ in files]
+        columns["@blob"] = [e.sha for e, _ in files]
+        return cls(repo, tree, len(files), writer.tables, columns)
 
     def _decode(self) -> list[GrantFile] | None:
         if _LAYOUT is None:
             return None
         try:
-            reader = _Reader(self.data.get("tables"))
-            return _LAYOUT.decode(len(self.entries), self.data["columns"], reader)
+            reader = _Reader(self.tables)
+            files = _LAYOUT.decode(self.count, self.columns, reader)
         except (_Damaged, TypeError, ValueError, KeyError, IndexError, StopIteration):
             return None
+        return files if len(files) == self.count else None
 
     def decode_all(self) -> dict[str, GrantFile] | None:
         """Every file decoded, or None if anything is damaged (then the cache is not used)."""
@@ -746,11 +802,7 @@ class _Cache:
         if files is None:
             return None
         out = {gf.path: gf for gf in files}
-        if len(out) != len(files) or any(
-            gf.path != path for gf, (path, _, _) in zip(files, self.entries, strict=True)
-        ):
-            return None
-        return out
+        return out if len(out) == len(files) else None
 
     def grant_columns(self) -> GrantColumns | None:
         """The grants as columns, decoded column by column with the layout's own codecs (the
@@ -760,11 +812,12 @@ class _Cache:
             return None
         try:
             parts = {key: (kind, codec) for key, kind, codec in layout.parts}
-            columns, count = self.data["columns"], len(self.entries)
-            reader = _Reader(self.data.get("tables"))
+            columns, count = self.columns, self.count
+            reader = _Reader(self.tables)
             paths = columns["path"]
-            if paths != [path for path, _, _ in self.entries]:
+            if type(paths) is not list or len(paths) != count:
                 return None
+            paths = parts["path"][1][1](paths, reader)  # the layout's check: strings
             present = columns["grant"]
             if type(present) is not list or len(present) != count:
                 return None
@@ -802,29 +855,38 @@ class _Cache:
         files = self._decode()
         if files is None:
             return {}
-        return {key: gf for key, gf in zip(self.entries, files, strict=True) if gf.path == key[0]}
+        try:
+            modes, blobs = self.columns["@mode"], self.columns["@blob"]
+        except (_Damaged, KeyError):
+            return {}
+        for col, kind in ((modes, int), (blobs, str)):
+            if type(col) is not list or len(col) != self.count or not set(map(type, col)) <= {kind}:
+                return {}
+        return {(gf.path, m, b): gf for gf, m, b in zip(files, modes, blobs, strict=True)}
 
     def save(self) -> None:
+        """Write the file ``load`` reads, one column at a time (never all of it in memory as
+        one text), to a temporary file renamed into place."""
         try:
             target = self.file(self.repo)
             target.parent.mkdir(parents=True, exist_ok=True)
-            paths = [path for path, _, _ in self.entries]
-            modes = [mode for _, mode, _ in self.entries]
-            blobs = [blob for _, _, blob in self.entries]
-            head = {
-                "format": _CACHE_FORMAT,
-                "tree": self.tree,
-                "count": len(self.entries),
-                "entries": {"path": paths, "mode": modes, "blob": blobs},
-                "tables": self.data["tables"],
-            }
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".cache-")
             with os.fdopen(fd, "wb") as fh:
-                # one column at a time (orjson: the whole file is never one string in memory)
-                fh.write(orjson.dumps(head)[:-1] + b',"columns":{')
-                for i, (key, col) in enumerate(self.data["columns"].items()):
-                    fh.write((b"," if i else b"") + orjson.dumps(key) + b":" + orjson.dumps(col))
-                fh.write(b"}}")
+                spans: dict[str, list[int]] = {}
+                at = 0
+                for key, col in self.columns.items():
+                    text = orjson.dumps(col)
+                    fh.write(text)
+                    spans[key] = [at, at + len(text)]
+                    at += len(text)
+                index = {
+                    "format": _CACHE_FORMAT,
+                    "tree": self.tree,
+                    "count": self.count,
+                    "tables": self.tables,
+                    "columns": spans,
+                }
+                fh.write(orjson.dumps(index) + b"%016d\n" % at)
             os.replace(tmp, target)
         except (OSError, orjson.JSONEncodeError):
             pass  # a cache that cannot be written only costs time

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from controller.git.repo import GitRepo
 from controller.git.snapshot import _CACHE_FORMAT as CACHE_FORMAT
+from controller.git.snapshot import _Cache
 from tests.factories import grant_text
 from tests.gitutil import Repo, git_env, new_access_repo
 
@@ -309,11 +311,11 @@ def cache_wrong_shape(repo: Repo, tmp: Path) -> list[str]:
 def cache_wrong_entry(repo: Repo, tmp: Path) -> list[str]:
     _seed(repo)
     jitctl(repo.path, "list")  # fill the cache, then break every entry's shape
-    cache = repo.path / ".git" / "jitctl" / f"{CACHE_FORMAT}.json"
-    data = json.loads(cache.read_text())
-    data["columns"] = {key: [[value] for value in col] for key, col in data["columns"].items()}
-    data["tables"] = {"not": "a list"}
-    cache.write_text(json.dumps(data))
+    with GitRepo(repo.path) as git_repo:
+        store = _Cache.load(git_repo)
+        assert store is not None
+        columns = {key: [[value] for value in store.columns[key]] for key in store.columns}
+        _Cache(git_repo, store.tree, store.count, {"not": "a list"}, columns).save()
     return ["list", "--state", "all"]
 
 

@@ -68,6 +68,27 @@ def same(a: dict[str, GrantFile], b: dict[str, GrantFile]) -> None:
                     assert tx.utcoffset() == ty.utcoffset() and tx.microsecond == ty.microsecond
 
 
+def document(repo: GitRepo) -> dict[str, Any]:
+    """The cache file's contents as one JSON-like value: every column decoded, and "entries"
+    (each file's path, mode and blob id: the very lists of the columns "path", "@mode" and
+    "@blob", so a change to one is a change to the other)."""
+    store = snapshot._Cache.load(repo)
+    assert store is not None
+    columns = {key: store.columns[key] for key in store.columns}
+    return {
+        "tree": store.tree,
+        "count": store.count,
+        "tables": store.tables,
+        "columns": columns,
+        "entries": {"path": columns["path"], "mode": columns["@mode"], "blob": columns["@blob"]},
+    }
+
+
+def write_document(repo: GitRepo, data: dict[str, Any]) -> None:
+    """Write ``data`` (as ``document`` gives it, changed) back as the cache file."""
+    snapshot._Cache(repo, data["tree"], data["count"], data["tables"], data["columns"]).save()
+
+
 def grant_row(data: dict[str, Any], path: str) -> int:
     """Where the grant of ``path`` sits in the cache's grant.* columns."""
     at = data["entries"]["path"].index(path)
@@ -177,15 +198,14 @@ def test_a_new_tree_reuses_rows_by_path_mode_and_blob(varied: Repo) -> None:
     with GitRepo(varied.path) as repo:
         read_grant_files(repo, "HEAD")
         # mark a cached row: if the next read returns the mark, the row was reused, not parsed
-        cache = snapshot._Cache.file(repo)
-        data = json.loads(cache.read_text())
+        data = document(repo)
         columns = data["columns"]
         at = grant_row(data, "grants/plain.hcl")
         columns["grant.reason"][at] = "reused from the cache"
-        cache.write_text(json.dumps(data))
+        write_document(repo, data)
         varied.commit({"grants/new.hcl": grant_text(principal="dave@example.com")}, "one more")
         files = read_grant_files(repo, "HEAD")
-        data = json.loads(cache.read_text())
+        data = document(repo)
     plain = files["grants/plain.hcl"].grant
     assert plain is not None and plain.reason == "reused from the cache"
     new = files["grants/new.hcl"].grant
@@ -230,6 +250,10 @@ def test_a_grant_moved_to_another_path_is_parsed_again(varied: Repo) -> None:
         b'{"format": "grants-v1-0", "tree": "x", "lines": [], "rows": []}',
         b"[" * 100_000,
         "truncated",
+        b"{}0000000000000000\n",
+        "index offset off by one",
+        "a column's text not JSON",
+        "span past index",
         "row not a list",
         "time without a zone",
         "lines index out of range",
@@ -255,8 +279,21 @@ def test_a_damaged_cache_is_no_cache(varied: Repo, damage: bytes | str) -> None:
             cache.write_bytes(damage)
         elif damage == "truncated":
             cache.write_bytes(cache.read_bytes()[:-100])
+        elif damage in ("index offset off by one", "a column's text not JSON", "span past index"):
+            raw = cache.read_bytes()
+            at = int(raw[-17:-1])
+            index = json.loads(raw[at:-17])
+            start, end = index["columns"]["grant.principal"]
+            if damage == "index offset off by one":
+                raw = raw[:-17] + b"%016d\n" % (at + 1)
+            elif damage == "a column's text not JSON":
+                raw = raw[:start] + b"x" * (end - start) + raw[end:]
+            else:
+                index["columns"]["grant.principal"] = [start, at + 5]
+                raw = raw[:at] + json.dumps(index).encode() + b"%016d\n" % at
+            cache.write_bytes(raw)
         else:
-            data = json.loads(cache.read_text())
+            data = document(repo)
             columns = data["columns"]
             at = grant_row(data, "grants/plain.hcl")
             broken = data["entries"]["path"].index("grants/broken.hcl")
@@ -291,7 +328,7 @@ def test_a_damaged_cache_is_no_cache(varied: Repo, damage: bytes | str) -> None:
                 data["count"] -= 1
             elif damage == "tables not maps":
                 data["tables"] = [["grant", 1]]
-            cache.write_text(json.dumps(data))
+            write_document(repo, data)
         damaged = cache.read_bytes()
         same(cold, read_grant_files(repo, "HEAD"))
         cache.write_bytes(damaged)  # and the columnar read of the same damage
