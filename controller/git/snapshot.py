@@ -419,22 +419,29 @@ def _unexpired_grants(repo: GitRepo, entries: list[Entry], now: datetime) -> lis
 
 # --- the parse cache -----------------------------------------------------------------------
 #
-# One JSON file for one tree of grants/, in columns: {"format", "tree", "count", "entries":
-# {"path", "mode", "blob"}, "columns": {...}, "tables": [...]}. The columns are made from the
-# fields of GrantFile, generically (``_layout``): a plain field (str, int, a time, a duration,
-# a line map) is one column of one value per file; an optional dataclass field (GrantFile.grant)
-# is a presence column "grant" (0/1) and one column per field of that dataclass ("grant.id",
-# ...) holding values for the files that have one; any other field (the findings) is one column
-# of JSON values per file. Times are in Python's isoformat (it round-trips the offset and the
+# One file for one tree of grants/, in columns. The columns are made from the fields of
+# GrantFile, generically (``_Layout``): a plain field (str, int, a time, a duration, a line map)
+# is one column of one value per file; an optional dataclass field (GrantFile.grant) is a
+# presence column "grant" (0/1) and one column per field of that dataclass ("grant.id", ...)
+# holding values for the files that have one; any other field (the findings) is one column of
+# JSON values per file; "@mode" and "@blob" hold each file's git mode and blob id (the layout's
+# "path" is its path). Times are in Python's isoformat (it round-trips the offset and the
 # fraction), each distinct text decoded once; line maps are indexes into "tables" (nearly every
-# grant file has the same layout, so they share one map). Decoding a column is one C-level pass
-# (a type check by set(map(type, column)), a dict look-up by map), so a warm read of 100,000
-# grants is mostly the JSON decoder and the dataclass constructors.
+# grant file has the same layout, so they share one map).
+#
+# The file is each column's JSON text, one after another, then the index (JSON: "format",
+# "tree", "count", "tables", and "columns": each column's [start, end] in the file), then the
+# index's offset as 16 digits and a newline. Loading reads the index only; a column is decoded
+# when first asked for, so a command decodes only the columns it reads (``list``: no blob ids,
+# no line maps). Decoding a column is one C-level pass (a type check by set(map(type, column)),
+# a dict look-up by map), so a warm read of 100,000 grants is mostly the JSON decoder and the
+# dataclass constructors, and ``read_grant_columns`` builds no object per grant at all.
 #
 # A field whose type the layout does not know turns the cache off (every read parses) rather
 # than dropping the field; tests/git/test_snapshot.py fails until the layout learns it, and
-# round-trips every field of every dataclass in GrantFile. The cache is bounded: it holds the
-# last tree read in full, nothing else.
+# round-trips every field of every dataclass in GrantFile. Anything in the file jitctl would not
+# have written (a span outside the columns, a text that is not JSON, a value of another type)
+# makes it no cache. The cache is bounded: it holds the last tree read in full, nothing else.
 
 _PENDING = GrantFile("", None)
 
