@@ -22,8 +22,8 @@ from controller.cli.output import (
     finding_text,
     indented_json,
 )
-from controller.core.model import ChangeKind, Severity
-from controller.core.policy import check_change, check_tree
+from controller.core.model import ChangeKind
+from controller.core.policy import check_change, tree_findings
 from controller.git.snapshot import (
     gather_change,
     read_catalog,
@@ -82,15 +82,16 @@ def check(
             files = (
                 read_worktree_grant_files(repo, paths) if paths else read_grant_files(repo, "HEAD")
             )
-            findings = check_tree(catalog, files.values(), now, open_requests=bool(paths))
-            ok = not any(f.severity is Severity.ERROR for f in findings)
+            # Iterated as they are written: the overlap warnings are made only then.
+            findings = tree_findings(catalog, files.values(), now, open_requests=bool(paths))
+            ok = findings.ok
             if fmt == "json":
                 top = {"ok": ok, "kind": "none", "needs_approval": False, "approval_rules": []}
                 for piece in indented_json(top, "findings", (f.as_dict() for f in findings)):
                     click.echo(piece, nl=False)
                 click.echo()
             elif fmt == "github":
-                _github(findings, ["Every grant at HEAD checked."])
+                _github(list(findings), ["Every grant at HEAD checked."])
             else:
                 for f in findings:
                     click.echo(finding_text(f))

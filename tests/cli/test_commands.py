@@ -792,3 +792,62 @@ def test_indented_json_in_pieces_is_the_one_piece_text() -> None:
     huge = [{"n": 2**70}]
     text = "".join(indented_json(head, "findings", huge))
     assert text == json.dumps({**head, "findings": huge}, indent=2)
+
+
+def test_check_every_grant_writes_overlaps_as_before(access_repo: Repo) -> None:
+    """``check`` of every grant makes the overlap warnings only as it writes them: the text is
+    still json.dumps(indent=2)'s of every finding, file findings first, then each principal and
+    entitlement's overlaps in that order, each naming every other grant of its group."""
+    alice = {f"grants/a{i}.hcl": grant_text() for i in (3, 1, 2)}
+    access_repo.commit(
+        {
+            **alice,
+            "grants/b1.hcl": grant_text(principal="bob@example.com"),
+            "grants/b2.hcl": grant_text(principal="bob@example.com"),
+            "grants/b3.hcl": grant_text(principal="bob@example.com", expires_at=NOW),
+            "grants/c.hcl": grant_text(principal="carol@example.com", reason=""),
+        },
+        "granted",
+    )
+
+    def overlap(path: str, who: str, others: str) -> dict[str, object]:
+        message = f"{who}@example.com also holds aws-prod-readonly through {others}"
+        return {
+            "rule": "grant.overlap",
+            "file": path,
+            "line": 2,
+            "message": message,
+            "severity": "warning",
+        }
+
+    expired = "expired at 2026-11-24T12:00:00Z; `jitctl expire` removes it"
+    findings = [
+        {"rule": "grant.expired", "file": "grants/b3.hcl", "line": 4, "message": expired,
+         "severity": "warning"},
+        {"rule": "reason.empty", "file": "grants/c.hcl", "line": 5, "message": "reason is empty",
+         "severity": "error"},
+        overlap("grants/a1.hcl", "alice", "grants/a2.hcl, grants/a3.hcl"),
+        overlap("grants/a2.hcl", "alice", "grants/a1.hcl, grants/a3.hcl"),
+        overlap("grants/a3.hcl", "alice", "grants/a1.hcl, grants/a2.hcl"),
+        overlap("grants/b1.hcl", "bob", "grants/b2.hcl"),
+        overlap("grants/b2.hcl", "bob", "grants/b1.hcl"),
+    ]  # fmt: skip
+    head = {"ok": False, "kind": "none", "needs_approval": False, "approval_rules": []}
+    code, out, _ = run(access_repo, "check", "--format", "json")
+    assert (code, out) == (1, json.dumps({**head, "findings": findings}, indent=2) + "\n")
+    code, out, _ = run(access_repo, "check")
+    assert code == 1
+    assert out.splitlines() == [
+        *(f"{f['file']}:{f['line']}: {f['severity']} [{f['rule']}] {f['message']}"
+          for f in findings),
+        "grants have errors",
+    ]  # fmt: skip
+
+    # Overlaps alone are warnings: ok, exit 0.
+    access_repo.commit({"grants/c.hcl": None, "grants/b3.hcl": None}, "fixed")
+    code, out, _ = run(access_repo, "check", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["ok"] is True
+    assert [f["file"] for f in data["findings"]] == [f"grants/{n}.hcl" for n in
+                                                     ("a1", "a2", "a3", "b1", "b2")]  # fmt: skip

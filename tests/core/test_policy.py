@@ -26,6 +26,7 @@ from controller.core.policy import (
     evaluate_approvals,
     plan_expiry,
     team_members,
+    tree_findings,
 )
 from tests.factories import EXAMPLE_CATALOG_TEXT as EXAMPLE
 from tests.factories import NOW, example_catalog, make_grant, t
@@ -473,6 +474,27 @@ def test_check_tree() -> None:
         ("grants/e.hcl", "reason.empty", "error"),
         ("grants/f.hcl", "duration.exceeded", "error"),
     ]
+
+
+def test_tree_findings_is_check_tree_made_as_read() -> None:
+    """``tree_findings`` (what ``check`` of every grant writes as it goes) gives the findings
+    of ``check_tree`` in its order each time it is read, and is ok only without an error."""
+    files = [
+        GrantFile(f"grants/{p}{i}.hcl", make_grant(id=f"{p}{i}", principal=f"{p}@x"))
+        for p in ("z", "a")
+        for i in (2, 1, 3)
+    ]
+    overlaps = tree_findings(CAT, files, NOW)
+    assert overlaps.ok
+    assert list(overlaps) == list(overlaps) == check_tree(CAT, files, NOW)
+    assert [(f.file, f.message) for f in overlaps][:2] == [
+        ("grants/a1.hcl", "a@x also holds aws-prod-readonly through grants/a2.hcl, grants/a3.hcl"),
+        ("grants/a2.hcl", "a@x also holds aws-prod-readonly through grants/a1.hcl, grants/a3.hcl"),
+    ]
+    bad = [*files, GrantFile("grants/e.hcl", make_grant(id="e", principal="e@x", reason=""))]
+    with_error = tree_findings(CAT, bad, NOW)
+    assert not with_error.ok
+    assert [f.rule for f in with_error] == ["reason.empty"] + ["grant.overlap"] * 6
 
 
 def test_plan_expiry_boundary() -> None:
