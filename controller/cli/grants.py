@@ -78,6 +78,7 @@ def list_(env: Env, state: str, grace: timedelta, ref: str, fmt: str) -> None:
 def _list_grants(
     table: GrantColumns, state: str, grace: timedelta, now: datetime, fmt: str
 ) -> None:
+    """Write the grants of ``table`` in ``state`` (see list_), then exit 1 or 0."""
     bad = table.bad
     # every grant's state, then the rows asked for: column by column, no object per grant
     states = grant_states(table.expires_at, table.starts_at, now)
