@@ -2,7 +2,7 @@
 
 Everything the core needs from git comes through here, as plain values. Errors become JitError.
 Commands run as git processes, as GitPython ran them (``_call``); GitPython itself (~0.1 s to
-import) is loaded only by what still uses it (``is_clean``, ``repo``), never by a read.
+import) is loaded only for a path inside a work tree's git directory (``repo``).
 """
 
 from __future__ import annotations
@@ -272,7 +272,14 @@ class GitRepo:
             return False
 
     def is_clean(self) -> bool:
-        return not self.repo.is_dirty(index=True, working_tree=True, untracked_files=False)
+        """No change to a tracked file, staged or not (untracked files do not count); a bare
+        repository is clean. The two ``git diff`` GitPython's ``is_dirty()`` ran."""
+        if self.bare:
+            return True
+        raw = ("--abbrev=40", "--full-index", "--raw")
+        if (self._git_dir / "index").is_file() and self.git("diff", "--cached", *raw):
+            return False
+        return not self.git("diff", *raw)
 
     def config_value(self, key: str) -> str | None:
         try:

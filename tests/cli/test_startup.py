@@ -177,3 +177,14 @@ def test_a_wrong_commands_entry_is_a_bug_not_a_silent_other_command(
     with pytest.raises(RuntimeError, match="frobnicate"):
         group.command_named("frobnicate")
     assert "frobnicate" not in group.commands
+
+
+def test_a_write_imports_no_gitpython_either(access_repo: Repo) -> None:
+    """expire --local checks the work tree is clean and moves the branch: still no GitPython."""
+    access_repo.commit({"grants/old.hcl": grant_text(expires_at="2026-11-24T11:00:00Z")})
+    code, _, err, modules = jitctl(
+        "--repo", str(access_repo.path), "--now", "2026-11-24T12:00:00Z", "expire", "--local"
+    )
+    assert code == 0, err
+    assert "grants/old.hcl" not in access_repo.files()
+    assert not libraries(modules), sorted(libraries(modules))

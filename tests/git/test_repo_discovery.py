@@ -114,3 +114,32 @@ def test_a_read_imports_no_gitpython(layouts: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_is_clean_judges_as_gitpython_did(tmp_path: Path) -> None:
+    """Clean unless a tracked file changed (staged or not); untracked files do not count."""
+    repo = Repo(tmp_path)
+
+    def both() -> tuple[bool, bool]:
+        with GitRepo(repo.path) as mine:
+            theirs = git.Repo(repo.path).is_dirty(index=True, working_tree=True)
+            return mine.is_clean(), not theirs
+
+    (repo.path / "staged").write_text("x")  # no commit yet: staged against nothing
+    repo.git("add", "staged")
+    assert both() == (False, False)
+    repo.git("commit", "-q", "-m", "one")
+    assert both() == (True, True)
+    (repo.path / "untracked").write_text("x")
+    assert both() == (True, True)
+    (repo.path / "staged").write_text("y")  # changed, not staged
+    assert both() == (False, False)
+    repo.git("add", "staged")  # staged
+    assert both() == (False, False)
+    repo.git("commit", "-q", "-m", "two")
+    (repo.path / "staged").unlink()  # deleted
+    assert both() == (False, False)
+    repo.git("checkout", "-q", "--", "staged")
+    assert both() == (True, True)
+    with GitRepo(repo.origin) as bare:
+        assert bare.bare and bare.is_clean()
