@@ -1,42 +1,13 @@
 """The ``jitctl`` command line: one small module per command family.
 
 Each command parses its options, calls the library and formats the result. ``app`` holds the
-group, the global options and the shared option decorators; importing this package registers
-every command on it.
+group, the global options and the shared option decorators, and ``app.COMMANDS`` says which
+module defines each command: a command's module is imported only when the command is used, so
+that start-up does not pay for every command's dependencies.
 """
 
 from __future__ import annotations
 
-from controller.cli import (
-    audit,
-    check,
-    demo,
-    entitlements,
-    fmt,
-    grants,
-    init,
-    lifecycle,
-    lint,
-    notice,
-    plan,
-)
 from controller.cli.app import main
-from controller.cli.github import approvals, doctor
 
-main.add_command(approvals)
-main.add_command(doctor)
-
-__all__ = [
-    "audit",
-    "check",
-    "demo",
-    "entitlements",
-    "fmt",
-    "grants",
-    "init",
-    "lifecycle",
-    "lint",
-    "main",
-    "notice",
-    "plan",
-]
+__all__ = ["main"]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from controller.cli.app import main
 from controller.cli.output import (
     annotation,
     append_step_summary,
@@ -55,7 +56,7 @@ def open_forge() -> Forge:
 # --- approvals -----------------------------------------------------------------------------
 
 
-@click.command()
+@main.command()
 @click.option("--pr", "number", type=int, required=True, help="The pull request number.")
 @click.option("--merge", is_flag=True, help="Merge the PR when policy allows it (squash).")
 @click.option(
@@ -245,7 +246,7 @@ def _notify_approvals(env: Any, r: Any) -> None:
 # --- doctor --------------------------------------------------------------------------------
 
 
-@click.command()
+@main.command()
 @click.option("--branch", default=None, help="The branch to inspect (default: the default branch).")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,

@@ -10,7 +10,6 @@ other's access and no gap between their windows is filled.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -182,6 +181,8 @@ def stack_fingerprints(grants: Iterable[Grant], catalog: Catalog) -> dict[str, s
             g.reason,
             g.ticket,
         ]
+    import hashlib  # here: loading OpenSSL is ~5 ms of every start-up that imports render
+
     return {
         stack: hashlib.sha256(json.dumps(m, sort_keys=True).encode()).hexdigest()
         for stack, m in sorted(members.items())

@@ -14,9 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from controller.core.errors import JitError
 from controller.core.model import (
@@ -31,6 +29,9 @@ from controller.core.model import (
 from controller.core.policy import AZURE_PIM_MAX_WINDOW, AZURE_PIM_MIN_WINDOW
 from controller.core.times import format_duration, parse_duration
 from controller.formats.text import first_invisible, invisible_problem
+
+if TYPE_CHECKING:  # PyYAML (~25 ms to import) loads when a catalog is read, not before
+    import yaml
 
 # module -> the keys its target carries (all required, no others: Terraform would silently drop
 # an unknown key) and whether each is one string or a list of strings
@@ -104,6 +105,8 @@ class _Lines:
         self.visited = 0
 
     def walk(self, node: yaml.Node, path: tuple[str, ...]) -> None:
+        import yaml
+
         self.visited += 1
         if self.visited > MAX_CATALOG_NODES:
             raise _TooLarge
@@ -210,6 +213,8 @@ def load_catalog(text: str | bytes, source: str = "catalog.yaml") -> Catalog:
             "(comments included)",
             rule="catalog.invalid",
         )
+    import yaml
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

@@ -1,12 +1,15 @@
-"""Adapter: the git repository (gitpython). Trees at a ref, diffs, blobs, commits, pushes.
+"""Adapter: the git repository. Trees at a ref, diffs, blobs, commits, pushes.
 
 Everything the core needs from git comes through here, as plain values. Errors become JitError.
+Commands run as git processes, as GitPython ran them (``_call``); GitPython itself (~0.1 s to
+import) is loaded only for a path inside a work tree's git directory (``repo``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import shutil
 import subprocess
@@ -15,13 +18,13 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
-
-import git
-from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+from typing import IO, TYPE_CHECKING
 
 from controller.core.errors import JitError
 from controller.core.model import GRANTS_DIR, FileChange
+
+if TYPE_CHECKING:
+    import git
 
 _READ_SIZE = 1 << 20  # bytes read from ``git cat-file`` at a time
 
@@ -37,16 +40,46 @@ class Entry:
     sha: str
 
 
+class GitFailed(Exception):
+    """A git command run by :meth:`GitRepo._call` exited non-zero."""
+
+    def __init__(self, status: int, stderr: str) -> None:
+        super().__init__(status, stderr)
+        self.status = status
+        self.stderr = stderr
+
+
 class GitRepo:
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._given = path
+        found = _discover(path)
+        if found is None:  # inside the git directory of a work tree: as GitPython finds it
+            repo = self.repo
+            tree = None if repo.working_tree_dir is None else os.fspath(repo.working_tree_dir)
+            found = _Found(tree, os.fspath(repo.git_dir), os.fspath(repo.common_dir), repo.bare)
+        self._work_tree = None if found.work_tree is None else Path(found.work_tree)
+        self._git_dir = Path(found.git_dir)
+        self._common_dir = Path(found.common_dir)
+        self.bare = found.bare
+        self.path = self._work_tree or self._git_dir
+
+    @functools.cached_property
+    def repo(self) -> git.Repo:
+        """The repository as GitPython sees it, made on first use (what a read needs does not
+        use it)."""
+        import git
+        from git.exc import InvalidGitRepositoryError, NoSuchPathError
+
         try:
-            self.repo = git.Repo(path, search_parent_directories=True)
+            return git.Repo(self._given, search_parent_directories=True)
         except (InvalidGitRepositoryError, NoSuchPathError):
-            raise JitError(f"{path}: not a git repository (give --repo)", rule="git") from None
-        self.path = Path(self.repo.working_tree_dir or self.repo.git_dir)
+            raise JitError(
+                f"{self._given}: not a git repository (give --repo)", rule="git"
+            ) from None
 
     def close(self) -> None:
-        self.repo.close()
+        if "repo" in self.__dict__:
+            self.repo.close()
 
     def __enter__(self) -> GitRepo:
         return self
@@ -56,11 +89,29 @@ class GitRepo:
 
     # --- reading -------------------------------------------------------------------------
 
+    def _call(self, *args: str) -> str:
+        """``git ARGS`` run as GitPython ran it: in the work tree (or git directory), English
+        messages, no input, the output decoded (undecodable bytes kept as surrogates) and one
+        trailing newline dropped. Raises GitFailed on a non-zero exit."""
+        try:
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=self.path,
+                env={**os.environ, "LANGUAGE": "C", "LC_ALL": "C"},
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                check=False,
+            )
+        except OSError as exc:
+            raise JitError(f"cannot run git {args[0]}: {exc.strerror}", rule="git") from None
+        if proc.returncode != 0:
+            raise GitFailed(proc.returncode, _decode(proc.stderr))
+        return _decode(proc.stdout)
+
     def git(self, *args: str) -> str:
         try:
-            out: str = self.repo.git.execute(["git", *args], stdout_as_string=True)
-            return out
-        except GitCommandError as exc:
+            return self._call(*args)
+        except GitFailed as exc:
             reason = _git_reason(exc) or f"failed with exit code {exc.status}"
             raise JitError(f"git {' '.join(args[:3])}: {reason}", rule="git") from None
 
@@ -68,8 +119,8 @@ class GitRepo:
         """The commit id a ref names. Raises JitError for an unknown ref, or with git's own
         reason when git refuses the repository (e.g. "detected dubious ownership")."""
         try:
-            return str(self.repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")).strip()
-        except GitCommandError as exc:
+            return self._call("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+        except GitFailed as exc:
             reason = _git_reason(exc)
             if reason:
                 raise JitError(f"git rev-parse {ref}: {reason}", rule="git") from None
@@ -77,8 +128,8 @@ class GitRepo:
 
     def merge_base(self, a: str, b: str) -> str:
         try:
-            return str(self.repo.git.merge_base(a, b)).strip()
-        except GitCommandError as exc:
+            return self._call("merge-base", a, b).strip()
+        except GitFailed as exc:
             reason = _git_reason(exc)
             if reason:
                 raise JitError(f"git merge-base: {reason}", rule="git") from None
@@ -90,9 +141,9 @@ class GitRepo:
 
     def is_ancestor(self, a: str, b: str) -> bool:
         try:
-            self.repo.git.merge_base("--is-ancestor", a, b)
+            self._call("merge-base", "--is-ancestor", a, b)
             return True
-        except GitCommandError:
+        except GitFailed:
             return False
 
     def entries(self, ref: str, under: str = GRANTS_DIR) -> list[Entry]:
@@ -151,7 +202,7 @@ class GitRepo:
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(
                 ["git", "cat-file", "--batch", "--buffer"],
-                cwd=self.repo.git_dir,
+                cwd=self._git_dir,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=err,
@@ -199,9 +250,9 @@ class GitRepo:
 
     def has_commit(self, sha: str) -> bool:
         try:
-            self.repo.git.cat_file("-e", f"{sha}^{{commit}}")
+            self._call("cat-file", "-e", f"{sha}^{{commit}}")
             return True
-        except GitCommandError:
+        except GitFailed:
             return False
 
     def read(self, ref: str, path: str) -> bytes | None:
@@ -225,11 +276,12 @@ class GitRepo:
         sha = self.rev(ref)
         patterns = ["-e", needle] + (["--all-match", "-e", also] if also else [])
         try:
-            out = self.repo.git.grep("-l", "-z", "-F", *patterns, sha, "--", under + "/")
-        except GitCommandError as exc:
+            out = self._call("grep", "-l", "-z", "-F", *patterns, sha, "--", under + "/")
+        except GitFailed as exc:
             if exc.status == 1:
                 return []
-            raise JitError(f"git grep: {exc.stderr}", rule="git") from None
+            reason = _git_reason(exc) or f"failed with exit code {exc.status}"
+            raise JitError(f"git grep: {reason}", rule="git") from None
         prefix = sha + ":"
         return [p.removeprefix(prefix) for p in out.split("\0") if p]
 
@@ -238,16 +290,16 @@ class GitRepo:
 
     def current_branch(self) -> str | None:
         try:
-            return self.repo.git.symbolic_ref("--quiet", "--short", "HEAD").strip() or None
-        except GitCommandError:
+            return self._call("symbolic-ref", "--quiet", "--short", "HEAD").strip() or None
+        except GitFailed:
             return None
 
     def default_branch(self) -> str:
         """origin/HEAD's branch if known, else main or master, else the current branch."""
         try:
-            ref = str(self.repo.git.symbolic_ref("--quiet", "refs/remotes/origin/HEAD")).strip()
+            ref = self._call("symbolic-ref", "--quiet", "refs/remotes/origin/HEAD").strip()
             return ref.removeprefix("refs/remotes/origin/")
-        except GitCommandError:
+        except GitFailed:
             pass
         for name in ("main", "master"):
             if self.branch_exists(name):
@@ -259,32 +311,39 @@ class GitRepo:
 
     def branch_exists(self, name: str) -> bool:
         try:
-            self.repo.git.rev_parse("--verify", "--quiet", f"refs/heads/{name}")
+            self._call("rev-parse", "--verify", "--quiet", f"refs/heads/{name}")
             return True
-        except GitCommandError:
+        except GitFailed:
             return False
 
     def is_clean(self) -> bool:
-        return not self.repo.is_dirty(index=True, working_tree=True, untracked_files=False)
+        """No change to a tracked file, staged or not (untracked files do not count); a bare
+        repository is clean. The two ``git diff`` GitPython's ``is_dirty()`` ran."""
+        if self.bare:
+            return True
+        raw = ("--abbrev=40", "--full-index", "--raw")
+        if (self._git_dir / "index").is_file() and self.git("diff", "--cached", *raw):
+            return False
+        return not self.git("diff", *raw)
 
     def config_value(self, key: str) -> str | None:
         try:
-            return self.repo.git.config("--get", key).strip() or None
-        except GitCommandError:
+            return self._call("config", "--get", key).strip() or None
+        except GitFailed:
             return None
 
     def cache_dir(self) -> Path:
-        return Path(self.repo.git_dir) / "jitctl"
+        return self._git_dir / "jitctl"
 
     @property
     def git_dir(self) -> Path:
         """This work tree's git directory (``.git``, or ``.git/worktrees/<name>``)."""
-        return Path(self.repo.git_dir)
+        return self._git_dir
 
     @property
     def common_dir(self) -> Path:
         """The git directory shared by every work tree (refs, objects)."""
-        return Path(self.repo.common_dir)
+        return self._common_dir
 
     def is_shallow(self) -> int:
         """0 for a complete clone; else how many commits have their parents cut off."""
@@ -456,7 +515,7 @@ class GitRepo:
         try:
             proc = subprocess.run(
                 ["git", *args],
-                cwd=self.repo.working_tree_dir or self.repo.git_dir,
+                cwd=self.path,
                 env={**os.environ, **(env or {})},
                 input=data,
                 capture_output=True,
@@ -504,9 +563,81 @@ def _first_lines(text: str) -> str:
     return " ".join(keep[:3])
 
 
-def _git_reason(exc: GitCommandError) -> str:
-    stderr = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr or "")
-    return _first_lines(stderr.strip().removeprefix("stderr: ").strip("'\n "))
+def _git_reason(exc: GitFailed) -> str:
+    return _first_lines(exc.stderr.strip("'\n "))
+
+
+def _decode(out: bytes) -> str:
+    return out.removesuffix(b"\n").decode("utf-8", "surrogateescape")
+
+
+@dataclass(frozen=True)
+class _Found:
+    work_tree: str | None  # None: a bare repository
+    git_dir: str
+    common_dir: str
+    bare: bool
+
+
+def _discover(path: str | os.PathLike[str]) -> _Found | None:
+    """The repository at or above ``path``, found by git itself (one ``git rev-parse``), with
+    its paths spelled as GitPython spelt them (``path`` made absolute, symlinks left as given).
+    None when ``path`` is inside the git directory of a repository with a work tree."""
+    where = os.path.normpath(os.path.abspath(os.path.expanduser(os.fspath(path))))
+    not_a_repo = JitError(f"{path}: not a git repository (give --repo)", rule="git")
+    if not os.path.isdir(where):
+        raise not_a_repo
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--is-bare-repository", "--is-inside-git-dir",
+             "--absolute-git-dir", "--path-format=absolute", "--git-common-dir", "--show-cdup"],
+            cwd=where,
+            env={**os.environ, "LANGUAGE": "C", "LC_ALL": "C"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )  # fmt: skip
+    except OSError as exc:
+        raise JitError(f"cannot run git rev-parse: {exc.strerror}", rule="git") from None
+    if proc.returncode != 0:
+        stderr = _decode(proc.stderr)
+        if "not a git repository" in stderr:
+            raise not_a_repo
+        reason = _first_lines(stderr) or f"failed with exit code {proc.returncode}"
+        raise JitError(f"git rev-parse: {reason}", rule="git")
+    bare, in_git_dir, git_dir, common_dir, *cdup = _decode(proc.stdout).split("\n")
+    if bare == "true":
+        git_dir = _as_reached(where, git_dir)
+        return _Found(None, git_dir, _as_reached(git_dir, common_dir), True)
+    if in_git_dir == "true" or not cdup:
+        return None
+    top = _as_reached(where, os.path.normpath(os.path.join(os.path.realpath(where), cdup[0])))
+    dotgit = os.path.join(top, ".git")
+    if os.path.isfile(dotgit):  # a linked work tree or a submodule: "gitdir: <path>"
+        with open(dotgit, encoding="utf-8", errors="surrogateescape") as f:
+            written = f.read().removeprefix("gitdir:").strip()
+        dotgit = os.path.normpath(os.path.join(top, written))
+    git_dir = dotgit if _same(dotgit, git_dir) else git_dir
+    return _Found(top, git_dir, git_dir if _same(git_dir, common_dir) else common_dir, False)
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _as_reached(where: str, real: str) -> str:
+    """``real`` (a resolved path) as reached from ``where`` by going up, symlinks unresolved
+    (GitPython's walk up from the path given); ``real`` itself when going up never gets there."""
+    here = where
+    while not _same(here, real):
+        parent = os.path.dirname(here)
+        if parent == here:
+            return real
+        here = parent
+    return here
 
 
 def _ls_tree_files(out: str) -> Iterator[Entry]:

@@ -92,7 +92,7 @@ def checked_out_here(repo: GitRepo, branch: str) -> bool:
             )
         if t.branch == ref:
             here = True
-    return here and not repo.repo.bare
+    return here and not repo.bare
 
 
 def _real(p: Path) -> str:

@@ -8,6 +8,7 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -491,8 +492,9 @@ def test_broken_catalog_exits_2_naming_the_key(access_repo: Repo) -> None:
 
 def test_every_command_has_help_with_an_example() -> None:
     runner = CliRunner()
-    for name, command in main.commands.items():
-        assert command.help and "Example:" in command.help, name
+    for name in main.list_commands(click.Context(main)):
+        command = main.command_named(name)
+        assert command is not None and command.help and "Example:" in command.help, name
         result = runner.invoke(main, [name, "-h"])
         assert result.exit_code == 0, name
     assert runner.invoke(main, ["--version"]).output.startswith("jitctl, version")
@@ -686,7 +688,7 @@ def test_an_option_value_that_looks_global_stays_with_its_option(access_repo: Re
     from controller.cli.app import hoist_global_options
 
     args = ["request", "x", "--reason", "--now", "--for", "1h", "--now", NOW]
-    assert hoist_global_options(args, main.commands) == [
+    assert hoist_global_options(args, main.command_named) == [
         "--now", NOW, "request", "x", "--reason", "--now", "--for", "1h",
     ]  # fmt: skip
 
