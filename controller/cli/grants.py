@@ -208,10 +208,11 @@ def _text_row(
     else:
         when = f"{format_duration(expires_at - now)} left"
     until = rfc3339(expires_at)
-    return f"{st.value:<8} {gid}  {principal} -> {entitlement}  until {until} ({when})"
+    return f"{_STATE_PADDED[st]} {gid}  {principal} -> {entitlement}  until {until} ({when})"
 
 
 _STATE_TEXT = {st: st.value for st in GrantState}
+_STATE_PADDED = {st: f"{st.value:<8}" for st in GrantState}
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 

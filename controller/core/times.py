@@ -82,10 +82,10 @@ def format_rfc3339(value: datetime) -> str:
     """Format as UTC with a ``Z``; whole seconds unless there is a fraction."""
     if value.tzinfo is None:
         raise ValueError("naive datetime")
-    utc = value.astimezone(UTC)
-    if utc.microsecond:
-        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    # isoformat (one C call) writes "+00:00" for UTC, and the fraction only when there is one;
+    # the years jitctl accepts (1970 to 9000) have four digits either way
+    return utc.isoformat()[:-6] + "Z"
 
 
 def parse_duration(text: str) -> timedelta:
@@ -120,10 +120,17 @@ def shift(value: datetime, by: timedelta) -> datetime:
 
 
 def format_duration(value: timedelta) -> str:
+    """``1d2h``, ``45m``, ``1h0m5s`` is ``1h5s``: each unit that is not zero, whole seconds
+    (rounded towards zero); ``0s`` for less than a second or a negative duration."""
     total = int(value.total_seconds())
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if total >= size:
-            parts.append(f"{total // size}{unit}")
-            total %= size
-    return "".join(parts) or "0s"
+    if total < 1:
+        return "0s"
+    minutes, seconds = divmod(total, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return (
+        (f"{days}d" if days else "")
+        + (f"{hours}h" if hours else "")
+        + (f"{minutes}m" if minutes else "")
+        + (f"{seconds}s" if seconds else "")
+    )

@@ -58,7 +58,14 @@ from controller.core.model import (
     OpenRequest,
     Severity,
 )
-from controller.core.times import format_duration, format_rfc3339, parse_duration, parse_rfc3339
+from controller.core.times import (
+    MAX_TIME,
+    MIN_TIME,
+    format_duration,
+    format_rfc3339,
+    parse_duration,
+    parse_rfc3339,
+)
 from controller.formats.text import Invisible, describe, first_invisible
 
 __all__ = [
@@ -1011,21 +1018,17 @@ def _read_canonical(data: bytes) -> tuple[int, list[_Attr]] | None:
 # within its limits. ``_plain_grant`` answers it without building the attribute list or asking
 # the judge; it returns a grant only where the judge would return that same grant and no finding,
 # and None (the judge decides) for anything else. tests/formats hold it to the judge's answers.
-_PLAIN_TIMES: dict[str, datetime] = {}  # parse_rfc3339 of a time text, remembered (it is pure)
 _PLAIN_LINES: dict[tuple[int, bool, bool], Mapping[str, int]] = {}  # shared, read-only
 
 
 def _plain_time(text: str) -> datetime | None:
-    value = _PLAIN_TIMES.get(text)
-    if value is None:
-        try:
-            value = parse_rfc3339(text)
-        except ValueError:
-            return None
-        if len(_PLAIN_TIMES) >= 65536:
-            _PLAIN_TIMES.clear()
-        _PLAIN_TIMES[text] = value
-    return value
+    """``parse_rfc3339(text)`` of a time in _PLAIN_TIME's form, None where it raises: that form
+    is one that datetime.fromisoformat (one C call) reads to the same UTC datetime."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None  # no such date or time: parse_rfc3339 refuses it too
+    return value if MIN_TIME <= value <= MAX_TIME else None
 
 
 def _plain_lines(block_line: int, starts: bool, ticket: bool) -> Mapping[str, int]:
@@ -1053,6 +1056,9 @@ def _plain_value(limit: int, *, blank: bool) -> str:
     return f'"(?=[ ]*[!#&-\\[\\]-~])([ !#&-\\[\\]-~]{{1,{limit}}})"\n'
 
 
+# a time as format_grant writes it: UTC, whole seconds (any other form goes to the judge)
+_PLAIN_TIME: Final = '"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)"\n'
+
 # format_grant's exact text of a plain grant: entitlement is always there and is the longest
 # name, so '=' is always in column 13; each value within the judge's length limit, and the
 # values the judge wants non-blank (principal, entitlement, the times) non-blank
@@ -1060,8 +1066,8 @@ _PLAIN_RE: Final = re.compile(
     r"((?:#[ -~]*\n)*)grant \{\n"
     + "  principal   = " + _plain_value(_DEFAULT_MAX_LEN, blank=False)
     + "  entitlement = " + _plain_value(_DEFAULT_MAX_LEN, blank=False)
-    + "(?:  starts_at   = " + _plain_value(_DEFAULT_MAX_LEN, blank=False) + ")?"
-    + "  expires_at  = " + _plain_value(_DEFAULT_MAX_LEN, blank=False)
+    + "(?:  starts_at   = " + _PLAIN_TIME + ")?"
+    + "  expires_at  = " + _PLAIN_TIME
     + "  reason      = " + _plain_value(_MAX_LEN["reason"], blank=True)
     + "(?:  ticket      = " + _plain_value(_DEFAULT_MAX_LEN, blank=True) + ")?"
     + r"\}\n\Z"

@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,24 +193,26 @@ class GitRepo:
     def stream_blobs(self, shas: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """(id, contents) of each blob, in the order asked (each id once), as ``git cat-file
         --batch --buffer`` writes them: the caller works on one blob while git reads the next,
-        and never holds them all. One git process, fed by a thread (no pipe dead-lock). An id
-        that is missing or not a blob raises JitError; stopping early stops git."""
+        and never holds them all. One git process; its input is a temporary file of the ids
+        (no pipe to keep fed, no dead-lock, no thread waiting for the interpreter while git
+        waits for ids). An id that is missing or not a blob raises JitError; stopping early
+        stops git."""
         wanted = list(dict.fromkeys(shas))
         if not wanted:
             return
-        with tempfile.TemporaryFile() as err:
+        with tempfile.TemporaryFile() as ids, tempfile.TemporaryFile() as err:
+            ids.write("".join(f"{sha}\n" for sha in wanted).encode())
+            ids.seek(0)
             proc = subprocess.Popen(
                 ["git", "cat-file", "--batch", "--buffer"],
                 cwd=self._git_dir,
-                stdin=subprocess.PIPE,
+                stdin=ids,
                 stdout=subprocess.PIPE,
                 stderr=err,
             )
-            assert proc.stdin is not None and proc.stdout is not None
+            assert proc.stdout is not None
             with contextlib.suppress(OSError, AttributeError):  # Linux: let git run ahead
                 fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, _READ_SIZE)
-            feed = threading.Thread(target=_feed, args=(proc.stdin, wanted), daemon=True)
-            feed.start()
             done = False
             try:
                 # read in large pieces and cut the records out of them: a read call per blob
@@ -244,7 +245,6 @@ class GitRepo:
                     proc.kill()
                 proc.stdout.close()
                 proc.wait()
-                feed.join()
             if proc.returncode != 0:
                 raise _cat_file_error(proc, err, None, [])
 
@@ -649,18 +649,6 @@ def _ls_tree_files(out: str) -> Iterator[Entry]:
             mode, kind, sha = meta.split()
             if kind in ("blob", "commit"):
                 yield Entry(path, int(mode, 8), sha)
-
-
-def _feed(stdin: IO[bytes], shas: list[str]) -> None:
-    """Write the ids to ``git cat-file --batch`` and close its input (in a thread)."""
-    try:
-        for start in range(0, len(shas), 4096):
-            stdin.write("".join(f"{s}\n" for s in shas[start : start + 4096]).encode())
-    except (BrokenPipeError, ValueError, OSError):
-        pass  # git stopped (killed, or failed): the reader says why
-    finally:
-        with contextlib.suppress(OSError):
-            stdin.close()
 
 
 def _cat_file_error(

@@ -626,26 +626,18 @@ class _Writer:
     def __init__(self) -> None:
         self.tables: list[dict[str, int]] = []
         self._index: dict[tuple[tuple[str, int], ...], int] = {}
-        # equal instants in two offsets are equal datetimes: the offset is part of the key
-        self._times: dict[tuple[datetime, Any], str] = {}
         # by identity, for values met again as the very same object (kept alive here)
-        self._same: dict[int, tuple[object, str | int]] = {}
+        self._same: dict[int, tuple[object, int]] = {}
 
     def iso(self, value: datetime) -> str:
-        seen = self._same.get(id(value))  # the reader hands out one object per time text
-        if seen is not None and seen[0] is value:
-            return typing.cast(str, seen[1])
-        key = (value, value.utcoffset())
-        text = self._times.get(key)
-        if text is None:
-            text = self._times[key] = value.isoformat()
-        self._same[id(value)] = (value, text)  # holds the value: its id is not reused
-        return text
+        """Python's isoformat: it keeps the offset and the fraction (one C call; remembering
+        the texts cost more than it saved when times differ, as real ones do)."""
+        return value.isoformat()
 
     def table(self, value: Mapping[str, int]) -> int:
         seen = self._same.get(id(value))  # grants of one shape share one map of lines
         if seen is not None and seen[0] is value:
-            return typing.cast(int, seen[1])
+            return seen[1]
         layout = tuple(value.items())
         at = self._index.get(layout)
         if at is None:

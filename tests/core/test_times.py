@@ -178,3 +178,45 @@ def test_parse_rfc3339_matches_fromisoformat_on_a_grid() -> None:
         assert _outcome(parse_rfc3339, text) == expected, text
         seen[expected[0]] += 1
     assert seen["time"] >= 300 and seen["refused"] >= 300, seen
+
+
+def test_format_rfc3339_is_the_strftime_form_for_every_offset_and_fraction() -> None:
+    """format_rfc3339 writes with isoformat (one C call); it must be exactly the strftime form
+    it replaced, for UTC and other offsets, with and without a fraction, across the years."""
+    from datetime import timezone
+
+    from controller.core.times import MAX_TIME, MIN_TIME
+
+    def reference(value: datetime) -> str:
+        utc = value.astimezone(UTC)
+        if utc.microsecond:
+            return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    zones = [UTC, UTC, timezone(timedelta(0)), timezone(timedelta(hours=5, minutes=30)),
+             timezone(-timedelta(hours=11, minutes=59))]  # fmt: skip
+    instants = [MIN_TIME, MAX_TIME, datetime(2026, 11, 24, 12, tzinfo=UTC),
+                datetime(2026, 11, 24, 23, 59, 59, 999999, tzinfo=UTC),
+                datetime(2000, 2, 29, 0, 0, 0, 1, tzinfo=UTC),
+                datetime(2026, 12, 31, 23, 30, 0, 500000, tzinfo=UTC)]  # fmt: skip
+    for at in instants:
+        for zone in zones:
+            value = at.astimezone(zone)
+            assert format_rfc3339(value) == reference(value), value
+
+
+@given(st.integers(min_value=-(10**6), max_value=10**9), st.integers(0, 999_999))
+def test_format_duration_is_the_unit_by_unit_form(seconds: int, micro: int) -> None:
+    """format_duration (divmod) writes what the unit-by-unit loop it replaced wrote."""
+
+    def reference(value: timedelta) -> str:
+        total = int(value.total_seconds())
+        parts = []
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+            if total >= size:
+                parts.append(f"{total // size}{unit}")
+                total %= size
+        return "".join(parts) or "0s"
+
+    value = timedelta(seconds=seconds, microseconds=micro)
+    assert format_duration(value) == reference(value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +19,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from controller.core.model import GrantFile
-from controller.formats.grantfile import _parse, _plain_grant, _read_canonical, format_grant
+from controller.core.times import parse_rfc3339
+from controller.formats.grantfile import (
+    _PLAIN_TIME,
+    _parse,
+    _plain_grant,
+    _plain_time,
+    _read_canonical,
+    format_grant,
+)
 
 PATH = "grants/canon-1.hcl"
 EXAMPLES = int(os.environ.get("JITCTL_FUZZ_EXAMPLES", "400"))
@@ -332,6 +341,7 @@ def test_arbitrary_bytes_read_the_same_both_ways(data: bytes) -> None:
 # --- the plain path (``_plain_grant``): the commonest file, read without the judge ----------
 
 GID = "canon-1"  # PATH's grant id
+_PLAIN_TIME_RE = re.compile(_PLAIN_TIME)
 
 
 def test_what_jitctl_writes_takes_the_plain_path() -> None:
@@ -399,3 +409,32 @@ def test_the_plain_path_shares_its_lines_maps_read_only() -> None:
     assert a.grant.lines is b.grant.lines
     with pytest.raises(TypeError):
         a.grant.lines["grant"] = 9  # type: ignore[index]
+
+
+@given(
+    st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z", fullmatch=True)
+    | st.sampled_from(
+        [
+            "1969-12-31T23:59:59Z",  # before the years jitctl accepts
+            "1970-01-01T00:00:00Z",
+            "9000-01-01T00:00:00Z",
+            "9000-01-01T00:00:01Z",  # after them
+            "2028-02-29T12:00:00Z",  # a leap day
+            "2026-02-29T12:00:00Z",  # no such day
+            "2026-11-24T24:00:00Z",
+            "2026-12-31T23:59:60Z",  # a leap second: no
+            "0000-01-01T00:00:00Z",
+        ]
+    )
+)
+def test_the_plain_time_is_parse_rfc3339(text: str) -> None:
+    """_plain_time (fromisoformat) reads _PLAIN_TIME's form exactly as parse_rfc3339 does."""
+    try:
+        want = parse_rfc3339(text)
+    except ValueError:
+        want = None
+    got = _plain_time(text)
+    assert got == want
+    if got is not None and want is not None:
+        assert got.tzinfo is want.tzinfo and got.isoformat() == want.isoformat()
+    assert _PLAIN_TIME_RE.fullmatch(f'"{text}"\n')
