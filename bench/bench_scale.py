@@ -20,9 +20,9 @@ compiling ``controller/`` in every command).
 
 Figures: ``list`` cold (a fresh clone: no parse cache; median of 3) and warm (cache; median of
 5), with the fastest and slowest runs (this machine's speed varies by a third from run to run),
-``render`` (seconds and bytes), ``check`` of every grant at HEAD, and ``expire --local`` of the 10% that
-expired, with its ratio to the cold ``list`` (the issue's budget: at most 3x). ``expire`` is
-measured as it is on the branch the benchmark runs on.
+``render`` (seconds and bytes), ``check`` of every grant at HEAD, and ``expire --local`` of the
+10% that expired, with its ratio to the cold ``list`` (the issue's budget: at most 3x).
+``expire`` is measured as it is on the branch the benchmark runs on.
 
 Run: .venv/bin/python -m bench.bench_scale [N]   (default N = 100000; N must be <= 1,000,000)
 """
