@@ -211,7 +211,8 @@ class GrantColumns:
         )
 
 
-_COLUMNS = ("id", "path", "principal", "entitlement", "expires_at", "starts_at", "reason", "ticket")
+# the grant columns: GrantColumns' fields (bar ``bad``), each a field of Grant
+_COLUMNS = tuple(f.name for f in dataclasses.fields(GrantColumns) if f.name != "bad")
 
 
 def read_grant_columns(repo: GitRepo, ref: str) -> GrantColumns:
@@ -563,6 +564,21 @@ def _value(tp: Any) -> tuple[Callable[[Any], Any], Callable[[Any], Any]] | None:
     return enc, dec
 
 
+def _column(columns: Mapping[str, Any], key: str, count: int) -> list[Any]:
+    """Column ``key``: a list of ``count`` values, or the cache is damaged."""
+    col = columns.get(key)
+    if type(col) is not list or len(col) != count:
+        raise _Damaged
+    return col
+
+
+def _presence(col: list[Any]) -> list[Any]:
+    """A presence column: 0 or 1 (ints) for each file, or the cache is damaged."""
+    if not set(col) <= {0, 1} or not set(map(type, col)) <= {int}:
+        raise _Damaged
+    return col
+
+
 class _Layout:
     """The columns of one dataclass (GrantFile, or a dataclass inside it), from its fields."""
 
@@ -605,17 +621,13 @@ class _Layout:
     def decode(self, count: int, columns: Mapping[str, Any], r: _Reader) -> list[Any]:
         fields: list[list[Any]] = []
         for key, kind, codec in self.parts:
-            col = columns.get(key)
-            if type(col) is not list or len(col) != count:
-                raise _Damaged
+            col = _column(columns, key, count)
             if kind == "leaf":
                 fields.append(codec[1](col, r))
             elif kind == "value":
                 fields.append(list(map(codec[1], col)))
             else:
-                if not set(col) <= {0, 1} or not set(map(type, col)) <= {int}:
-                    raise _Damaged
-                present = codec.decode(sum(col), columns, r)
+                present = codec.decode(sum(_presence(col)), columns, r)
                 it = iter(present)
                 fields.append([next(it) if here else None for here in col])
         # positional: a third faster than keywords
@@ -815,29 +827,20 @@ class _Cache:
             parts = {key: (kind, codec) for key, kind, codec in layout.parts}
             columns, count = self.columns, self.count
             reader = _Reader(self.tables)
-            paths = columns["path"]
-            if type(paths) is not list or len(paths) != count:
-                return None
-            paths = parts["path"][1][1](paths, reader)  # the layout's check: strings
-            present = columns["grant"]
-            if type(present) is not list or len(present) != count:
-                return None
-            if not set(present) <= {0, 1} or not set(map(type, present)) <= {int}:
-                return None
+            # the layout's checks: strings; 0 or 1
+            paths = parts["path"][1][1](_column(columns, "path", count), reader)
+            present = _presence(_column(columns, "grant", count))
             kind, nested = parts["grant"]
             assert kind == "nested" and isinstance(nested, _Layout)
             inner = {key: codec for key, kind, codec in nested.parts if kind == "leaf"}
             have = sum(present)
             values: dict[str, list[Any]] = {}
             for name in _COLUMNS:
-                col = columns[f"grant.{name}"]
-                if type(col) is not list or len(col) != have:
-                    return None
+                col = _column(columns, f"grant.{name}", have)
                 values[name] = inner[f"grant.{name}"][1](col, reader)
             kind, findings = parts["findings"]
-            col = columns["findings"]
-            if kind != "value" or type(col) is not list or len(col) != count:
-                return None
+            assert kind == "value"
+            col = _column(columns, "findings", count)
             bad = [
                 (p, findings[1](v))
                 for p, v, here in zip(paths, col, present, strict=True)
@@ -857,12 +860,12 @@ class _Cache:
         if files is None:
             return {}
         try:
-            modes, blobs = self.columns["@mode"], self.columns["@blob"]
-        except (_Damaged, KeyError):
+            modes = _column(self.columns, "@mode", self.count)
+            blobs = _column(self.columns, "@blob", self.count)
+        except _Damaged:
             return {}
-        for col, kind in ((modes, int), (blobs, str)):
-            if type(col) is not list or len(col) != self.count or not set(map(type, col)) <= {kind}:
-                return {}
+        if not (set(map(type, modes)) <= {int} and set(map(type, blobs)) <= {str}):
+            return {}
         return {(gf.path, m, b): gf for gf, m, b in zip(files, modes, blobs, strict=True)}
 
     def save(self) -> None:
