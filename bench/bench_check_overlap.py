@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from bench.bench_core import NOW
-from bench.common import CATALOG, ENV, git
+from bench.common import CATALOG, ENV, as_installed, git
 
 AZURE_PRINCIPAL = "11111111-1111-4111-8111-111111111111"
 SHAPES = {
@@ -124,8 +124,7 @@ def main() -> None:
     k = int(sys.argv[2]) if len(sys.argv) > 2 else 5_000
     check = ("check", "--base", "main", "--head", "req", "--author", "alice")
     with tempfile.TemporaryDirectory() as tmp:
-        env = {k_: v for k_, v in ENV.items() if k_ != "PYTHONDONTWRITEBYTECODE"}
-        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        env = as_installed(ENV, Path(tmp) / "pycache")
         repos = {shape: shaped_repo(Path(tmp) / shape, n, k, shape) for shape in SHAPES}
         run(repos["plain"], env, "--version")  # compile the bytecode once, as an install does
         print(

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import CATALOG, ENV, git
+from bench.common import CATALOG, ENV, as_installed, git
 from bench.common import grant_bytes as common_grant_bytes
 
 NOW = "2026-11-24T12:00:00Z"
@@ -108,7 +108,7 @@ def jitctl(repo: Path, trace_dir: Path, name: str, *args: str) -> Run:
     trace = trace_dir / f"{name}.trace2"
     trace.unlink(missing_ok=True)
     out_path, err_path = trace_dir / f"{name}.out", trace_dir / f"{name}.err"
-    env = {**_env(), "GIT_TRACE2_EVENT": str(trace)}
+    env = {**_RUN_ENV, "GIT_TRACE2_EVENT": str(trace)}
     cmd = [sys.executable, "-m", "controller", "--repo", str(repo), "--now", NOW, *args]
     launcher = [sys.executable, "-c", LAUNCHER, str(out_path), str(err_path), *cmd]
     figures = subprocess.run(launcher, env=env, capture_output=True, check=True).stdout.split()
@@ -131,24 +131,20 @@ def jitctl(repo: Path, trace_dir: Path, name: str, *args: str) -> Run:
     return run
 
 
-# Each command runs with its modules' bytecode compiled beforehand, as an install does (pip
-# compiles it): this environment may set PYTHONDONTWRITEBYTECODE, which would time compiling
-# controller/ on every run instead. The bytecode goes to a temporary PYTHONPYCACHEPREFIX.
-_BYTECODE: dict[str, str] = {}
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in ENV.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, **_BYTECODE}
+# Each command runs with its modules' bytecode compiled beforehand, as an install does
+# (compile_bytecode sets this to bench.common.as_installed's environment)
+_RUN_ENV: dict[str, str] = dict(ENV)
 
 
 def compile_bytecode(folder: Path, traces: Path) -> None:
     """Compile into ``folder``, as pip does at install: the package, and then (by running each
     benchmarked command once on a 100-grant repository) every module of the standard library
     and the venv they import, whose installed bytecode a cache prefix does not see."""
-    _BYTECODE["PYTHONPYCACHEPREFIX"] = str(folder)
+    _RUN_ENV.clear()
+    _RUN_ENV.update(as_installed(ENV, folder))
     package = Path(__file__).resolve().parent.parent / "controller"
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], env=_env(), check=True)
+    compile_package = [sys.executable, "-m", "compileall", "-q", str(package)]
+    subprocess.run(compile_package, env=_RUN_ENV, check=True)
     small = make_repo(folder / "warm-up", 100)
     for args in (
         ("list",),

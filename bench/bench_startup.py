@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, make_repo
+from bench.common import ROOT, as_installed, make_repo
 
 RUNS = 10
 
@@ -37,8 +37,7 @@ def commands(repo: Path) -> dict[str, list[str]]:
 
 def environment(source: Path, pycache: Path) -> dict[str, str]:
     pycache.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, "PYTHONPATH": str(source), "PYTHONPYCACHEPREFIX": str(pycache)}
+    return {**as_installed(os.environ, pycache), "PYTHONPATH": str(source)}
 
 
 def run(argv: list[str], env: dict[str, str]) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,6 +19,14 @@ ENV = {
     "GIT_COMMITTER_NAME": "bench",
     "GIT_COMMITTER_EMAIL": "bench@example.com",
 }
+
+
+def as_installed(env: Mapping[str, str], pycache: Path) -> dict[str, str]:
+    """``env`` for running jitctl as an install runs it: bytecode compiled once and kept (in
+    ``pycache``, not the source tree), whatever PYTHONDONTWRITEBYTECODE (set in some
+    environments) says; otherwise every run would time compiling ``controller/``."""
+    out = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**out, "PYTHONPYCACHEPREFIX": str(pycache)}
 
 
 def principal(i: int) -> str:
