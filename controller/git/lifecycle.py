@@ -466,21 +466,34 @@ def materialise_commit(ctx: Ctx, decision: Decision, head_sha: str) -> str:
     """A commit on ``head_sha`` that writes expires_at (as judged now) into every open request
     of ``decision`` and changes nothing else. No ref moves: it is what the merge is judged on.
     """
-    files: dict[str, bytes | None] = {}
+
+    def read(path: str) -> bytes:
+        data = ctx.repo.read(head_sha, path)
+        if data is None:
+            raise JitError(f"{path}: not found at {head_sha[:12]}", rule="git")
+        return data
+
+    files, msg = materialised(decision, read, ctx.now, rule="git")
+    return ctx.repo.commit_tree(head_sha, files, msg, env=ctx.env)
+
+
+def materialised(
+    decision: Decision, read: Callable[[str], bytes], now: datetime, *, rule: str
+) -> tuple[dict[str, bytes], str]:
+    """Each open request of ``decision`` with expires_at (as judged) written in, and the commit
+    message that says so. ``read(path)``: the file's bytes at the judged head (it raises its
+    own error when it cannot); a file that cannot be written raises JitError(rule)."""
+    files: dict[str, bytes] = {}
     summary: list[str] = []
     for c in decision.changes:
         if c.path not in decision.materialise or c.after is None:
             continue
-        data = ctx.repo.read(head_sha, c.path)
-        if data is None:
-            raise JitError(f"{c.path}: not found at {head_sha[:12]}", rule="git")
         try:
-            files[c.path] = materialise_text(c.path, data, c.after.expires_at)
+            files[c.path] = materialise_text(c.path, read(c.path), c.after.expires_at)
         except ValueError as exc:
-            raise JitError(f"cannot start the clock: {exc}", rule="git") from None
+            raise JitError(f"cannot start the clock: {exc}", rule=rule) from None
         summary.append(f"{c.after.id} until {format_rfc3339(c.after.expires_at)}")
-    msg = materialise_message(summary, ctx.now)
-    return ctx.repo.commit_tree(head_sha, files, msg, env=ctx.env)
+    return files, materialise_message(summary, now)
 
 
 def materialise_message(summary: Sequence[str], now: datetime) -> str:

@@ -41,7 +41,7 @@ from controller.core.model import Catalog, Review, ReviewState
 from controller.core.policy import Decision
 from controller.core.times import format_rfc3339, parse_rfc3339
 from controller.formats.grantfile import materialise_text, parse_grant_file
-from controller.git.lifecycle import materialise_message
+from controller.git.lifecycle import materialise_message, materialised
 from controller.github.expire import JITCTL_EMAIL
 from controller.github.forge import Forge, PullRequest
 from controller.github.snapshot import REGULAR, tree_change
@@ -173,22 +173,17 @@ def materialise_pull(forge: Forge, pr: PullRequest, decision: Decision, now: dat
             rule="github",
         )
     head = forge.commit(pr.head_sha)
-    files: dict[str, bytes] = {}
-    summary: list[str] = []
-    for c in decision.changes:
-        if c.path not in decision.materialise or c.after is None:
-            continue
-        data = _regular_file(forge, head.tree, c.path)
+
+    def read(path: str) -> bytes:
+        data = _regular_file(forge, head.tree, path)
         if data is None:
-            raise JitError(f"{c.path}: not a regular file at {pr.head_sha[:12]}", rule="github")
-        try:
-            files[c.path] = materialise_text(c.path, data, c.after.expires_at)
-        except ValueError as exc:
-            raise JitError(f"cannot start the clock: {exc}", rule="github") from None
-        summary.append(f"{c.after.id} until {format_rfc3339(c.after.expires_at)}")
+            raise JitError(f"{path}: not a regular file at {pr.head_sha[:12]}", rule="github")
+        return data
+
+    files, message = materialised(decision, read, now, rule="github")
     if not files:
         raise JitError(f"#{pr.number}: no open request to start the clock for", rule="github")
     tree = forge.create_tree_with(head.tree, files)
-    commit = forge.create_commit(materialise_message(summary, now), tree, [pr.head_sha], now)
+    commit = forge.create_commit(message, tree, [pr.head_sha], now)
     forge.update_ref(pr.head_ref, commit.sha)
     return commit.sha
