@@ -978,7 +978,9 @@ def _invisible_finding(path: str, bad: Invisible) -> Finding:
 # newline with nothing after it. Anything else, however close, goes to the full reader;
 # tests/formats hold the two readers to the same answers (and HashiCorp's parser to both).
 
-_CANONICAL_VALUE: Final = r'"([ !#&-\[\]-~]*)"\n'
+# a character of a canonical value: printable ASCII but the quote, '$', '%' and the backslash
+_VALUE_CHAR: Final = r"[ !#&-\[\]-~]"
+_CANONICAL_VALUE: Final = f'"({_VALUE_CHAR}*)"\n'
 # one optional line per attribute, in format_grant's order: (padding, value) groups per name
 _CANONICAL_RE: Final = re.compile(
     r"((?:#[ -~]*\n)*)grant \{\n"
@@ -1052,8 +1054,9 @@ def _plain_value(limit: int, *, blank: bool) -> str:
     """A quoted canonical value of at most ``limit`` characters (``blank``: it may be empty or
     spaces only), captured."""
     if blank:
-        return f'"([ !#&-\\[\\]-~]{{0,{limit}}})"\n'
-    return f'"(?=[ ]*[!#&-\\[\\]-~])([ !#&-\\[\\]-~]{{1,{limit}}})"\n'
+        return f'"({_VALUE_CHAR}{{0,{limit}}})"\n'
+    printed = _VALUE_CHAR.replace(" ", "", 1)  # the same characters but the space
+    return f'"(?=[ ]*{printed})({_VALUE_CHAR}{{1,{limit}}})"\n'
 
 
 # a time as format_grant writes it: UTC, whole seconds (any other form goes to the judge)
